@@ -1,0 +1,29 @@
+//! Convoy's release logic with no I/O: manifests, the release plan, the state machines of a main
+//! release and of its component releases, and the scheduler that says who may act now.
+//!
+//! Everything here is a pure function of its inputs, so it is tested without a runtime. The
+//! worker carries out the [`Command`]s that the machines return and feeds back what happened as
+//! events.
+
+pub mod component;
+pub mod main_release;
+pub mod manifest;
+pub mod plan;
+pub mod scheduler;
+pub mod version;
+
+pub use component::{ComponentCommand, ComponentEvent, ComponentState};
+pub use main_release::{MainReleaseCommand, MainReleaseEvent, MainReleaseState};
+pub use plan::{PlanError, PlannedComponent, ReleasePlan};
+
+/// A transition that the machine does not allow from the current state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("cannot {event} while {machine} is {state}")]
+pub struct TransitionError {
+    /// "component" or "release".
+    pub machine: &'static str,
+    /// The state the machine was in, as its lowercase name.
+    pub state: String,
+    /// What was attempted, in words ("deploy", "mark as released", …).
+    pub event: String,
+}

@@ -1,0 +1,128 @@
+//! The forge's objects, in domain words.
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Project {
+    pub id: u64,
+    pub path: String,
+    pub default_branch: String,
+    pub web_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileContent {
+    pub path: String,
+    /// The file's text (UTF-8; manifests are text).
+    pub content: String,
+    /// The commit that last changed the file: pass it back to update it safely.
+    pub last_commit_id: String,
+}
+
+/// A change to one file that must not clobber a newer version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileUpdate {
+    pub project: String,
+    pub file_path: String,
+    pub branch: String,
+    pub content: String,
+    pub commit_message: String,
+    pub last_commit_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Branch {
+    pub name: String,
+    pub commit_sha: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MergeRequestState {
+    Opened,
+    Closed,
+    Merged,
+    Locked,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MergeRequest {
+    pub iid: u64,
+    pub state: MergeRequestState,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub web_url: String,
+    /// Head commit of the source branch.
+    pub sha: Option<String>,
+    pub merge_commit_sha: Option<String>,
+    /// True when set to merge when the pipeline succeeds.
+    pub auto_merge: bool,
+    pub head_pipeline: Option<Pipeline>,
+}
+
+/// A pipeline status; anything the forge adds later is `Other` and counts as not finished.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PipelineStatus {
+    Created,
+    WaitingForResource,
+    Preparing,
+    Pending,
+    Running,
+    Success,
+    Failed,
+    Canceled,
+    Skipped,
+    Manual,
+    Scheduled,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl PipelineStatus {
+    /// Reads a status string; unknown values never fail.
+    pub fn parse(text: &str) -> PipelineStatus {
+        serde_json::from_value(serde_json::Value::String(text.to_owned()))
+            .unwrap_or_else(|_| PipelineStatus::Other(text.to_owned()))
+    }
+
+    /// Success, failed, canceled or skipped: the pipeline will not change by itself.
+    pub fn is_finished(&self) -> bool {
+        matches!(self, Self::Success | Self::Failed | Self::Canceled | Self::Skipped)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pipeline {
+    pub id: u64,
+    pub status: PipelineStatus,
+    /// Branch or tag name.
+    pub git_ref: String,
+    pub sha: String,
+    pub web_url: String,
+    /// Seconds the pipeline ran, once finished.
+    pub duration: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: u64,
+    pub name: String,
+    pub stage: String,
+    pub status: PipelineStatus,
+    pub web_url: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tag {
+    pub name: String,
+    /// The commit the tag points at.
+    pub commit_sha: String,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hook {
+    pub id: u64,
+    pub url: String,
+}
