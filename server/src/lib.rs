@@ -1,1 +1,6 @@
+//! Convoy's HTTP side: the JSON API, the GitLab webhook endpoint, the dashboard pages and their
+//! websockets. The server never calls the forge: it validates, records, and hands a job to the
+//! worker.
 
+pub mod dashboard;
+pub mod live;

@@ -1,0 +1,1 @@
+//! The live hub: pushes newly recorded release events to open pages (issue 5).
