@@ -118,6 +118,9 @@ pub struct Tag {
     pub name: String,
     /// The commit the tag points at.
     pub commit_sha: String,
+    /// The message of that commit (a `[ci skip]` commit gets no tag pipeline by itself).
+    pub commit_message: String,
+    /// The tag's own message (annotated tags).
     pub message: Option<String>,
 }
 
