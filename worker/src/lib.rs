@@ -2,7 +2,25 @@
 //! it advances releases (carrying out what each state requires), processes recorded webhook
 //! deliveries, and reconciles with the forge on a timer so a missed webhook never stalls a
 //! release.
+//!
+//! The work is level-triggered: a step looks at a component's state and at what the forge
+//! shows now, and does what that state still requires. Running a step twice, or after a crash
+//! at any line, finds the side effect already done (merge request open, tag present, podspec
+//! already bumped) and does not repeat it.
 
+mod advance;
+mod analyze;
+mod context;
+mod error;
+mod manifest;
 pub mod queue;
+mod reconcile;
+pub mod runner;
+mod steps;
+mod webhooks;
 
+pub use advance::advance_release;
+pub use context::{Context, ParseWebhook, WorkerSettings};
 pub use queue::{Job, Jobs};
+pub use reconcile::reconcile_once;
+pub use webhooks::process_delivery;

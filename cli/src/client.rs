@@ -1,0 +1,170 @@
+//! A small client for Convoy's JSON API, used by `convoy release` and `convoy demo` — the same
+//! API the dashboard and any CI script use.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use serde::Deserialize;
+use serde_json::json;
+
+/// A release as the API shows it (the fields the terminal needs).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ReleaseView {
+    pub id: i64,
+    pub app_project: String,
+    pub app_ref: String,
+    pub state: String,
+    pub reason: Option<String>,
+    pub components: Vec<ComponentView>,
+}
+
+impl ReleaseView {
+    /// True once the release will not move by itself any more.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.state.as_str(), "success" | "failed" | "canceled")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct ComponentView {
+    pub name: String,
+    pub state: String,
+    pub version: Option<String>,
+    pub reason: Option<String>,
+    #[serde(default)]
+    pub dependencies: Vec<String>,
+    pub merge_request: Option<LinkView>,
+    pub tag: Option<TagView>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct LinkView {
+    pub web_url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct TagView {
+    pub name: String,
+}
+
+/// One entry of a release's event log.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EventView {
+    pub id: i64,
+    pub component_name: Option<String>,
+    pub actor: String,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Deserialize)]
+struct EventsPage {
+    events: Vec<EventView>,
+}
+
+/// Talks to one Convoy server.
+pub struct ApiClient {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+    actor: String,
+}
+
+impl ApiClient {
+    pub fn new(base: &str, token: Option<String>, actor: &str) -> anyhow::Result<ApiClient> {
+        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        Ok(ApiClient {
+            base: base.trim_end_matches('/').to_owned(),
+            http,
+            token,
+            actor: actor.to_owned(),
+        })
+    }
+
+    pub async fn create_release(&self, project: &str, git_ref: &str, require_review: bool) -> anyhow::Result<ReleaseView> {
+        let body = json!({ "app_project": project, "app_ref": git_ref, "require_review": require_review });
+        self.send(self.http.post(self.url("/api/v1/releases")).json(&body)).await
+    }
+
+    pub async fn release(&self, id: i64) -> anyhow::Result<ReleaseView> {
+        self.send(self.http.get(self.url(&format!("/api/v1/releases/{id}")))).await
+    }
+
+    pub async fn events(&self, id: i64, after: i64) -> anyhow::Result<Vec<EventView>> {
+        let url = self.url(&format!("/api/v1/releases/{id}/events?after={after}&limit=500"));
+        let page: EventsPage = self.send(self.http.get(url)).await?;
+        Ok(page.events)
+    }
+
+    pub async fn deploy_all(&self, id: i64) -> anyhow::Result<ReleaseView> {
+        self.send(self.http.post(self.url(&format!("/api/v1/releases/{id}/deploy")))).await
+    }
+
+    pub async fn mark_released(&self, id: i64, component: &str, reason: &str) -> anyhow::Result<ReleaseView> {
+        let url = self.url(&format!("/api/v1/releases/{id}/components/{component}/released"));
+        self.send(self.http.post(url).json(&json!({ "reason": reason }))).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn send<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+        let mut request = request.header("X-Convoy-Actor", &self.actor);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        let response = request.send().await.with_context(|| format!("cannot reach Convoy at {}", self.base))?;
+        let status = response.status();
+        let text = response.text().await?;
+        if !status.is_success() {
+            let sentence = serde_json::from_str::<serde_json::Value>(&text)
+                .ok()
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_owned))
+                .unwrap_or(text);
+            bail!("{sentence} (HTTP {status})");
+        }
+        serde_json::from_str(&text).with_context(|| format!("Convoy answered something unexpected: {text}"))
+    }
+}
+
+/// Prints every new event of the release until `done` says stop; returns the last view.
+pub async fn follow(
+    client: &ApiClient,
+    id: i64,
+    last_event: &mut i64,
+    done: impl Fn(&ReleaseView) -> bool,
+) -> anyhow::Result<ReleaseView> {
+    loop {
+        for event in client.events(id, *last_event).await? {
+            *last_event = event.id;
+            println!("{}", event_line(&event));
+        }
+        let release = client.release(id).await?;
+        if done(&release) {
+            // Events recorded between the two reads above.
+            for event in client.events(id, *last_event).await? {
+                *last_event = event.id;
+                println!("{}", event_line(&event));
+            }
+            return Ok(release);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// `12:00:01  NetworkKit   pending → merged   merge request merged   (convoy)`.
+pub fn event_line(event: &EventView) -> String {
+    let time = event.created_at.get(11..19).unwrap_or(&event.created_at);
+    let subject = event.component_name.as_deref().unwrap_or("release");
+    let what = match (&event.from_state, &event.to_state) {
+        (Some(from), Some(to)) if from != to => format!("{from} → {to}"),
+        (_, Some(to)) => to.clone(),
+        _ => event.kind.clone(),
+    };
+    let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
+    format!("{time}  {subject:<14} {what:<22}{reason}  ({})", event.actor)
+}

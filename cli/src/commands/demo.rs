@@ -1,0 +1,139 @@
+//! `convoy demo`: the GitLab simulator with the built-in scenario, the server and the worker on
+//! a fresh SQLite file, and a release of the demo app followed to the end — what a newcomer
+//! runs first.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use convoy_simulator::{RunningSimulator, SimulatorConfig};
+use secrecy::SecretString;
+
+use crate::client::{self, ApiClient, ReleaseView};
+use crate::commands::sim::load_scenario;
+use crate::wiring::{self, WorkerOptions};
+
+/// The demo scenario's app and the ref its release starts from.
+const DEMO_APP: &str = "mobile/app";
+const DEMO_REF: &str = "release/2.0.0";
+
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Exit when the release ends: 0 if it succeeded, 1 otherwise.
+    #[arg(long)]
+    until_done: bool,
+    /// Start no release (create one from the dashboard instead).
+    #[arg(long)]
+    no_release: bool,
+    /// Keep serving the dashboard after the release ends (the default without --until-done).
+    #[arg(long)]
+    keep_running: bool,
+    /// Print the dashboard URL on its own line as soon as it is up (always done; kept for scripts).
+    #[arg(long)]
+    print_url: bool,
+    /// Address of Convoy's HTTP server.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// `demo` for the built-in scenario, or a scenario YAML file.
+    #[arg(long, default_value = "demo")]
+    scenario: String,
+    /// Keep the SQLite database here instead of a temporary directory.
+    #[arg(long)]
+    database: Option<PathBuf>,
+    /// Seconds between reconcile rounds.
+    #[arg(long, default_value_t = 2)]
+    reconcile_seconds: u64,
+}
+
+pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init("warn");
+    let temp = tempfile::tempdir()?;
+    let database = args.database.clone().unwrap_or_else(|| temp.path().join("convoy-demo.db"));
+    let database_url = format!("sqlite://{}?mode=rwc", database.display());
+    let token = random_secret();
+    let webhook_secret = random_secret();
+
+    let scenario = load_scenario(&args.scenario)?;
+    let sim_config = SimulatorConfig { listen: "127.0.0.1:0".parse()?, token: token.clone(), scenario };
+    let sim = RunningSimulator::start(sim_config).await?;
+    let storage = wiring::storage(&database_url).await?;
+    let secret = SecretString::from(webhook_secret);
+    let (port, _server) = wiring::spawn_server(&storage, args.listen, secret.clone(), None, sim.base_url()).await?;
+    let url = format!("http://127.0.0.1:{port}");
+    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token))?;
+    let options = WorkerOptions {
+        public_url: Some(url.clone()),
+        webhook_secret: secret,
+        reconcile_interval: Duration::from_secs(args.reconcile_seconds.max(1)),
+        max_running_pipelines: None,
+    };
+    wiring::spawn_worker(&storage, forge, options);
+    println!("GitLab simulator: {}", sim.base_url());
+    println!("database: {}", database.display());
+    println!("dashboard: {url}/");
+
+    let outcome = if args.no_release { None } else { Some(run_demo_release(&url).await?) };
+    if args.until_done {
+        sim.stop().await;
+        return Ok(match outcome {
+            Some(release) if release.state == "success" => ExitCode::SUCCESS,
+            _ => ExitCode::FAILURE,
+        });
+    }
+    println!("\nThe dashboard stays up at {url}/ — press Ctrl-C to stop.");
+    tokio::signal::ctrl_c().await?;
+    sim.stop().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Starts the demo app's release through the API, deploys it once planned, prints every
+/// state change, and ends with a summary.
+async fn run_demo_release(url: &str) -> anyhow::Result<ReleaseView> {
+    let started = Instant::now();
+    let client = ApiClient::new(url, None, "demo")?;
+    let release = client.create_release(DEMO_APP, DEMO_REF, false).await?;
+    println!("\nRelease {} of {DEMO_APP} at {DEMO_REF}: {url}/releases/{}\n", release.id, release.id);
+    let mut last_event = 0;
+    let planned = client::follow(&client, release.id, &mut last_event, |r| r.state != "created" && r.state != "analyzing").await?;
+    if planned.state != "waiting" {
+        print_summary(&planned, started.elapsed());
+        return Ok(planned);
+    }
+    print_plan(&planned);
+    client.deploy_all(release.id).await?;
+    let finished = client::follow(&client, release.id, &mut last_event, ReleaseView::is_finished).await?;
+    print_summary(&finished, started.elapsed());
+    Ok(finished)
+}
+
+fn print_plan(release: &ReleaseView) {
+    println!("\nPlan ({} components, dependencies first):", release.components.len());
+    for c in &release.components {
+        let deps = if c.dependencies.is_empty() { "-".to_owned() } else { c.dependencies.join(", ") };
+        println!("  {:<14} {:<10} after: {deps}", c.name, c.version.as_deref().unwrap_or("?"));
+    }
+    println!("\nDeploying all components…\n");
+}
+
+fn print_summary(release: &ReleaseView, elapsed: Duration) {
+    println!("\nRelease {} ended {} after {:.1}s", release.id, release.state, elapsed.as_secs_f64());
+    if let Some(reason) = &release.reason {
+        println!("  {reason}");
+    }
+    for c in &release.components {
+        let tag = c.tag.as_ref().map(|t| format!("tag {}", t.name)).unwrap_or_default();
+        let mr = c.merge_request.as_ref().map(|m| m.web_url.clone()).unwrap_or_default();
+        let reason = c.reason.as_deref().unwrap_or_default();
+        println!("  {:<14} {:<10} {:<9} {tag:<12} {mr} {reason}", c.name, c.version.as_deref().unwrap_or("?"), c.state);
+    }
+    if release.state == "success" {
+        println!("\n{} at {} now pins the released versions.", release.app_project, release.app_ref);
+    }
+}
+
+fn random_secret() -> String {
+    use rand::Rng;
+    let mut rng = rand::rng();
+    (0..32).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+}

@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod demo;
+pub mod inspect;
+pub mod release;
+pub mod service;
+pub mod sim;

@@ -1,0 +1,107 @@
+//! `convoy release`: the terminal client for scripts and CI. Exit codes: 0 the release
+//! succeeded (or the action was done), 1 it failed or was canceled, 2 Convoy could not be used.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+
+use crate::client::{self, ApiClient, ReleaseView};
+
+#[derive(clap::Args)]
+pub struct ServerArgs {
+    /// Convoy's URL.
+    #[arg(long, env = "CONVOY_URL", default_value = "http://127.0.0.1:8080")]
+    server: String,
+    /// API token, when the server requires one.
+    #[arg(long, env = "CONVOY_API_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Who the event log names for these actions.
+    #[arg(long, env = "CONVOY_ACTOR", default_value = "cli")]
+    actor: String,
+}
+
+#[derive(Subcommand)]
+pub enum ReleaseCommand {
+    /// Start a release of an app at a ref.
+    Start {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// The app's project path, e.g. mobile/app.
+        #[arg(long)]
+        project: String,
+        /// The branch holding the Podfile, e.g. release/2.0.0.
+        #[arg(long = "ref")]
+        git_ref: String,
+        /// Require each merge request to be marked reviewed before it merges.
+        #[arg(long)]
+        require_review: bool,
+        /// Deploy every component as soon as the plan is ready.
+        #[arg(long)]
+        deploy: bool,
+        /// Print every state change until the release ends; the exit code is its outcome.
+        #[arg(long)]
+        watch: bool,
+    },
+    /// Print every state change of a release until it ends.
+    Watch {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: i64,
+    },
+    /// Mark a component as released by hand.
+    MarkReleased {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: i64,
+        component: String,
+        /// Why (recorded in the event log).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn release(command: ReleaseCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        ReleaseCommand::Start { server, project, git_ref, require_review, deploy, watch } => {
+            let client = connect(&server)?;
+            let release = client.create_release(&project, &git_ref, require_review).await?;
+            println!("release {} started: {}/releases/{}", release.id, server.server.trim_end_matches('/'), release.id);
+            let mut last_event = 0;
+            if deploy {
+                let planned = client::follow(&client, release.id, &mut last_event, |r| r.state != "created" && r.state != "analyzing").await?;
+                if planned.state != "waiting" {
+                    return Ok(outcome(&planned));
+                }
+                client.deploy_all(release.id).await?;
+            }
+            if watch {
+                let finished = client::follow(&client, release.id, &mut last_event, ReleaseView::is_finished).await?;
+                return Ok(outcome(&finished));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReleaseCommand::Watch { server, id } => {
+            let client = connect(&server)?;
+            let finished = client::follow(&client, id, &mut 0, ReleaseView::is_finished).await?;
+            Ok(outcome(&finished))
+        }
+        ReleaseCommand::MarkReleased { server, id, component, reason } => {
+            let client = connect(&server)?;
+            client.mark_released(id, &component, &reason).await?;
+            println!("{component} marked as released");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn connect(server: &ServerArgs) -> anyhow::Result<ApiClient> {
+    ApiClient::new(&server.server, server.token.clone(), &server.actor)
+}
+
+fn outcome(release: &ReleaseView) -> ExitCode {
+    println!("release {} {}", release.id, release.state);
+    if let Some(reason) = &release.reason {
+        println!("  {reason}");
+    }
+    if release.state == "success" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+}

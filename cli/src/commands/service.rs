@@ -1,0 +1,46 @@
+//! `convoy run`, `convoy serve`, `convoy work`: the service, in one process or split.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use crate::config::Settings;
+use crate::wiring::{self, WorkerOptions};
+
+/// Which parts this process runs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Server,
+    Worker,
+    Both,
+}
+
+pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> {
+    crate::telemetry::init("info,sqlx=warn,apalis=warn");
+    let settings = Settings::load(config)?;
+    let storage = wiring::storage(&settings.database_url).await?;
+    if role != Role::Server {
+        let forge = wiring::gitlab(&settings.gitlab_url, &settings.gitlab_token)?;
+        let options = WorkerOptions {
+            public_url: settings.public_url.clone(),
+            webhook_secret: settings.webhook_secret.clone(),
+            reconcile_interval: settings.reconcile_interval,
+            max_running_pipelines: settings.max_running_pipelines,
+        };
+        wiring::spawn_worker(&storage, forge, options);
+        tracing::info!("worker started");
+    }
+    if role != Role::Worker {
+        let (port, _server) = wiring::spawn_server(
+            &storage,
+            settings.listen,
+            settings.webhook_secret.clone(),
+            settings.api_token.clone(),
+            settings.gitlab_url.clone(),
+        )
+        .await?;
+        tracing::info!(port, "dashboard on http://{}:{port}/", settings.listen.ip());
+    }
+    tokio::signal::ctrl_c().await?;
+    tracing::info!("stopping");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,251 @@
+//! Advancing one release: take its lease, then pass over it until nothing changes.
+
+use std::collections::BTreeMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use convoy_core::component::ComponentEvent;
+use convoy_core::main_release::MainReleaseEvent;
+use convoy_core::scheduler::{self, ComponentStatus, Schedule, SchedulerOptions};
+use convoy_core::{ComponentState, MainReleaseState};
+use convoy_store::{Change, ComponentRelease, MainRelease};
+use futures::StreamExt;
+
+use crate::context::Context;
+use crate::error::StepError;
+use crate::{analyze, manifest, steps};
+
+/// Who the event log names for what the worker does.
+pub(crate) const ACTOR: &str = "convoy";
+
+/// A pass that still changes something after this many rounds is left to the next wake.
+const MAX_PASSES: usize = 25;
+const LEASE_MS: i64 = 120_000;
+/// Components stepped at once within a release.
+const COMPONENT_CONCURRENCY: usize = 8;
+
+/// Carries out whatever the release's states require now. Safe to call at any time, from any
+/// number of workers: one holds the release's lease, the others return at once (the holder
+/// sees their wake-up because every change sets the release's wake flag).
+pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+    let owner = &ctx.settings.worker_id;
+    if !ctx.store.try_lease_release(release_id, owner, now_ms(), LEASE_MS).await? {
+        tracing::debug!(release_id, "another worker holds the release");
+        return Ok(());
+    }
+    let result = pass_until_quiet(ctx, release_id).await;
+    ctx.store.release_lease(release_id, owner).await?;
+    result
+}
+
+async fn pass_until_quiet(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+    for _ in 0..MAX_PASSES {
+        if !ctx.store.take_wake(release_id).await? {
+            return Ok(());
+        }
+        ctx.store
+            .try_lease_release(release_id, &ctx.settings.worker_id, now_ms(), LEASE_MS)
+            .await?;
+        if let Err(error) = pass(ctx, release_id).await {
+            // Leave the wake flag set so the next nudge or reconcile tries again.
+            ctx.store.request_wake(release_id).await?;
+            return Err(anyhow::anyhow!(error));
+        }
+    }
+    Ok(())
+}
+
+/// One look at the release and each of its components.
+async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
+    let Some(release) = ctx.store.main_release(release_id).await? else {
+        return Ok(());
+    };
+    match release.state {
+        MainReleaseState::Analyzing => analyze::analyze(ctx, &release).await,
+        MainReleaseState::Deploying => deploy_pass(ctx, &release).await,
+        // Components may still need a last look (e.g. a canceled release's components).
+        MainReleaseState::Created
+        | MainReleaseState::Waiting
+        | MainReleaseState::Success
+        | MainReleaseState::Failed
+        | MainReleaseState::Canceled => Ok(()),
+    }
+}
+
+async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
+    let schedule = current_schedule(ctx, release).await?;
+    let ready: std::collections::BTreeSet<String> = schedule.ready.iter().cloned().collect();
+    let components = ctx.store.components(release.id).await?;
+    let results: Vec<Result<(), StepError>> = futures::stream::iter(components)
+        .map(|component| {
+            let is_ready = ready.contains(&component.name);
+            async move { step_component(ctx, release, &component, is_ready).await }
+        })
+        .buffer_unordered(COMPONENT_CONCURRENCY)
+        .collect()
+        .await;
+    for result in results {
+        if let Err(StepError::Transient(message)) = result {
+            return Err(StepError::Transient(message));
+        }
+    }
+    finish_if_done(ctx, release).await
+}
+
+/// Computes the schedule from the stored plan and component states.
+pub(crate) async fn current_schedule(
+    ctx: &Context,
+    release: &MainRelease,
+) -> Result<Schedule, StepError> {
+    let plan = ctx.store.plan(release.id).await?;
+    let components = ctx.store.components(release.id).await?;
+    let mut options = SchedulerOptions {
+        max_running: ctx.settings.max_running_pipelines,
+        expected_seconds: BTreeMap::new(),
+    };
+    let mut statuses = BTreeMap::new();
+    for c in &components {
+        if let Some(seconds) = ctx.store.expected_pipeline_seconds(&c.project_path).await? {
+            options.expected_seconds.insert(c.name.clone(), seconds);
+        }
+        let status = ComponentStatus {
+            state: c.state,
+            acted: c.acted,
+            gate_open: !release.require_review || c.reviewed,
+        };
+        statuses.insert(c.name.clone(), status);
+    }
+    Ok(scheduler::schedule(&plan, &statuses, &options))
+}
+
+/// Runs the step a component's state requires, and records the event it produced. A fatal
+/// error fails only this component.
+async fn step_component(
+    ctx: &Context,
+    release: &MainRelease,
+    component: &ComponentRelease,
+    ready: bool,
+) -> Result<(), StepError> {
+    let outcome = match component.state {
+        ComponentState::Preparing => steps::prepare::prepare(ctx, component).await.map(Some),
+        ComponentState::Pending => steps::merge::pending(ctx, component, ready).await,
+        ComponentState::Merged => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
+        ComponentState::Deploying => steps::tag::deploying(ctx, component).await,
+        _ => Ok(None),
+    };
+    let event = match outcome {
+        Ok(Some(event)) => event,
+        Ok(None) => return Ok(()),
+        Err(StepError::Fatal(reason)) => ComponentEvent::Errored { reason },
+        Err(transient) => {
+            tracing::warn!(release = release.id, component = %component.name, error = %transient, "step will be retried");
+            return Err(transient);
+        }
+    };
+    apply_component_event(ctx, component, &event).await
+}
+
+/// Decides a component event with the core machine and records the transition.
+pub(crate) async fn apply_component_event(
+    ctx: &Context,
+    component: &ComponentRelease,
+    event: &ComponentEvent,
+) -> Result<(), StepError> {
+    let transition = convoy_core::component::decide(component.state, event)?;
+    let change = Change {
+        actor: ACTOR.to_owned(),
+        reason: transition.reason.clone(),
+    };
+    let applied = ctx
+        .store
+        .transition_component(component.id, component.state, transition.state, &change)
+        .await?;
+    if !applied {
+        return Err(StepError::Transient(format!(
+            "component {} changed while Convoy was acting on it",
+            component.name
+        )));
+    }
+    Ok(())
+}
+
+/// Decides a main release event with the core machine and records the transition.
+pub(crate) async fn apply_release_event(
+    ctx: &Context,
+    release: &MainRelease,
+    event: &MainReleaseEvent,
+) -> Result<(), StepError> {
+    let transition = convoy_core::main_release::decide(release.state, event)?;
+    let change = Change {
+        actor: ACTOR.to_owned(),
+        reason: transition.reason.clone(),
+    };
+    let applied = ctx
+        .store
+        .transition_main_release(release.id, release.state, transition.state, &change)
+        .await?;
+    if !applied {
+        return Err(StepError::Transient(format!(
+            "release {} changed while Convoy was acting on it",
+            release.id
+        )));
+    }
+    Ok(())
+}
+
+/// Ends the release when every component is released (after pinning them in the manifest), or
+/// fails it when nothing more can move.
+async fn finish_if_done(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
+    let schedule = current_schedule(ctx, release).await?;
+    if schedule.all_released {
+        let event = manifest::rewrite_manifest(ctx, release).await?;
+        return apply_release_event(ctx, release, &event).await;
+    }
+    if schedule.stalled {
+        let reason = stall_reason(&ctx.store.components(release.id).await?, &schedule);
+        return apply_release_event(ctx, release, &MainReleaseEvent::Stalled { reason }).await;
+    }
+    Ok(())
+}
+
+/// "NetworkKit failed (tag 0.1.0 exists: …); FeatureKit is blocked by NetworkKit".
+fn stall_reason(components: &[ComponentRelease], schedule: &Schedule) -> String {
+    let stopped: Vec<String> = components
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.state,
+                ComponentState::Failed | ComponentState::Skipped | ComponentState::Canceled
+            )
+        })
+        .map(|c| match &c.reason {
+            Some(reason) => format!("{} {} ({reason})", c.name, state_word(c.state)),
+            None => format!("{} {}", c.name, state_word(c.state)),
+        })
+        .collect();
+    let blocked: Vec<String> = schedule
+        .blocked
+        .iter()
+        .map(|(name, by)| format!("{name} is blocked by {}", by.join(", ")))
+        .collect();
+    let mut parts = vec![stopped.join("; ")];
+    if !blocked.is_empty() {
+        parts.push(blocked.join("; "));
+    }
+    format!("nothing more can move: {}", parts.join("; "))
+}
+
+fn state_word(state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Failed => "failed",
+        ComponentState::Skipped => "was skipped",
+        ComponentState::Canceled => "was canceled",
+        _ => "stopped",
+    }
+}
+
+pub(crate) fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}

@@ -1,0 +1,63 @@
+//! What every step needs: the store, the forge, the job queue and the worker's settings.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use convoy_forge::{Forge, ForgeEvent};
+use convoy_store::Store;
+
+use crate::queue::Jobs;
+
+/// Turns a webhook delivery (event name, body) into a forge event; `Ok(None)` for event kinds
+/// Convoy does not use. Supplied by the forge adapter, so the worker never names the forge.
+pub type ParseWebhook = Arc<dyn Fn(&str, &[u8]) -> Result<Option<ForgeEvent>, String> + Send + Sync>;
+
+/// The worker's settings.
+#[derive(Clone)]
+pub struct WorkerSettings {
+    /// Names this worker in leases and logs.
+    pub worker_id: String,
+    /// Convoy's public URL as the forge sees it; the project hook posts to
+    /// `{public_url}/webhooks/gitlab`. `None`: no hook is installed (reconcile only).
+    pub public_url: Option<String>,
+    /// The secret the forge sends back in its webhook deliveries.
+    pub webhook_secret: String,
+    /// How often every active release is checked against the forge.
+    pub reconcile_interval: Duration,
+    /// At most this many components running pipelines at once (`None`: no cap).
+    pub max_running_pipelines: Option<usize>,
+    /// How many podspecs are fetched at once during analysis.
+    pub analysis_concurrency: usize,
+}
+
+impl std::fmt::Debug for WorkerSettings {
+    // Hand-written so that the webhook secret never reaches a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorkerSettings")
+            .field("worker_id", &self.worker_id)
+            .field("public_url", &self.public_url)
+            .field("reconcile_interval", &self.reconcile_interval)
+            .field("max_running_pipelines", &self.max_running_pipelines)
+            .field("analysis_concurrency", &self.analysis_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl WorkerSettings {
+    /// The URL of Convoy's webhook endpoint, when Convoy has a public URL.
+    pub fn hook_url(&self) -> Option<String> {
+        self.public_url
+            .as_ref()
+            .map(|url| format!("{}/webhooks/gitlab", url.trim_end_matches('/')))
+    }
+}
+
+/// Everything a job needs, cheap to clone.
+#[derive(Clone)]
+pub struct Context {
+    pub store: Store,
+    pub forge: Arc<dyn Forge>,
+    pub jobs: Arc<dyn Jobs>,
+    pub parse_webhook: ParseWebhook,
+    pub settings: WorkerSettings,
+}

@@ -1,0 +1,35 @@
+//! Reconcile: don't trust webhooks. On a timer, every active release is checked against the
+//! forge, and deliveries whose job was lost are processed, so a missed webhook delays a
+//! release by at most one interval.
+
+use crate::advance::advance_release;
+use crate::context::Context;
+use crate::webhooks::process_delivery;
+
+/// One round: pending deliveries first, then every active release.
+pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
+    for delivery_id in ctx.store.unprocessed_deliveries(500).await? {
+        if let Err(error) = process_delivery(ctx, delivery_id).await {
+            tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
+        }
+    }
+    for release_id in ctx.store.active_main_release_ids().await? {
+        ctx.store.request_wake(release_id).await?;
+        if let Err(error) = advance_release(ctx, release_id).await {
+            tracing::warn!(release_id, %error, "release not advanced; will retry");
+        }
+    }
+    Ok(())
+}
+
+/// Runs [`reconcile_once`] every interval, until the task is dropped.
+pub(crate) async fn reconcile_forever(ctx: Context) {
+    let mut ticker = tokio::time::interval(ctx.settings.reconcile_interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        if let Err(error) = reconcile_once(&ctx).await {
+            tracing::warn!(%error, "reconcile round failed");
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! pending: the merge request waits for the component's dependencies, then Convoy retries its
+//! pipeline (lint usually failed only because a dependency was not out yet) and sets it to
+//! merge when the pipeline succeeds.
+
+use convoy_core::component::ComponentEvent;
+use convoy_forge::{MergeRequest, MergeRequestState, PipelineStatus};
+use convoy_store::{ComponentRelease, PipelineKind};
+
+use super::pipelines::{self, already_seen, failure_of};
+use super::prepare::merge_request_record;
+use crate::context::Context;
+use crate::error::StepError;
+
+/// Looks at the merge request and acts when the component is ready.
+pub(crate) async fn pending(
+    ctx: &Context,
+    c: &ComponentRelease,
+    ready: bool,
+) -> Result<Option<ComponentEvent>, StepError> {
+    let Some(iid) = c.merge_request_iid else {
+        return Err(StepError::Fatal("no merge request is recorded: retry the component".to_owned()));
+    };
+    let mr = ctx.forge.merge_request(&c.project_path, iid).await?;
+    ctx.store
+        .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
+        .await?;
+    match mr.state {
+        MergeRequestState::Merged => return Ok(Some(ComponentEvent::MergeRequestMerged)),
+        MergeRequestState::Closed => return Ok(Some(ComponentEvent::MergeRequestClosed)),
+        MergeRequestState::Opened | MergeRequestState::Locked => {}
+    }
+    if !c.acted {
+        if !ready {
+            return Ok(None);
+        }
+        request_merge(ctx, c, &mr).await?;
+        ctx.store.set_component_acted(c.id, true).await?;
+        return Ok(Some(ComponentEvent::DependenciesReleased));
+    }
+    watch_pipeline(ctx, c, &mr).await
+}
+
+/// Retries (or starts) the MR pipeline and sets the MR to merge when it succeeds.
+async fn request_merge(ctx: &Context, c: &ComponentRelease, mr: &MergeRequest) -> Result<(), StepError> {
+    let forge = &ctx.forge;
+    match &mr.head_pipeline {
+        Some(p) if matches!(p.status, PipelineStatus::Failed | PipelineStatus::Canceled) => {
+            forge.retry_pipeline(&c.project_path, p.id).await?;
+        }
+        Some(_) => {}
+        None => {
+            forge.create_merge_request_pipeline(&c.project_path, mr.iid).await?;
+        }
+    }
+    enable_auto_merge(ctx, c, mr.iid).await
+}
+
+async fn enable_auto_merge(ctx: &Context, c: &ComponentRelease, iid: u64) -> Result<(), StepError> {
+    let mr = ctx.forge.merge_when_pipeline_succeeds(&c.project_path, iid).await?;
+    ctx.store
+        .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
+        .await?;
+    Ok(())
+}
+
+/// After the merge was requested: report a failed pipeline once (the owner fixes it and
+/// pushes), and set auto-merge again if the forge dropped it.
+async fn watch_pipeline(
+    ctx: &Context,
+    c: &ComponentRelease,
+    mr: &MergeRequest,
+) -> Result<Option<ComponentEvent>, StepError> {
+    let Some(pipeline) = &mr.head_pipeline else {
+        return Ok(None);
+    };
+    if pipeline.status == PipelineStatus::Failed {
+        let previous = ctx.store.pipeline_of(c.id).await?;
+        if already_seen(&previous, pipeline) {
+            return Ok(None);
+        }
+        let failure = failure_of(ctx, &c.project_path, pipeline).await?;
+        pipelines::record(ctx, c, PipelineKind::MergeRequest, pipeline, Some(&failure)).await?;
+        let reason = failure.sentence("merge request pipeline");
+        return Ok(Some(ComponentEvent::MergeRequestPipelineFailed { reason }));
+    }
+    pipelines::record(ctx, c, PipelineKind::MergeRequest, pipeline, None).await?;
+    if !mr.auto_merge && pipeline.status != PipelineStatus::Canceled {
+        // A new pipeline after the owner's fix, or a forge that dropped auto-merge.
+        enable_auto_merge(ctx, c, mr.iid).await?;
+    }
+    Ok(None)
+}

@@ -1,0 +1,165 @@
+//! preparing: webhook, prechecks, podspec version bump, then the merge request.
+
+use convoy_core::component::ComponentEvent;
+use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
+use convoy_core::version::parse_pod_version;
+use convoy_forge::{FileUpdate, ForgeError, MergeRequest};
+use convoy_store::{ComponentRelease, MergeRequestRecord, NewEvent};
+use regex::Regex;
+
+use crate::advance::ACTOR;
+use crate::context::Context;
+use crate::error::StepError;
+
+/// Branches Convoy releases into.
+const RELEASE_TARGETS: [&str; 2] = ["main", "master"];
+const CI_CONFIG: &str = ".gitlab-ci.yml";
+
+/// Prepares a component and says where it stands: merged already, MR open, or not releasable.
+pub(crate) async fn prepare(ctx: &Context, c: &ComponentRelease) -> Result<ComponentEvent, StepError> {
+    let project = ctx.forge.project(&c.project_path).await?;
+    if let Some(url) = ctx.settings.hook_url() {
+        ctx.forge
+            .ensure_hook(&c.project_path, &url, &ctx.settings.webhook_secret)
+            .await?;
+    }
+    let target = project.default_branch;
+    if !RELEASE_TARGETS.contains(&target.as_str()) {
+        let reason = format!(
+            "its default branch is {target}, not main or master: release it by hand and mark it released"
+        );
+        return Ok(ComponentEvent::PreparedNotReleasable { reason });
+    }
+    ctx.store.set_component_target_branch(c.id, &target).await?;
+    if let Some(reason) = ci_config_problem(ctx, c).await? {
+        return Ok(ComponentEvent::PreparedNotReleasable { reason });
+    }
+    bump_podspec(ctx, c).await?;
+    if c.branch == target || ctx.forge.is_merged(&c.project_path, &c.branch, &target).await? {
+        return Ok(ComponentEvent::PreparedAlreadyMerged);
+    }
+    let mr = open_merge_request(ctx, c, &target).await?;
+    Ok(ComponentEvent::PreparedMergeRequestOpened { iid: mr.iid })
+}
+
+/// Why the repository cannot publish by itself, if it cannot.
+async fn ci_config_problem(ctx: &Context, c: &ComponentRelease) -> Result<Option<String>, StepError> {
+    let config = match ctx.forge.read_file(&c.project_path, CI_CONFIG, &c.branch).await {
+        Ok(file) => file.content,
+        Err(ForgeError::NotFound(_)) => {
+            return Ok(Some(format!(
+                "no {CI_CONFIG} on {}: release it by hand and mark it released",
+                c.branch
+            )));
+        }
+        Err(error) => return Err(error.into()),
+    };
+    if has_publish_stage(&config) {
+        Ok(None)
+    } else {
+        Ok(Some(format!(
+            "{CI_CONFIG} has no publish or deploy stage: release it by hand and mark it released"
+        )))
+    }
+}
+
+/// True when the CI config names a `publish` or `deploy` stage.
+fn has_publish_stage(config: &str) -> bool {
+    let stage = Regex::new(r"(?m)^\s*(-\s*|stage:\s*)(publish|deploy)\s*$").expect("valid regex");
+    stage.is_match(config)
+}
+
+/// Commits the release version into the podspec on the branch when the podspec's is lower.
+/// Only the version literal changes; the commit says `[ci skip]`.
+async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
+    let (Some(path), Some(version)) = (&c.podspec_path, &c.version) else {
+        return Err(StepError::Fatal(format!("{} has no podspec or version recorded: retry the analysis", c.name)));
+    };
+    let target = parse_pod_version(version)
+        .ok_or_else(|| StepError::Fatal(format!("version {version} is not valid: change it and retry")))?;
+    let file = ctx.forge.read_file(&c.project_path, path, &c.branch).await?;
+    let podspec = parse_podspec_file(path, &file.content)
+        .map_err(|error| StepError::Fatal(format!("{path} cannot be read ({error})")))?;
+    let current = podspec.version.as_deref().and_then(parse_pod_version);
+    if current.as_ref().is_some_and(|current| *current >= target) {
+        return Ok(());
+    }
+    let content = rewrite_podspec_version(path, &file.content, version)
+        .map_err(|error| StepError::Fatal(format!("{path}: the version cannot be changed ({error})")))?;
+    let update = FileUpdate {
+        project: c.project_path.clone(),
+        file_path: path.clone(),
+        branch: c.branch.clone(),
+        content,
+        commit_message: format!("Release {} {version} [ci skip]", c.name),
+        last_commit_id: file.last_commit_id,
+    };
+    match ctx.forge.update_file(&update).await {
+        Ok(_) => {}
+        // Someone pushed meanwhile: read again on the next pass rather than clobber.
+        Err(ForgeError::FileChanged { path, .. }) => {
+            return Err(StepError::Transient(format!("{path} changed while Convoy bumped it")));
+        }
+        Err(error) => return Err(error.into()),
+    }
+    let from = podspec.version.unwrap_or_else(|| "none".to_owned());
+    note(ctx, c, format!("{path}: version {from} → {version} committed to {} with [ci skip]", c.branch)).await
+}
+
+/// Finds the open merge request from the branch into the target, or opens one.
+async fn open_merge_request(ctx: &Context, c: &ComponentRelease, target: &str) -> Result<MergeRequest, StepError> {
+    let forge = &ctx.forge;
+    let mr = match forge.find_open_merge_request(&c.project_path, &c.branch, target).await? {
+        Some(mr) => mr,
+        None => {
+            let version = c.version.as_deref().unwrap_or_default();
+            let title = format!("Release {} {version}", c.name);
+            forge.create_merge_request(&c.project_path, &c.branch, target, &title).await?
+        }
+    };
+    ctx.store.record_merge_request(c.id, &merge_request_record(&c.project_path, &mr)).await?;
+    Ok(mr)
+}
+
+/// The store's record of a forge merge request.
+pub(crate) fn merge_request_record(project: &str, mr: &MergeRequest) -> MergeRequestRecord {
+    MergeRequestRecord {
+        project_path: project.to_owned(),
+        iid: mr.iid,
+        source_branch: mr.source_branch.clone(),
+        target_branch: mr.target_branch.clone(),
+        state: format!("{:?}", mr.state).to_lowercase(),
+        web_url: mr.web_url.clone(),
+        auto_merge: mr.auto_merge,
+    }
+}
+
+/// Records what the worker did for a component in the event log.
+pub(crate) async fn note(ctx: &Context, c: &ComponentRelease, reason: String) -> Result<(), StepError> {
+    let event = NewEvent {
+        release_id: c.release_id,
+        component_id: Some(c.id),
+        actor: ACTOR.to_owned(),
+        kind: "note".to_owned(),
+        reason: Some(reason),
+    };
+    ctx.store.append_event(&event).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::has_publish_stage;
+
+    #[test]
+    fn a_ci_config_with_a_publish_stage_can_release() {
+        assert!(has_publish_stage("stages:\n  - lint\n  - publish\n"));
+        assert!(has_publish_stage("push:\n  stage: deploy\n  script: pod trunk push\n"));
+    }
+
+    #[test]
+    fn a_ci_config_without_publish_or_deploy_cannot_release() {
+        assert!(!has_publish_stage("stages:\n  - lint\n  - test\n"));
+        assert!(!has_publish_stage("# publish later\nstages:\n  - lint\n"));
+    }
+}
