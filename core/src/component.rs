@@ -107,17 +107,181 @@ pub enum ComponentCommand {
 /// The outcome of one transition: the new state, what to do, and why (for the event log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentTransition {
+    /// The state after the event (may equal the state before).
     pub state: ComponentState,
+    /// What the worker must carry out, in order.
     pub commands: Vec<ComponentCommand>,
     /// One sentence for the event log and the dashboard; `None` when the event says it all.
     pub reason: Option<String>,
 }
 
+/// Why a component whose merge request was closed stopped, and what a person does about it.
+const MERGE_REQUEST_CLOSED: &str = "merge request was closed without merging: reopen it and retry";
+
 /// Decides the next state and commands of a component release for one event.
+///
+/// ```
+/// use convoy_core::component::{decide, ComponentCommand, ComponentEvent, ComponentState};
+///
+/// let transition = decide(ComponentState::Merged, &ComponentEvent::DependenciesReleased).unwrap();
+/// assert_eq!(transition.state, ComponentState::Deploying);
+/// assert_eq!(transition.commands, [ComponentCommand::CreateTag]);
+///
+/// let refused = decide(ComponentState::Success, &ComponentEvent::Deploy).unwrap_err();
+/// assert_eq!(refused.to_string(), "cannot deploy while component is success");
+/// ```
 pub fn decide(
     state: ComponentState,
     event: &ComponentEvent,
 ) -> Result<ComponentTransition, TransitionError> {
-    let _ = (state, event);
-    unimplemented!("filled in by issue 2")
+    use ComponentCommand as Command;
+    use ComponentEvent as Event;
+    use ComponentState as State;
+
+    let transition = match (state, event) {
+        (State::Created, Event::AnalysisStarted) => moved(State::Analyzing),
+        (State::Created | State::Analyzing, Event::Analyzed) => moved(State::Waiting),
+        // The version only matters before preparing bumps the podspec, or before a retry.
+        (State::Waiting | State::Failed, Event::VersionChanged { .. }) => moved(state),
+        (State::Waiting, Event::Deploy) => acting(State::Preparing, Command::Prepare),
+        (State::Preparing, Event::PreparedAlreadyMerged) => moved(State::Merged),
+        (State::Preparing, Event::PreparedMergeRequestOpened { .. }) => moved(State::Pending),
+        (State::Preparing, Event::PreparedNotReleasable { reason }) => {
+            explained(State::Skipped, reason)
+        }
+        (State::Pending, Event::DependenciesReleased) => {
+            acting(State::Pending, Command::RequestMerge)
+        }
+        (State::Merged, Event::DependenciesReleased) => {
+            acting(State::Deploying, Command::CreateTag)
+        }
+        // The owner pushes a fix; the new pipeline merges the MR and Convoy carries on.
+        (State::Pending, Event::MergeRequestPipelineFailed { reason }) => {
+            explained(State::Pending, reason)
+        }
+        // The merge webhook can arrive before the preparing job reports the MR it opened.
+        (State::Preparing | State::Pending, Event::MergeRequestMerged) => moved(State::Merged),
+        (State::Pending, Event::MergeRequestClosed) => {
+            explained(State::Failed, MERGE_REQUEST_CLOSED)
+        }
+        (State::Deploying, Event::TagCreated { .. }) => moved(State::Deploying),
+        // Tags are never deleted: a person picks another version.
+        (State::Deploying, Event::TagExists { tag }) => explained(
+            State::Failed,
+            &format!("tag {tag} exists: change the version and retry"),
+        ),
+        (State::Deploying, Event::TagPipelineMissing) => {
+            acting(State::Deploying, Command::CreateTagPipeline)
+        }
+        (State::Deploying, Event::TagPipelineSucceeded) => moved(State::Success),
+        (State::Deploying, Event::TagPipelineFailed { reason }) => explained(State::Failed, reason),
+        (_, Event::MarkedReleased { reason }) if can_be_marked_released(state) => {
+            explained(State::Success, reason)
+        }
+        // Preparing is idempotent (finds the MR, the merge, the bumped podspec), so every
+        // failure starts again from there.
+        (State::Failed, Event::Retry) => acting(State::Preparing, Command::Prepare),
+        (_, Event::Cancel) if can_be_canceled(state) => moved(State::Canceled),
+        (
+            State::Preparing | State::Pending | State::Merged | State::Deploying,
+            Event::Errored { reason },
+        ) => explained(State::Failed, reason),
+        _ => return Err(refused(state, event)),
+    };
+    Ok(transition)
+}
+
+/// A person may mark anything released except what is released already or was canceled.
+fn can_be_marked_released(state: ComponentState) -> bool {
+    !matches!(state, ComponentState::Success | ComponentState::Canceled)
+}
+
+/// Finished states (and failed, which waits for a retry or a mark) cannot be canceled.
+fn can_be_canceled(state: ComponentState) -> bool {
+    !matches!(
+        state,
+        ComponentState::Success
+            | ComponentState::Failed
+            | ComponentState::Skipped
+            | ComponentState::Canceled
+    )
+}
+
+/// A transition with nothing to do and nothing to explain.
+fn moved(state: ComponentState) -> ComponentTransition {
+    ComponentTransition {
+        state,
+        commands: Vec::new(),
+        reason: None,
+    }
+}
+
+/// A transition that asks the worker to carry out one command.
+fn acting(state: ComponentState, command: ComponentCommand) -> ComponentTransition {
+    ComponentTransition {
+        commands: vec![command],
+        ..moved(state)
+    }
+}
+
+/// A transition whose reason is shown on the dashboard.
+fn explained(state: ComponentState, reason: &str) -> ComponentTransition {
+    ComponentTransition {
+        reason: Some(reason.to_string()),
+        ..moved(state)
+    }
+}
+
+/// The typed refusal, in words the API can show as they are.
+fn refused(state: ComponentState, event: &ComponentEvent) -> TransitionError {
+    TransitionError {
+        machine: "component",
+        state: state_name(state).to_string(),
+        event: event_words(event).to_string(),
+    }
+}
+
+/// The lowercase name a state is stored and sent under.
+fn state_name(state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Created => "created",
+        ComponentState::Analyzing => "analyzing",
+        ComponentState::Waiting => "waiting",
+        ComponentState::Preparing => "preparing",
+        ComponentState::Pending => "pending",
+        ComponentState::Skipped => "skipped",
+        ComponentState::Merged => "merged",
+        ComponentState::Deploying => "deploying",
+        ComponentState::Success => "success",
+        ComponentState::Failed => "failed",
+        ComponentState::Canceled => "canceled",
+    }
+}
+
+/// What an event attempts, completing "cannot … while component is …".
+fn event_words(event: &ComponentEvent) -> &'static str {
+    match event {
+        ComponentEvent::AnalysisStarted => "start analysis",
+        ComponentEvent::Analyzed => "finish analysis",
+        ComponentEvent::VersionChanged { .. } => "change the version",
+        ComponentEvent::Deploy => "deploy",
+        ComponentEvent::PreparedAlreadyMerged => "finish preparing an already merged branch",
+        ComponentEvent::PreparedMergeRequestOpened { .. } => "finish preparing a merge request",
+        ComponentEvent::PreparedNotReleasable { .. } => "skip as not releasable",
+        ComponentEvent::DependenciesReleased => "act on released dependencies",
+        ComponentEvent::MergeRequestPipelineFailed { .. } => {
+            "record a failed merge request pipeline"
+        }
+        ComponentEvent::MergeRequestMerged => "record a merged merge request",
+        ComponentEvent::MergeRequestClosed => "record a closed merge request",
+        ComponentEvent::TagCreated { .. } => "record a created tag",
+        ComponentEvent::TagExists { .. } => "record an existing tag",
+        ComponentEvent::TagPipelineMissing => "create the tag pipeline",
+        ComponentEvent::TagPipelineSucceeded => "record a successful tag pipeline",
+        ComponentEvent::TagPipelineFailed { .. } => "record a failed tag pipeline",
+        ComponentEvent::MarkedReleased { .. } => "mark as released",
+        ComponentEvent::Retry => "retry",
+        ComponentEvent::Cancel => "cancel",
+        ComponentEvent::Errored { .. } => "record an error",
+    }
 }

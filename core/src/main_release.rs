@@ -72,16 +72,121 @@ pub enum MainReleaseCommand {
 /// The outcome of one main release transition.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MainReleaseTransition {
+    /// The state after the event (may equal the state before).
     pub state: MainReleaseState,
+    /// What the worker must carry out, in order.
     pub commands: Vec<MainReleaseCommand>,
+    /// One sentence for the event log and the dashboard; `None` when the event says it all.
     pub reason: Option<String>,
 }
 
 /// Decides the next state and commands of a main release for one event.
+///
+/// `Retry` moves a failed release back to deploying with no command: the caller retries the
+/// failed components and, when every component is released, the worker rewrites the manifest
+/// again. A release that failed in analysis has no plan to go on with, so the caller refuses
+/// that retry before asking (the state alone cannot tell the two failures apart).
+///
+/// ```
+/// use convoy_core::main_release::{decide, MainReleaseCommand, MainReleaseEvent, MainReleaseState};
+///
+/// let started = decide(MainReleaseState::Created, &MainReleaseEvent::Start).unwrap();
+/// assert_eq!(started.state, MainReleaseState::Analyzing);
+/// assert_eq!(started.commands, [MainReleaseCommand::Analyze]);
+///
+/// let refused = decide(MainReleaseState::Success, &MainReleaseEvent::Cancel).unwrap_err();
+/// assert_eq!(refused.to_string(), "cannot cancel while release is success");
+/// ```
 pub fn decide(
     state: MainReleaseState,
     event: &MainReleaseEvent,
 ) -> Result<MainReleaseTransition, TransitionError> {
-    let _ = (state, event);
-    unimplemented!("filled in by issue 2")
+    use MainReleaseCommand as Command;
+    use MainReleaseEvent as Event;
+    use MainReleaseState as State;
+
+    let transition = match (state, event) {
+        (State::Created, Event::Start) => acting(State::Analyzing, Command::Analyze),
+        (State::Analyzing, Event::Analyzed) => moved(State::Waiting),
+        (State::Analyzing, Event::AnalysisFailed { reason }) => explained(State::Failed, reason),
+        // Deploying one component at a time keeps the release deploying.
+        (State::Waiting | State::Deploying, Event::Deploy) => moved(State::Deploying),
+        (State::Deploying, Event::AllComponentsReleased) => {
+            acting(State::Deploying, Command::RewriteManifest)
+        }
+        (State::Deploying, Event::ManifestRewritten) => moved(State::Success),
+        (State::Deploying, Event::ManifestFailed { reason } | Event::Stalled { reason }) => {
+            explained(State::Failed, reason)
+        }
+        (State::Failed, Event::Retry) => moved(State::Deploying),
+        (
+            State::Created | State::Analyzing | State::Waiting | State::Deploying | State::Failed,
+            Event::Cancel,
+        ) => acting(State::Canceled, Command::CancelComponents),
+        _ => return Err(refused(state, event)),
+    };
+    Ok(transition)
+}
+
+/// A transition with nothing to do and nothing to explain.
+fn moved(state: MainReleaseState) -> MainReleaseTransition {
+    MainReleaseTransition {
+        state,
+        commands: Vec::new(),
+        reason: None,
+    }
+}
+
+/// A transition that asks the worker to carry out one command.
+fn acting(state: MainReleaseState, command: MainReleaseCommand) -> MainReleaseTransition {
+    MainReleaseTransition {
+        commands: vec![command],
+        ..moved(state)
+    }
+}
+
+/// A transition whose reason is shown on the dashboard.
+fn explained(state: MainReleaseState, reason: &str) -> MainReleaseTransition {
+    MainReleaseTransition {
+        reason: Some(reason.to_string()),
+        ..moved(state)
+    }
+}
+
+/// The typed refusal, in words the API can show as they are.
+fn refused(state: MainReleaseState, event: &MainReleaseEvent) -> TransitionError {
+    TransitionError {
+        machine: "release",
+        state: state_name(state).to_string(),
+        event: event_words(event).to_string(),
+    }
+}
+
+/// The lowercase name a state is stored and sent under.
+fn state_name(state: MainReleaseState) -> &'static str {
+    match state {
+        MainReleaseState::Created => "created",
+        MainReleaseState::Analyzing => "analyzing",
+        MainReleaseState::Waiting => "waiting",
+        MainReleaseState::Deploying => "deploying",
+        MainReleaseState::Success => "success",
+        MainReleaseState::Failed => "failed",
+        MainReleaseState::Canceled => "canceled",
+    }
+}
+
+/// What an event attempts, completing "cannot … while release is …".
+fn event_words(event: &MainReleaseEvent) -> &'static str {
+    match event {
+        MainReleaseEvent::Start => "start",
+        MainReleaseEvent::Analyzed => "finish analysis",
+        MainReleaseEvent::AnalysisFailed { .. } => "record a failed analysis",
+        MainReleaseEvent::Deploy => "deploy",
+        MainReleaseEvent::AllComponentsReleased => "rewrite the manifest",
+        MainReleaseEvent::ManifestRewritten => "record a rewritten manifest",
+        MainReleaseEvent::ManifestFailed { .. } => "record a failed manifest rewrite",
+        MainReleaseEvent::Stalled { .. } => "record a stalled release",
+        MainReleaseEvent::Retry => "retry",
+        MainReleaseEvent::Cancel => "cancel",
+    }
 }
