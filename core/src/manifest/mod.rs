@@ -3,6 +3,7 @@
 
 pub mod podfile;
 pub mod podspec;
+mod ruby;
 pub mod template;
 
 use serde::{Deserialize, Serialize};

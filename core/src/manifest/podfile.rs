@@ -1,8 +1,33 @@
 //! Reads a Podfile (the Ruby DSL as people write it) without evaluating Ruby.
+//!
+//! What it understands: `pod` lines (old `:git =>` and new `git:` hash syntax, one or more
+//! version requirements, `:branch`/`:tag`/`:commit`/`:path`/`:podspec`), the `target` /
+//! `abstract_target` tree with `inherit!`, and the directives that do not change which pods are
+//! used (`source`, `platform`, `use_frameworks!`, `project`, `plugin`, `install!`, …).
+//!
+//! What it does not evaluate (conditionals, `require`, variables, hooks, calls it does not know)
+//! is skipped with a [`Warning`] naming the line, and no pod is ever taken from inside it.
+//! One exception, because real Podfiles rely on it: a helper method with no parameters whose
+//! body holds only `pod` lines and `inherit!` (`def common_pods … end`) is expanded where it is
+//! called, and the call site gets a warning that says so.
+//!
+//! Decisions:
+//! - Pods outside any `target` belong to the implicit root target, named `Pods` as CocoaPods
+//!   names it ([`ROOT_TARGET`]); every top-level target inherits from it.
+//! - One [`PodDependency`] per pod name per target it is declared in. Its `targets` are that
+//!   target first, then every descendant that inherits it: a child with `inherit! :search_paths`
+//!   or `inherit! :none` does not get its parent's pods (nor do the child's own children).
+//!   A pod declared in a parent and again in a child gives two entries.
+
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::ruby::{self, Statement, Tok, Token};
 use super::{ManifestError, Warning};
+
+/// The name CocoaPods gives the implicit target that holds pods declared outside any `target`.
+pub const ROOT_TARGET: &str = "Pods";
 
 /// Where a pod comes from.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -31,9 +56,10 @@ pub struct PodDependency {
     /// Version requirements joined with ", " (`">= 1.0, < 2.0"`), or `None`.
     pub requirement: Option<String>,
     pub source: PodSource,
-    /// True for a git dependency on a branch (or on no ref): it must be released.
+    /// True for a git dependency on a branch (or on no ref, which follows the default branch):
+    /// it must be released. False for a tag, a commit, a path, a podspec or a spec repo.
     pub needs_release: bool,
-    /// The targets this entry applies to.
+    /// The target the pod is declared in, then the descendants that inherit it.
     pub targets: Vec<String>,
     /// 1-based line of the `pod` statement.
     #[serde(skip)]
@@ -55,7 +81,641 @@ pub struct Podfile {
 }
 
 /// Reads a Podfile. Ruby it cannot evaluate becomes a warning naming the line.
+///
+/// Fails only when the file is not a Podfile Convoy can trust at all: a string that never ends,
+/// or `do`/`end` that do not balance (the target of every pod would be a guess).
 pub fn parse_podfile(text: &str) -> Result<Podfile, ManifestError> {
-    let _ = text;
-    unimplemented!("filled in by issue 2")
+    let statements = ruby::statements(ruby::tokenize(text)?);
+    let mut reader = Reader::new(text);
+    let mut index = 0;
+    reader.read_block(&statements, &mut index, 0, None)?;
+    Ok(reader.finish())
+}
+
+/// Directives that do not change which pods a target uses.
+const IGNORED_DIRECTIVES: &[&str] = &[
+    "source",
+    "platform",
+    "project",
+    "xcodeproj",
+    "workspace",
+    "plugin",
+    "install!",
+    "inhibit_all_warnings!",
+    "use_frameworks!",
+    "use_modular_headers!",
+    "abstract!",
+    "ensure_bundler!",
+    "generate_bridge_support!",
+    "set_arc_compatibility_flag!",
+    "link_with",
+    "supports_swift_versions",
+    "script_phase",
+];
+
+/// Hooks: arbitrary Ruby run by CocoaPods, which cannot declare pods.
+const HOOKS: &[&str] = &[
+    "pre_install",
+    "post_install",
+    "pre_integrate",
+    "post_integrate",
+];
+
+/// `pod` options that do not change where a pod comes from.
+const IGNORED_POD_OPTIONS: &[&str] = &[
+    "configurations",
+    "configuration",
+    "modular_headers",
+    "inhibit_warnings",
+    "subspecs",
+    "testspecs",
+    "appspecs",
+    "project_name",
+    "source",
+];
+
+/// What a target inherits from its parent (`inherit!`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Inheritance {
+    Complete,
+    SearchPaths,
+    Nothing,
+}
+
+#[derive(Debug)]
+struct TargetNode {
+    name: String,
+    parent: Option<usize>,
+    inheritance: Inheritance,
+}
+
+#[derive(Debug)]
+struct Helper {
+    line: usize,
+    body: Vec<Statement>,
+    /// True when the body is plain `pod`/`inherit!` lines that can be expanded.
+    readable: bool,
+}
+
+struct Reader<'a> {
+    text: &'a str,
+    targets: Vec<TargetNode>,
+    /// Each pod with the index of the target it is declared in.
+    declared: Vec<(usize, PodDependency)>,
+    helpers: HashMap<String, Helper>,
+    warnings: Vec<Warning>,
+}
+
+impl<'a> Reader<'a> {
+    fn new(text: &'a str) -> Self {
+        Reader {
+            text,
+            targets: vec![TargetNode {
+                name: ROOT_TARGET.to_string(),
+                parent: None,
+                inheritance: Inheritance::Complete,
+            }],
+            declared: Vec::new(),
+            helpers: HashMap::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    fn warn(&mut self, line: usize, message: String) {
+        self.warnings.push(Warning { line, message });
+    }
+
+    /// Reads statements up to the `end` closing the block opened on `opened_at` (or to the end
+    /// of the file for the root).
+    fn read_block(
+        &mut self,
+        stmts: &[Statement],
+        index: &mut usize,
+        target: usize,
+        opened_at: Option<usize>,
+    ) -> Result<(), ManifestError> {
+        while *index < stmts.len() {
+            let stmt = &stmts[*index];
+            let delta = stmt.depth_delta();
+            if stmt.first_ident() == Some("end") && delta == -1 {
+                if opened_at.is_none() {
+                    return Err(ManifestError {
+                        line: stmt.line,
+                        message: "`end` without a matching `do`: the targets of this Podfile \
+                                  are ambiguous"
+                            .to_string(),
+                    });
+                }
+                *index += 1;
+                return Ok(());
+            }
+            if delta < 0 {
+                return Err(ManifestError {
+                    line: stmt.line,
+                    message: "this line closes more `do`/`end` blocks than were opened".to_string(),
+                });
+            }
+            if delta > 0 {
+                self.read_opener(stmts, index, target)?;
+            } else {
+                self.read_statement(stmt, target);
+                *index += 1;
+            }
+        }
+        match opened_at {
+            Some(line) => Err(ManifestError {
+                line,
+                message: format!(
+                    "target '{}' opened here has no matching `end`",
+                    self.targets[target].name
+                ),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// A statement that opens a block: a target, a helper method, a hook or other Ruby.
+    fn read_opener(
+        &mut self,
+        stmts: &[Statement],
+        index: &mut usize,
+        target: usize,
+    ) -> Result<(), ManifestError> {
+        let stmt = &stmts[*index];
+        let word = stmt.first_ident().unwrap_or("");
+        let is_target = word == "target" || word == "abstract_target";
+        let name = stmt
+            .do_index()
+            .filter(|_| is_target && stmt.depth_delta() == 1 && !stmt.has_modifier_condition())
+            .and_then(|do_index| target_name(&stmt.tokens[1..do_index]));
+        if let Some(name) = name {
+            let child = self.add_target(name, target);
+            *index += 1;
+            return self.read_block(stmts, index, child, Some(stmt.line));
+        }
+        if word == "def" {
+            return self.read_def(stmts, index);
+        }
+        let after = skip_block(stmts, *index)?;
+        let last_line = stmts[after - 1].line;
+        let lines = format!("lines {}-{}", stmt.line, last_line);
+        let message = if HOOKS.contains(&word) {
+            format!("`{word}` hook skipped ({lines}): Convoy does not run Ruby hooks")
+        } else if is_target {
+            format!(
+                "target block skipped ({lines}): its name is not a plain string, so its pods \
+                 are not read"
+            )
+        } else {
+            format!(
+                "Ruby block skipped ({lines}): Convoy does not evaluate `{}`, so pods inside it \
+                 are not read",
+                ruby::source_line(self.text, stmt.line)
+            )
+        };
+        self.warn(stmt.line, message);
+        *index = after;
+        Ok(())
+    }
+
+    /// `def name … end`: remembered, and expanded where it is called when its body is plain.
+    fn read_def(&mut self, stmts: &[Statement], index: &mut usize) -> Result<(), ManifestError> {
+        let stmt = &stmts[*index];
+        let after = skip_block(stmts, *index)?;
+        let body = &stmts[*index + 1..after - 1];
+        let name = stmt.tokens.get(1).and_then(Token::ident).unwrap_or("");
+        let params = &stmt.tokens[2.min(stmt.tokens.len())..];
+        let no_params = params.is_empty()
+            || (params.len() == 2 && params[0].is_punct("(") && params[1].is_punct(")"));
+        let readable = no_params && body.iter().all(|s| self.is_plain_dsl(s));
+        if !readable {
+            self.warn(
+                stmt.line,
+                format!(
+                    "helper method `{name}` (lines {}-{}) is Ruby Convoy does not evaluate: \
+                     pods it declares are not read",
+                    stmt.line,
+                    stmts[after - 1].line
+                ),
+            );
+        }
+        let helper = Helper {
+            line: stmt.line,
+            body: body.to_vec(),
+            readable,
+        };
+        self.helpers.insert(name.to_string(), helper);
+        *index = after;
+        Ok(())
+    }
+
+    /// True for a statement a helper body may hold and still be expanded.
+    fn is_plain_dsl(&self, stmt: &Statement) -> bool {
+        if stmt.depth_delta() != 0 || stmt.has_modifier_condition() {
+            return false;
+        }
+        match stmt.first_ident() {
+            Some("pod") => {
+                let parsed = parse_pod(self.text, stmt);
+                parsed.dependency.is_some() && parsed.warnings.is_empty()
+            }
+            Some("inherit!") => true,
+            Some(word) => IGNORED_DIRECTIVES.contains(&word),
+            None => false,
+        }
+    }
+
+    /// A statement with no block.
+    fn read_statement(&mut self, stmt: &Statement, target: usize) {
+        let args = &stmt.tokens[1.min(stmt.tokens.len())..];
+        match stmt.first_ident() {
+            Some("pod") => self.read_pod(stmt, target),
+            Some("target" | "abstract_target") => match target_name(args) {
+                Some(name) if !stmt.has_modifier_condition() => {
+                    self.add_target(name, target);
+                }
+                _ => self.warn_unevaluated(stmt),
+            },
+            Some("inherit!") => self.targets[target].inheritance = inheritance(args),
+            Some(word) if IGNORED_DIRECTIVES.contains(&word) => {}
+            Some("podspec") => self.warn(
+                stmt.line,
+                "`podspec` adds the dependencies of a local podspec, which Convoy does not \
+                 read from the Podfile"
+                    .to_string(),
+            ),
+            Some(word) if self.helpers.contains_key(word) && is_bare_call(args) => {
+                self.call_helper(word.to_string(), stmt.line, target);
+            }
+            _ => self.warn_unevaluated(stmt),
+        }
+    }
+
+    fn warn_unevaluated(&mut self, stmt: &Statement) {
+        let code = ruby::snippet(self.text, &stmt.tokens);
+        self.warn(
+            stmt.line,
+            format!("`{code}` is Ruby Convoy does not evaluate; skipped"),
+        );
+    }
+
+    fn call_helper(&mut self, name: String, line: usize, target: usize) {
+        let Some(helper) = self.helpers.get(&name) else {
+            return;
+        };
+        let (def_line, readable, body) = (helper.line, helper.readable, helper.body.clone());
+        if !readable {
+            self.warn(
+                line,
+                format!(
+                    "call to helper method `{name}` skipped: its body (line {def_line}) is Ruby \
+                     Convoy does not evaluate, so pods it declares are missing"
+                ),
+            );
+            return;
+        }
+        self.warn(
+            line,
+            format!(
+                "helper method `{name}` (line {def_line}) expanded here: its pod lines are read \
+                 as if written in target '{}'",
+                self.targets[target].name
+            ),
+        );
+        for stmt in &body {
+            self.read_statement(stmt, target);
+        }
+    }
+
+    fn read_pod(&mut self, stmt: &Statement, target: usize) {
+        if stmt.has_modifier_condition() {
+            self.warn(
+                stmt.line,
+                format!(
+                    "conditional pod skipped: Convoy does not evaluate `{}`",
+                    ruby::snippet(self.text, &stmt.tokens)
+                ),
+            );
+            return;
+        }
+        let parsed = parse_pod(self.text, stmt);
+        for message in parsed.warnings {
+            self.warn(stmt.line, message);
+        }
+        if let Some(dependency) = parsed.dependency {
+            self.declare(target, dependency);
+        }
+    }
+
+    /// Records a pod in a target; the same pod declared twice alike (a helper called twice) is
+    /// kept once.
+    fn declare(&mut self, target: usize, dependency: PodDependency) {
+        let same_name = self
+            .declared
+            .iter()
+            .find(|(t, d)| *t == target && d.name == dependency.name);
+        if let Some((_, earlier)) = same_name {
+            if earlier.requirement == dependency.requirement && earlier.source == dependency.source
+            {
+                return;
+            }
+            let message = format!(
+                "pod '{}' is declared again in target '{}' with other options (first on line \
+                 {}); CocoaPods rejects this",
+                dependency.name, self.targets[target].name, earlier.line
+            );
+            self.warn(dependency.line, message);
+        }
+        self.declared.push((target, dependency));
+    }
+
+    fn add_target(&mut self, name: String, parent: usize) -> usize {
+        self.targets.push(TargetNode {
+            name,
+            parent: Some(parent),
+            inheritance: Inheritance::Complete,
+        });
+        self.targets.len() - 1
+    }
+
+    /// The target, then every descendant that inherits its pods, in declaration order.
+    fn inheriting_targets(&self, target: usize, out: &mut Vec<String>) {
+        out.push(self.targets[target].name.clone());
+        for (index, node) in self.targets.iter().enumerate() {
+            if node.parent == Some(target) && node.inheritance == Inheritance::Complete {
+                self.inheriting_targets(index, out);
+            }
+        }
+    }
+
+    fn finish(mut self) -> Podfile {
+        let declared = std::mem::take(&mut self.declared);
+        let dependencies = declared
+            .into_iter()
+            .map(|(target, mut dependency)| {
+                let mut targets = Vec::new();
+                self.inheriting_targets(target, &mut targets);
+                dependency.targets = targets;
+                dependency
+            })
+            .collect();
+        self.warnings.sort_by_key(|w| w.line);
+        Podfile {
+            dependencies,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// Index just past the `end` that closes the block opened by `stmts[start]`.
+fn skip_block(stmts: &[Statement], start: usize) -> Result<usize, ManifestError> {
+    let mut depth = 0;
+    for (index, stmt) in stmts.iter().enumerate().skip(start) {
+        depth += stmt.depth_delta();
+        if depth <= 0 {
+            return Ok(index + 1);
+        }
+    }
+    Err(ManifestError {
+        line: stmts[start].line,
+        message: "block opened here has no matching `end`".to_string(),
+    })
+}
+
+/// A call with no arguments: `common_pods` or `common_pods()`.
+fn is_bare_call(args: &[Token]) -> bool {
+    args.is_empty() || (args.len() == 2 && args[0].is_punct("(") && args[1].is_punct(")"))
+}
+
+/// The name of `target 'X'`, `target "X"`, `target :X` or `target('X')`.
+fn target_name(args: &[Token]) -> Option<String> {
+    let args = ruby::strip_call_parens(args);
+    let first = ruby::split_top_level_commas(args).into_iter().next()?;
+    match first {
+        [
+            Token {
+                tok: Tok::Symbol(name),
+                ..
+            },
+        ] => Some(name.clone()),
+        _ => plain_string(first),
+    }
+}
+
+fn inheritance(args: &[Token]) -> Inheritance {
+    match args.first().map(|t| &t.tok) {
+        Some(Tok::Symbol(mode)) if mode == "search_paths" => Inheritance::SearchPaths,
+        Some(Tok::Symbol(mode)) if mode == "none" => Inheritance::Nothing,
+        _ => Inheritance::Complete,
+    }
+}
+
+/// The value of an argument that is exactly one string literal without interpolation.
+fn plain_string(tokens: &[Token]) -> Option<String> {
+    match tokens {
+        [
+            Token {
+                tok: Tok::Str(s), ..
+            },
+        ] => s.literal(),
+        _ => None,
+    }
+}
+
+/// What one `pod` statement says, and what could not be read in it.
+struct ParsedPod {
+    dependency: Option<PodDependency>,
+    warnings: Vec<String>,
+}
+
+impl ParsedPod {
+    fn skipped(message: String) -> Self {
+        ParsedPod {
+            dependency: None,
+            warnings: vec![message],
+        }
+    }
+}
+
+/// Where a pod comes from, as read from its options.
+#[derive(Default)]
+struct PodOptions {
+    git: Option<String>,
+    branch: Option<String>,
+    tag: Option<String>,
+    commit: Option<String>,
+    path: Option<String>,
+    podspec: Option<String>,
+}
+
+/// Reads `pod 'Name', 'req'…, key => value…` (the `pod` word included in `stmt`).
+fn parse_pod(text: &str, stmt: &Statement) -> ParsedPod {
+    let args = ruby::strip_call_parens(&stmt.tokens[1..]);
+    let parts = ruby::split_top_level_commas(args);
+    let Some(name) = parts.first().and_then(|first| plain_string(first)) else {
+        return ParsedPod::skipped(format!(
+            "pod name is not a plain string (`{}`), so this pod is not read",
+            ruby::snippet(text, &stmt.tokens)
+        ));
+    };
+    let mut requirements = Vec::new();
+    let mut pairs = Vec::new();
+    for part in &parts[1..] {
+        if let [
+            Token {
+                tok: Tok::Str(s), ..
+            },
+        ] = part
+        {
+            match s.literal() {
+                Some(requirement) => requirements.push(requirement),
+                None => {
+                    return ParsedPod::skipped(format!(
+                        "pod '{name}': version requirement `{}` is not a plain string, so this \
+                         pod is not read",
+                        ruby::snippet(text, part)
+                    ));
+                }
+            }
+            continue;
+        }
+        let inner = strip_braces(part);
+        for piece in ruby::split_top_level_commas(inner) {
+            match hash_pair(piece) {
+                Some(pair) => pairs.push(pair),
+                None => {
+                    return ParsedPod::skipped(format!(
+                        "pod '{name}': `{}` is Ruby Convoy does not evaluate, so this pod is not \
+                         read",
+                        ruby::snippet(text, piece)
+                    ));
+                }
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    let mut options = PodOptions::default();
+    for (key, value) in pairs {
+        let slot = match key.as_str() {
+            "git" => &mut options.git,
+            "branch" => &mut options.branch,
+            "tag" => &mut options.tag,
+            "commit" => &mut options.commit,
+            "path" => &mut options.path,
+            "podspec" => &mut options.podspec,
+            key if IGNORED_POD_OPTIONS.contains(&key) => continue,
+            "hg" | "svn" | "http" | "head" => {
+                return ParsedPod::skipped(format!(
+                    "pod '{name}': `:{key}` is not supported by Convoy, so this pod is not read"
+                ));
+            }
+            other => {
+                warnings.push(format!("pod '{name}': unknown option `:{other}` ignored"));
+                continue;
+            }
+        };
+        match plain_string(value) {
+            Some(v) => *slot = Some(v),
+            None => {
+                return ParsedPod::skipped(format!(
+                    "pod '{name}': `:{key}` is not a plain string (`{}`), so Convoy cannot tell \
+                     where this pod comes from; not read",
+                    ruby::snippet(text, value)
+                ));
+            }
+        }
+    }
+    let source = match pod_source(&name, options, &mut warnings) {
+        Ok(source) => source,
+        Err(message) => return ParsedPod::skipped(message),
+    };
+    if !requirements.is_empty() && source != PodSource::Registry {
+        warnings.push(format!(
+            "pod '{name}': CocoaPods rejects a version requirement on a pod with an external \
+             source"
+        ));
+    }
+    let needs_release = matches!(
+        &source,
+        PodSource::Git {
+            tag: None,
+            commit: None,
+            ..
+        }
+    );
+    let requirement = (!requirements.is_empty()).then(|| requirements.join(", "));
+    ParsedPod {
+        dependency: Some(PodDependency {
+            name,
+            requirement,
+            source,
+            needs_release,
+            targets: Vec::new(),
+            line: stmt.line,
+        }),
+        warnings,
+    }
+}
+
+fn pod_source(
+    name: &str,
+    options: PodOptions,
+    warnings: &mut Vec<String>,
+) -> Result<PodSource, String> {
+    let externals = [&options.git, &options.path, &options.podspec]
+        .iter()
+        .filter(|o| o.is_some())
+        .count();
+    if externals > 1 {
+        return Err(format!(
+            "pod '{name}' has more than one of `:git`, `:path` and `:podspec`, so it is not read"
+        ));
+    }
+    if let Some(url) = options.git {
+        return Ok(PodSource::Git {
+            url,
+            branch: options.branch,
+            tag: options.tag,
+            commit: options.commit,
+        });
+    }
+    if options.branch.is_some() || options.tag.is_some() || options.commit.is_some() {
+        warnings.push(format!(
+            "pod '{name}': `:branch`, `:tag` and `:commit` mean nothing without `:git`; ignored"
+        ));
+    }
+    Ok(match (options.path, options.podspec) {
+        (Some(path), _) => PodSource::Path { path },
+        (_, Some(url)) => PodSource::Podspec { url },
+        _ => PodSource::Registry,
+    })
+}
+
+/// `{ :git => 'u' }` → `:git => 'u'`.
+fn strip_braces(tokens: &[Token]) -> &[Token] {
+    let n = tokens.len();
+    if n >= 2 && tokens[0].is_punct("{") && tokens[n - 1].is_punct("}") {
+        &tokens[1..n - 1]
+    } else {
+        tokens
+    }
+}
+
+/// `:key => value`, `'key' => value` or `key: value`.
+fn hash_pair(tokens: &[Token]) -> Option<(String, &[Token])> {
+    match tokens {
+        [
+            Token {
+                tok: Tok::Label(key),
+                ..
+            },
+            value @ ..,
+        ] if !value.is_empty() => Some((key.clone(), value)),
+        [key, arrow, value @ ..] if arrow.is_punct("=>") && !value.is_empty() => match &key.tok {
+            Tok::Symbol(k) => Some((k.clone(), value)),
+            Tok::Str(s) => s.literal().map(|k| (k, value)),
+            _ => None,
+        },
+        _ => None,
+    }
 }

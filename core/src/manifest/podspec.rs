@@ -1,7 +1,19 @@
 //! Reads a `.podspec` (Ruby) or `.podspec.json`, and rewrites only its version literal.
+//!
+//! Decisions:
+//! - Dependencies of the root spec, of every subspec and of platform scopes (`s.ios.dependency`)
+//!   are all listed: a component depends on whatever any of its subspecs needs.
+//! - `test_spec` and `app_spec` dependencies are left out: they are only installed to test the
+//!   pod, so they never order a release.
+//! - One entry per distinct (name, requirement), in file order: `Moya/Core` required by three
+//!   subspecs is listed once.
+//! - `cocoapods_version` is a requirement on CocoaPods itself, not a dependency.
+//! - A version that is not a literal (`File.read`, a shell command, an interpolation, a constant)
+//!   gives `version: None` and a `version_note` that names the line and says why.
 
 use serde::{Deserialize, Serialize};
 
+use super::ruby::{self, Statement, StrPart, Tok, Token};
 use super::{ManifestError, Warning};
 
 /// A dependency line of a podspec (root or subspec).
@@ -26,15 +38,51 @@ pub struct Podspec {
 }
 
 /// Reads a Ruby `.podspec` with any receiver name (`s.`, `spec.`).
+///
+/// Fails only when there is no `Pod::Spec.new do |s|` block or when `do`/`end` do not balance.
 pub fn parse_podspec(text: &str) -> Result<Podspec, ManifestError> {
-    let _ = text;
-    unimplemented!("filled in by issue 2")
+    Ok(read_ruby_spec(text)?.spec)
 }
 
-/// Reads a `.podspec.json`.
+/// Reads a `.podspec.json`, root and subspec dependencies included.
 pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
-    let _ = text;
-    unimplemented!("filled in by issue 2")
+    let json: JsonSpec = serde_json::from_str(text).map_err(|e| ManifestError {
+        line: e.line(),
+        message: format!("not a podspec.json: {e}"),
+    })?;
+    let mut spec = Podspec {
+        name: json.name.clone(),
+        ..Podspec::default()
+    };
+    let version_site = top_level_string_site(text, "version");
+    match &json.version {
+        Some(serde_json::Value::String(version)) => spec.version = Some(version.clone()),
+        Some(other) => {
+            let line = version_site.map_or(1, |site| line_of(text, site.start));
+            spec.version_note = Some(format!(
+                "line {line}: the version is not a string (`{other}`)"
+            ));
+        }
+        None => spec.version_note = Some("the podspec has no \"version\"".to_string()),
+    }
+    let mut found = Vec::new();
+    json.collect_dependencies(&mut found);
+    for (name, requirement) in found {
+        match json_requirement(&requirement) {
+            Ok(requirement) => push_unique(&mut spec.dependencies, name, requirement),
+            Err(shown) => {
+                spec.warnings.push(Warning {
+                    line: line_of_first(text, &format!("\"{name}\"")),
+                    message: format!(
+                        "dependency '{name}': requirement `{shown}` is not a list of strings; \
+                         listed without a requirement"
+                    ),
+                });
+                push_unique(&mut spec.dependencies, name, None);
+            }
+        }
+    }
+    Ok(spec)
 }
 
 /// Reads either form, chosen by the file name (`.podspec.json` or `.podspec`).
@@ -47,11 +95,608 @@ pub fn parse_podspec_file(file_name: &str, text: &str) -> Result<Podspec, Manife
 }
 
 /// Returns the podspec with only its version literal replaced; every other byte is kept.
+///
+/// Ruby: the string after `s.version =` keeps its quotes. JSON: only the top-level `"version"`
+/// value changes, never a nested one. A version that is not a literal is an error that says why.
 pub fn rewrite_podspec_version(
     file_name: &str,
     text: &str,
     new_version: &str,
 ) -> Result<String, ManifestError> {
-    let _ = (file_name, text, new_version);
-    unimplemented!("filled in by issue 2")
+    let valid = !new_version.is_empty()
+        && new_version
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'));
+    if !valid {
+        return Err(ManifestError {
+            line: 1,
+            message: format!(
+                "`{new_version}` is not a version Convoy can write into a podspec: use digits, \
+                 letters, `.`, `-` and `+` only"
+            ),
+        });
+    }
+    let (start, end) = if file_name.ends_with(".json") {
+        json_version_span(text)?
+    } else {
+        ruby_version_span(text)?
+    };
+    Ok(format!("{}{new_version}{}", &text[..start], &text[end..]))
+}
+
+/// Where a Ruby podspec assigns its root version.
+struct VersionAssignment {
+    line: usize,
+    /// Byte range of the literal's content, when the value is a literal.
+    content: Option<(usize, usize)>,
+    /// Why the value is not a literal.
+    note: Option<String>,
+}
+
+struct RubySpec {
+    spec: Podspec,
+    versions: Vec<VersionAssignment>,
+}
+
+/// A block the reader is inside.
+#[derive(Debug, PartialEq, Eq)]
+enum Frame {
+    /// `Pod::Spec.new do |s|`.
+    Spec,
+    /// `s.subspec 'Name' do |ss|`.
+    Subspec,
+    /// `s.test_spec` / `s.app_spec`: dependencies here are not the pod's.
+    TestOnly,
+    /// Any other Ruby block (`if`, `each do`), opened on this line.
+    Ruby(usize),
+}
+
+fn read_ruby_spec(text: &str) -> Result<RubySpec, ManifestError> {
+    let stmts = ruby::statements(ruby::tokenize(text)?);
+    let mut reader = SpecReader {
+        text,
+        receiver: None,
+        result: RubySpec {
+            spec: Podspec::default(),
+            versions: Vec::new(),
+        },
+    };
+    let mut frames: Vec<(Frame, usize)> = Vec::new();
+    for stmt in &stmts {
+        let delta = stmt.depth_delta();
+        if delta < 0 {
+            for _ in 0..-delta {
+                if frames.pop().is_none() {
+                    return Err(ManifestError {
+                        line: stmt.line,
+                        message: "`end` without a matching `do`".to_string(),
+                    });
+                }
+            }
+        } else if delta > 0 {
+            let frame = reader.classify_opener(stmt);
+            frames.push((frame, stmt.line));
+            for _ in 1..delta {
+                frames.push((Frame::Ruby(stmt.line), stmt.line));
+            }
+        } else if !frames.iter().any(|(f, _)| *f == Frame::TestOnly) {
+            let ruby_block = frames.iter().find_map(|(f, _)| match f {
+                Frame::Ruby(line) => Some(*line),
+                _ => None,
+            });
+            reader.read_statement(stmt, ruby_block);
+        }
+    }
+    if let Some((_, line)) = frames.first() {
+        return Err(ManifestError {
+            line: *line,
+            message: "block opened here has no matching `end`".to_string(),
+        });
+    }
+    if reader.receiver.is_none() {
+        return Err(ManifestError {
+            line: 1,
+            message: "no `Pod::Spec.new do |s|` block: this is not a podspec".to_string(),
+        });
+    }
+    reader.result.spec.warnings.sort_by_key(|w| w.line);
+    Ok(reader.result)
+}
+
+struct SpecReader<'a> {
+    text: &'a str,
+    /// The block parameter of `Pod::Spec.new do |s|`: `s`, `spec`, …
+    receiver: Option<String>,
+    result: RubySpec,
+}
+
+impl SpecReader<'_> {
+    fn classify_opener(&mut self, stmt: &Statement) -> Frame {
+        let tokens = &stmt.tokens;
+        let is_spec_new = tokens.windows(4).any(|w| {
+            w[0].is_punct("::")
+                && (w[1].is_ident("Spec") || w[1].is_ident("Specification"))
+                && w[2].is_punct(".")
+                && w[3].is_ident("new")
+        });
+        let param = stmt
+            .block_param()
+            .filter(|_| is_spec_new && self.receiver.is_none());
+        if let Some(param) = param {
+            self.receiver = Some(param.to_string());
+            return Frame::Spec;
+        }
+        let method = method_after_receiver(tokens).map(|(_, m)| m);
+        match method {
+            Some("subspec") => Frame::Subspec,
+            Some("test_spec" | "app_spec") => Frame::TestOnly,
+            _ => Frame::Ruby(stmt.line),
+        }
+    }
+
+    fn read_statement(&mut self, stmt: &Statement, ruby_block: Option<usize>) {
+        let Some((rest, method)) = method_after_receiver(&stmt.tokens) else {
+            return;
+        };
+        let is_root = stmt.first_ident() == self.receiver.as_deref();
+        if method == "dependency" {
+            self.read_dependency(stmt, rest, ruby_block);
+            return;
+        }
+        let Some(value) = assigned_value(rest) else {
+            return;
+        };
+        if !is_root {
+            return;
+        }
+        match method {
+            "name" => {
+                if let Some(name) = plain_string(value) {
+                    self.result.spec.name = Some(name);
+                }
+            }
+            "version" => self.read_version(stmt, value),
+            _ => {}
+        }
+    }
+
+    fn read_version(&mut self, stmt: &Statement, value: &[Token]) {
+        let spec = &mut self.result.spec;
+        if !self.result.versions.is_empty() {
+            spec.warnings.push(Warning {
+                line: stmt.line,
+                message: "the version is assigned again; the last assignment wins".to_string(),
+            });
+        }
+        let assignment = match value {
+            [
+                Token {
+                    tok: Tok::Str(s), ..
+                },
+            ] if s.literal().is_some() => {
+                spec.version = s.literal();
+                spec.version_note = None;
+                VersionAssignment {
+                    line: stmt.line,
+                    content: Some(s.content),
+                    note: None,
+                }
+            }
+            _ => {
+                let note = format!(
+                    "line {}: the version is {} (`{}`), not a literal",
+                    stmt.line,
+                    non_literal_reason(value),
+                    ruby::snippet(self.text, value)
+                );
+                spec.version = None;
+                spec.version_note = Some(note.clone());
+                VersionAssignment {
+                    line: stmt.line,
+                    content: None,
+                    note: Some(note),
+                }
+            }
+        };
+        self.result.versions.push(assignment);
+    }
+
+    /// `x.dependency 'Name', 'req'…` or `x.ios.dependency …`.
+    fn read_dependency(&mut self, stmt: &Statement, args: &[Token], ruby_block: Option<usize>) {
+        let line = stmt.line;
+        if stmt.has_modifier_condition() {
+            let code = ruby::snippet(self.text, &stmt.tokens);
+            self.warn(
+                line,
+                format!("conditional dependency skipped: Convoy does not evaluate `{code}`"),
+            );
+            return;
+        }
+        let args = ruby::strip_call_parens(args);
+        let parts = ruby::split_top_level_commas(args);
+        let Some(name) = parts.first().and_then(|p| plain_string(p)) else {
+            let code = ruby::snippet(self.text, &stmt.tokens);
+            self.warn(
+                line,
+                format!("dependency name is not a plain string (`{code}`); skipped"),
+            );
+            return;
+        };
+        let mut requirements = Vec::new();
+        for part in &parts[1..] {
+            match part {
+                [
+                    Token {
+                        tok: Tok::Str(s), ..
+                    },
+                ] => match self.requirement_value(s) {
+                    Some(requirement) => requirements.push(requirement),
+                    None => {
+                        let code = ruby::snippet(self.text, part);
+                        self.warn(
+                            line,
+                            format!(
+                                "dependency '{name}': requirement `{code}` is not a literal; \
+                                 listed without it"
+                            ),
+                        );
+                    }
+                },
+                // Options such as `:configurations => [...]` do not change what is required.
+                [
+                    Token {
+                        tok: Tok::Symbol(_) | Tok::Label(_),
+                        ..
+                    },
+                    ..,
+                ] => {}
+                _ => {
+                    let code = ruby::snippet(self.text, part);
+                    self.warn(
+                        line,
+                        format!(
+                            "dependency '{name}': `{code}` is Ruby Convoy does not evaluate; \
+                             ignored"
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(block_line) = ruby_block {
+            self.warn(
+                line,
+                format!(
+                    "dependency '{name}' is inside Ruby Convoy does not evaluate (line \
+                     {block_line}); listed as if it always applies"
+                ),
+            );
+        }
+        let requirement = (!requirements.is_empty()).then(|| requirements.join(", "));
+        push_unique(&mut self.result.spec.dependencies, name, requirement);
+    }
+
+    /// A requirement string; `"~> #{s.version}"` is filled in from a literal version.
+    fn requirement_value(&self, s: &ruby::RubyStr) -> Option<String> {
+        if s.shell || s.heredoc {
+            return None;
+        }
+        let receiver = self.receiver.as_deref()?;
+        let mut value = String::new();
+        for part in &s.parts {
+            match part {
+                StrPart::Text(text) => value.push_str(text),
+                StrPart::Code(code) => {
+                    let code = code.trim();
+                    let own_version = code == format!("{receiver}.version")
+                        || code == format!("{receiver}.version.to_s");
+                    if !own_version {
+                        return None;
+                    }
+                    value.push_str(self.result.spec.version.as_deref()?);
+                }
+            }
+        }
+        Some(value)
+    }
+
+    fn warn(&mut self, line: usize, message: String) {
+        self.result.spec.warnings.push(Warning { line, message });
+    }
+}
+
+/// Splits `r.attr…` and `r.ios.attr…` into the tokens after the attribute and its name.
+fn method_after_receiver(tokens: &[Token]) -> Option<(&[Token], &str)> {
+    match tokens {
+        [r, dot1, platform, dot2, method, rest @ ..]
+            if r.ident().is_some()
+                && dot1.is_punct(".")
+                && dot2.is_punct(".")
+                && platform.ident().is_some()
+                && method.ident().is_some() =>
+        {
+            Some((rest, method.ident()?))
+        }
+        [r, dot, method, rest @ ..] if r.ident().is_some() && dot.is_punct(".") => {
+            Some((rest, method.ident()?))
+        }
+        _ => None,
+    }
+}
+
+/// `= value` → `value`.
+fn assigned_value(tokens: &[Token]) -> Option<&[Token]> {
+    match tokens {
+        [eq, value @ ..] if eq.is_punct("=") && !value.is_empty() => Some(value),
+        _ => None,
+    }
+}
+
+fn plain_string(tokens: &[Token]) -> Option<String> {
+    match tokens {
+        [
+            Token {
+                tok: Tok::Str(s), ..
+            },
+        ] => s.literal(),
+        _ => None,
+    }
+}
+
+/// Why a version value is not a literal, in words.
+fn non_literal_reason(value: &[Token]) -> String {
+    let has_ident = |name: &str| value.iter().any(|t| t.is_ident(name));
+    let shell = value
+        .iter()
+        .any(|t| matches!(&t.tok, Tok::Str(s) if s.shell));
+    if shell || has_ident("system") {
+        return "computed by a shell command".to_string();
+    }
+    if has_ident("File") || has_ident("IO") {
+        return "read from a file".to_string();
+    }
+    match value {
+        [
+            Token {
+                tok: Tok::Str(s), ..
+            },
+        ] if s.heredoc => "a heredoc".to_string(),
+        [
+            Token {
+                tok: Tok::Str(_), ..
+            },
+        ] => "built with string interpolation".to_string(),
+        [
+            Token {
+                tok: Tok::Ident(name),
+                ..
+            },
+        ] if name.starts_with(char::is_uppercase) => {
+            format!("the Ruby constant `{name}`")
+        }
+        [
+            Token {
+                tok: Tok::Ident(name),
+                ..
+            },
+        ] => format!("the Ruby variable `{name}`"),
+        _ if value.iter().any(|t| t.is_punct("::")) => "a Ruby constant".to_string(),
+        _ => "a Ruby expression".to_string(),
+    }
+}
+
+/// Adds a dependency unless the same (name, requirement) is already listed.
+fn push_unique(list: &mut Vec<PodspecDependency>, name: String, requirement: Option<String>) {
+    let seen = list
+        .iter()
+        .any(|d| d.name == name && d.requirement == requirement);
+    if !seen {
+        list.push(PodspecDependency { name, requirement });
+    }
+}
+
+fn ruby_version_span(text: &str) -> Result<(usize, usize), ManifestError> {
+    let read = read_ruby_spec(text)?;
+    match read.versions.as_slice() {
+        [] => Err(ManifestError {
+            line: 1,
+            message: "the podspec has no `s.version = '…'` line: add one".to_string(),
+        }),
+        [only] => match (only.content, &only.note) {
+            (Some(span), _) => Ok(span),
+            (None, note) => Err(ManifestError {
+                line: only.line,
+                message: format!(
+                    "{}: Convoy can only rewrite a literal version; write it as a string",
+                    note.as_deref()
+                        .and_then(|n| n.split_once(": ").map(|(_, why)| why))
+                        .unwrap_or("the version is not a literal")
+                ),
+            }),
+        },
+        [first, second, ..] => Err(ManifestError {
+            line: second.line,
+            message: format!(
+                "the version is assigned on lines {} and {}: keep one assignment",
+                first.line, second.line
+            ),
+        }),
+    }
+}
+
+fn json_version_span(text: &str) -> Result<(usize, usize), ManifestError> {
+    serde_json::from_str::<serde_json::Value>(text).map_err(|e| ManifestError {
+        line: e.line(),
+        message: format!("not a podspec.json: {e}"),
+    })?;
+    let Some(site) = top_level_string_site(text, "version") else {
+        return Err(ManifestError {
+            line: 1,
+            message: "the podspec has no top-level \"version\": add one".to_string(),
+        });
+    };
+    site.content.ok_or_else(|| ManifestError {
+        line: line_of(text, site.start),
+        message: "the top-level \"version\" is not a string: write it as \"1.2.3\"".to_string(),
+    })
+}
+
+/// Where a top-level key's value sits in a JSON object.
+#[derive(Debug, Clone, Copy)]
+struct JsonSite {
+    /// Byte offset of the value.
+    start: usize,
+    /// Byte range of the string content, when the value is a string.
+    content: Option<(usize, usize)>,
+}
+
+/// Finds `"key": value` directly inside the top-level object (never a nested one).
+fn top_level_string_site(text: &str, key: &str) -> Option<JsonSite> {
+    let bytes = text.as_bytes();
+    let mut depth = 0;
+    let mut pos = 0;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'{' | b'[' => depth += 1,
+            b'}' | b']' => depth -= 1,
+            b'"' => {
+                let end = json_string_end(bytes, pos)?;
+                let after = skip_json_space(bytes, end + 1);
+                let is_key = depth == 1 && bytes.get(after) == Some(&b':');
+                let name: Option<String> = serde_json::from_str(&text[pos..=end]).ok();
+                if is_key && name.as_deref() == Some(key) {
+                    let value = skip_json_space(bytes, after + 1);
+                    let content = if bytes.get(value) == Some(&b'"') {
+                        json_string_end(bytes, value).map(|close| (value + 1, close))
+                    } else {
+                        None
+                    };
+                    return Some(JsonSite {
+                        start: value,
+                        content,
+                    });
+                }
+                pos = end;
+            }
+            _ => {}
+        }
+        pos += 1;
+    }
+    None
+}
+
+/// Index of the closing quote of the JSON string opening at `open`.
+fn json_string_end(bytes: &[u8], open: usize) -> Option<usize> {
+    let mut pos = open + 1;
+    while pos < bytes.len() {
+        match bytes[pos] {
+            b'\\' => pos += 2,
+            b'"' => return Some(pos),
+            _ => pos += 1,
+        }
+    }
+    None
+}
+
+fn skip_json_space(bytes: &[u8], mut pos: usize) -> usize {
+    while pos < bytes.len() && bytes[pos].is_ascii_whitespace() {
+        pos += 1;
+    }
+    pos
+}
+
+/// 1-based line of a byte offset.
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())].matches('\n').count() + 1
+}
+
+fn line_of_first(text: &str, needle: &str) -> usize {
+    text.find(needle).map_or(1, |offset| line_of(text, offset))
+}
+
+/// `{"Name": ["~> 1.0"]}` → `Some("~> 1.0")`, `[]` → `None`; anything else is shown back.
+fn json_requirement(value: &serde_json::Value) -> Result<Option<String>, String> {
+    match value {
+        serde_json::Value::String(one) => Ok(Some(one.clone())),
+        serde_json::Value::Array(items) => {
+            let strings: Option<Vec<&str>> = items.iter().map(|v| v.as_str()).collect();
+            match strings {
+                Some(list) if list.is_empty() => Ok(None),
+                Some(list) => Ok(Some(list.join(", "))),
+                None => Err(value.to_string()),
+            }
+        }
+        other => Err(other.to_string()),
+    }
+}
+
+/// The parts of a podspec.json that carry dependencies (unknown keys are ignored, including
+/// `testspecs` and `appspecs`, whose dependencies are only for testing).
+#[derive(Debug, Deserialize)]
+struct JsonSpec {
+    name: Option<String>,
+    version: Option<serde_json::Value>,
+    #[serde(default)]
+    dependencies: OrderedDependencies,
+    #[serde(default)]
+    subspecs: Vec<JsonSpec>,
+    ios: Option<JsonPlatform>,
+    osx: Option<JsonPlatform>,
+    macos: Option<JsonPlatform>,
+    tvos: Option<JsonPlatform>,
+    watchos: Option<JsonPlatform>,
+    visionos: Option<JsonPlatform>,
+}
+
+impl JsonSpec {
+    /// Own dependencies, then platform-scoped ones, then each subspec's, in file order.
+    fn collect_dependencies(&self, out: &mut Vec<(String, serde_json::Value)>) {
+        out.extend(self.dependencies.0.iter().cloned());
+        let platforms = [
+            &self.ios,
+            &self.osx,
+            &self.macos,
+            &self.tvos,
+            &self.watchos,
+            &self.visionos,
+        ];
+        for platform in platforms.into_iter().flatten() {
+            out.extend(platform.dependencies.0.iter().cloned());
+        }
+        for subspec in &self.subspecs {
+            subspec.collect_dependencies(out);
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct JsonPlatform {
+    #[serde(default)]
+    dependencies: OrderedDependencies,
+}
+
+/// A `"dependencies"` object read in file order (serde_json's map may sort its keys).
+#[derive(Debug, Default)]
+struct OrderedDependencies(Vec<(String, serde_json::Value)>);
+
+impl<'de> Deserialize<'de> for OrderedDependencies {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = OrderedDependencies;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object of pod names to requirement lists")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, serde_json::Value>()? {
+                    entries.push(entry);
+                }
+                Ok(OrderedDependencies(entries))
+            }
+        }
+        deserializer.deserialize_map(Visitor)
+    }
 }
