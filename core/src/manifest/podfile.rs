@@ -719,3 +719,418 @@ fn hash_pair(tokens: &[Token]) -> Option<(String, &[Token])> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Podfile {
+        parse_podfile(text).unwrap()
+    }
+
+    fn only(text: &str) -> PodDependency {
+        let podfile = parse(text);
+        assert_eq!(podfile.dependencies.len(), 1, "{podfile:?}");
+        podfile.dependencies[0].clone()
+    }
+
+    fn names(podfile: &Podfile) -> Vec<&str> {
+        podfile
+            .dependencies
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect()
+    }
+
+    fn lines(podfile: &Podfile) -> Vec<usize> {
+        podfile.warnings.iter().map(|w| w.line).collect()
+    }
+
+    #[test]
+    fn old_and_new_hash_syntax_read_the_same_git_branch() {
+        let old = only("pod 'A', :git => 'https://x/a.git', :branch => 'release/0.1.0'\n");
+        let new = only("pod \"A\", git: \"https://x/a.git\", branch: \"release/0.1.0\"\n");
+        assert_eq!(old.source, new.source);
+        assert_eq!(
+            old.source,
+            PodSource::Git {
+                url: "https://x/a.git".into(),
+                branch: Some("release/0.1.0".into()),
+                tag: None,
+                commit: None
+            }
+        );
+        assert!(old.needs_release && new.needs_release);
+        assert_eq!(old.targets, vec![ROOT_TARGET.to_string()]);
+        assert_eq!(old.line, 1);
+    }
+
+    #[test]
+    fn only_a_branch_or_no_ref_on_git_needs_release() {
+        let cases = [
+            ("pod 'A', :git => 'u', :branch => 'b'", true),
+            ("pod 'A', :git => 'u'", true),
+            ("pod 'A', :git => 'u', :tag => '1.0.0'", false),
+            ("pod 'A', :git => 'u', :commit => 'abc123'", false),
+            ("pod 'A', :path => '../A'", false),
+            ("pod 'A', :podspec => 'https://x/A.podspec'", false),
+            ("pod 'A', '~> 1.0'", false),
+            ("pod 'A'", false),
+        ];
+        for (line, expected) in cases {
+            assert_eq!(only(line).needs_release, expected, "{line}");
+        }
+    }
+
+    #[test]
+    fn path_and_podspec_sources_keep_their_value() {
+        assert_eq!(
+            only("pod 'A', path: '../A'").source,
+            PodSource::Path {
+                path: "../A".into()
+            }
+        );
+        assert_eq!(
+            only("pod 'A', :podspec => 'https://x/A.podspec'").source,
+            PodSource::Podspec {
+                url: "https://x/A.podspec".into()
+            }
+        );
+    }
+
+    #[test]
+    fn several_requirements_are_joined_with_a_comma() {
+        assert_eq!(
+            only("pod 'A', '>= 1.0', '< 2.0'").requirement.as_deref(),
+            Some(">= 1.0, < 2.0")
+        );
+        assert_eq!(
+            only("pod 'A', '= 0.1.0'").requirement.as_deref(),
+            Some("= 0.1.0")
+        );
+        assert_eq!(only("pod 'A', '1.2'").requirement.as_deref(), Some("1.2"));
+        assert_eq!(
+            only("pod('A', '~> 1.2')").requirement.as_deref(),
+            Some("~> 1.2")
+        );
+    }
+
+    #[test]
+    fn options_that_do_not_change_the_source_are_ignored_without_warning() {
+        let podfile = parse(
+            "pod 'A', '~> 2.0', :configurations => ['Debug']\n\
+             pod 'B', '2.7.0', subspecs: %w[NSURLSession NSURLConnection]\n\
+             pod 'C', :subspecs => ['X', 'Y'], :modular_headers => true, :inhibit_warnings => true\n\
+             pod 'D', :git => 'u', :branch => 'b', :configuration => 'Release'\n",
+        );
+        assert_eq!(names(&podfile), vec!["A", "B", "C", "D"]);
+        assert_eq!(
+            podfile.dependencies[0].requirement.as_deref(),
+            Some("~> 2.0")
+        );
+        assert_eq!(
+            podfile.dependencies[1].requirement.as_deref(),
+            Some("2.7.0")
+        );
+        assert_eq!(podfile.dependencies[2].source, PodSource::Registry);
+        assert!(podfile.dependencies[3].needs_release);
+        assert_eq!(podfile.warnings, vec![]);
+    }
+
+    #[test]
+    fn a_subspec_keeps_its_full_name_and_belongs_to_its_root_pod() {
+        let pod = only("pod 'Firebase/Analytics'");
+        assert_eq!(pod.name, "Firebase/Analytics");
+        assert_eq!(pod.root_name(), "Firebase");
+    }
+
+    #[test]
+    fn a_pod_statement_continued_over_several_lines_is_one_pod() {
+        let podfile = parse(
+            "target 'App' do\n  pod 'A',\n    :git => 'https://x/a.git',\n    :branch => 'dev'\n  pod 'B'\nend\n",
+        );
+        assert_eq!(names(&podfile), vec!["A", "B"]);
+        assert_eq!(podfile.dependencies[0].line, 2);
+        assert!(podfile.dependencies[0].needs_release);
+        assert_eq!(podfile.dependencies[1].line, 5);
+    }
+
+    #[test]
+    fn comments_with_quotes_and_emoji_are_not_read() {
+        let podfile = parse(
+            "# pod 'Commented'\n\
+             pod 'A' # it's 'B' 🎉\n\
+             pod 'C', '1.0' # pod 'D'\n",
+        );
+        assert_eq!(names(&podfile), vec!["A", "C"]);
+        assert_eq!(podfile.warnings, vec![]);
+    }
+
+    #[test]
+    fn directives_that_do_not_declare_pods_are_understood_silently() {
+        let podfile = parse(
+            "source 'https://cdn.cocoapods.org/'\n\
+             platform :ios, '14.0'\n\
+             platform :ios\n\
+             platform:ios, '8.0'\n\
+             project 'App.xcodeproj'\n\
+             workspace 'App'\n\
+             plugin 'cocoapods-patch'\n\
+             install! 'cocoapods', :deterministic_uuids => false\n\
+             inhibit_all_warnings!\n\
+             use_frameworks! :linkage => :static\n\
+             use_modular_headers!\n\
+             target 'App' do\n  inherit! :complete\n  pod 'A'\nend\n",
+        );
+        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(podfile.warnings, vec![]);
+    }
+
+    #[test]
+    fn root_pods_go_to_the_implicit_pods_target_and_to_every_inheriting_target() {
+        let podfile = parse(
+            "pod 'Root'\n\
+             target 'App' do\n  pod 'A'\n  target 'AppTests' do\n    inherit! :search_paths\n  end\nend\n\
+             target 'Other' do\n  inherit! :none\nend\n\
+             target 'Widget'\n",
+        );
+        let root = &podfile.dependencies[0];
+        assert_eq!(root.targets, vec!["Pods", "App", "Widget"]);
+        assert_eq!(podfile.dependencies[1].targets, vec!["App"]);
+    }
+
+    #[test]
+    fn nested_targets_inherit_unless_they_say_otherwise() {
+        let podfile = parse(
+            "abstract_target \"Shared (All)\" do\n  pod 'A'\n  target 'iOS App' do\n    target 'iOS Tests' do\n      pod 'T'\n    end\n  end\n  target 'Mac' do\n    inherit! :search_paths\n  end\nend\n",
+        );
+        assert_eq!(
+            podfile.dependencies[0].targets,
+            vec!["Shared (All)", "iOS App", "iOS Tests"]
+        );
+        assert_eq!(podfile.dependencies[1].targets, vec!["iOS Tests"]);
+    }
+
+    #[test]
+    fn a_pod_declared_in_two_targets_gives_one_entry_per_target() {
+        let podfile =
+            parse("target 'A' do\n  pod 'X', '1.0'\nend\ntarget 'B' do\n  pod 'X', '1.0'\nend\n");
+        assert_eq!(podfile.dependencies.len(), 2);
+        assert_eq!(podfile.dependencies[0].targets, vec!["A"]);
+        assert_eq!(podfile.dependencies[1].targets, vec!["B"]);
+    }
+
+    #[test]
+    fn the_same_pod_twice_in_one_target_with_other_options_is_kept_and_warned() {
+        let podfile = parse("pod 'X', '1.0'\npod 'X', '2.0'\npod 'Y'\npod 'Y'\n");
+        assert_eq!(names(&podfile), vec!["X", "X", "Y"]);
+        assert_eq!(
+            podfile.warnings,
+            vec![Warning {
+                line: 2,
+                message: "pod 'X' is declared again in target 'Pods' with other options (first \
+                          on line 1); CocoaPods rejects this"
+                    .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_conditional_block_is_skipped_with_a_warning_and_its_pods_are_not_read() {
+        let podfile = parse(
+            "target 'App' do\n  if ENV['CI']\n    pod 'OnlyOnCI'\n  else\n    pod 'Local'\n  end\n  pod 'A'\nend\n",
+        );
+        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(
+            podfile.warnings,
+            vec![Warning {
+                line: 2,
+                message: "Ruby block skipped (lines 2-6): Convoy does not evaluate \
+                          `if ENV['CI']`, so pods inside it are not read"
+                    .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_pod_with_a_modifier_condition_is_not_read() {
+        let podfile = parse("pod 'A'\npod 'Debug', '1.0' if ENV['DEBUG']\n");
+        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(
+            podfile.warnings,
+            vec![Warning {
+                line: 2,
+                message: "conditional pod skipped: Convoy does not evaluate \
+                          `pod 'Debug', '1.0' if ENV['DEBUG']`"
+                    .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn hooks_with_nested_blocks_braces_and_backticks_hide_nothing_after_them() {
+        let podfile = parse(
+            "post_install do |installer|\n\
+             \x20 `sed -i '' 's/end/do/' file`\n\
+             \x20 installer.pods_project.targets.each do |t|\n\
+             \x20   t.build_configurations.each { |c| c.build_settings['X'] = \"#{c.name} }\" }\n\
+             \x20   pod 'Inside'\n\
+             \x20 end\n\
+             end\n\
+             pod 'After'\n",
+        );
+        assert_eq!(names(&podfile), vec!["After"]);
+        assert_eq!(
+            podfile.warnings,
+            vec![Warning {
+                line: 1,
+                message: "`post_install` hook skipped (lines 1-7): Convoy does not run Ruby hooks"
+                    .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_heredoc_inside_a_hook_does_not_end_the_hook_early() {
+        let podfile = parse(
+            "pre_install do |i|\n  File.write('x', <<~EOS)\n    end\n    pod 'Fake'\n  EOS\nend\npod 'Real'\n",
+        );
+        assert_eq!(names(&podfile), vec!["Real"]);
+        assert_eq!(lines(&podfile), vec![1]);
+    }
+
+    #[test]
+    fn globals_requires_hashes_and_unknown_calls_are_warned_and_never_become_pods() {
+        let podfile = parse(
+            "require 'json'\n\
+             $version = '~> 6.4'\n\
+             versions = { 'Flipper' => '0.189.0' }\n\
+             use_react_native!(:path => config[:reactNativePath])\n\
+             pod 'A'\n",
+        );
+        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(lines(&podfile), vec![1, 2, 3, 4]);
+        assert_eq!(
+            podfile.warnings[1].message,
+            "`$version = '~> 6.4'` is Ruby Convoy does not evaluate; skipped"
+        );
+    }
+
+    #[test]
+    fn a_helper_with_parameters_is_not_expanded_and_its_calls_are_warned() {
+        let podfile = parse(
+            "def rx(version)\n  pod 'RxSwift', version\nend\ntarget 'App' do\n  rx '6.0'\nend\n",
+        );
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(lines(&podfile), vec![1, 5]);
+        assert_eq!(
+            podfile.warnings[0].message,
+            "helper method `rx` (lines 1-3) is Ruby Convoy does not evaluate: pods it declares \
+             are not read"
+        );
+        assert_eq!(
+            podfile.warnings[1].message,
+            "`rx '6.0'` is Ruby Convoy does not evaluate; skipped"
+        );
+    }
+
+    #[test]
+    fn a_helper_with_ruby_in_its_body_is_not_expanded_where_called() {
+        let podfile = parse(
+            "def shared\n  pod 'A'\n  pod 'B' if ENV['B']\nend\ntarget 'App' do\n  shared\nend\n",
+        );
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(
+            podfile.warnings[1],
+            Warning {
+                line: 6,
+                message: "call to helper method `shared` skipped: its body (line 1) is Ruby \
+                          Convoy does not evaluate, so pods it declares are missing"
+                    .into()
+            }
+        );
+    }
+
+    #[test]
+    fn a_helper_that_is_never_called_declares_nothing() {
+        let podfile = parse("def unused\n  pod 'A'\nend\ntarget 'App' do\nend\n");
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(podfile.warnings, vec![]);
+    }
+
+    #[test]
+    fn a_non_literal_branch_skips_the_pod_with_a_warning() {
+        let podfile = parse("pod 'A', :git => 'u', :branch => \"release/#{v}\"\n");
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(
+            podfile.warnings[0].message,
+            "pod 'A': `:branch` is not a plain string (`\"release/#{v}\"`), so Convoy cannot \
+             tell where this pod comes from; not read"
+        );
+    }
+
+    #[test]
+    fn a_variable_requirement_skips_the_pod_with_a_warning() {
+        let podfile = parse("pod 'A', $version\n");
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(
+            podfile.warnings[0].message,
+            "pod 'A': `$version` is Ruby Convoy does not evaluate, so this pod is not read"
+        );
+    }
+
+    #[test]
+    fn unknown_options_and_unsupported_sources_are_warned() {
+        let podfile = parse("pod 'A', :git => 'u', :brnach => 'dev'\npod 'B', :svn => 'u'\n");
+        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(
+            podfile.warnings,
+            vec![
+                Warning {
+                    line: 1,
+                    message: "pod 'A': unknown option `:brnach` ignored".into()
+                },
+                Warning {
+                    line: 2,
+                    message: "pod 'B': `:svn` is not supported by Convoy, so this pod is not read"
+                        .into()
+                }
+            ]
+        );
+    }
+
+    #[test]
+    fn a_podspec_directive_is_warned_because_its_dependencies_are_elsewhere() {
+        let podfile = parse("target 'App' do\n  podspec :path => 'A.podspec'\nend\n");
+        assert_eq!(lines(&podfile), vec![2]);
+    }
+
+    #[test]
+    fn an_end_without_a_do_is_an_error_because_targets_would_be_a_guess() {
+        let err = parse_podfile("target 'A' do\n  pod 'X'\nend\nend\n").unwrap_err();
+        assert_eq!(err.line, 4);
+        assert_eq!(
+            err.message,
+            "`end` without a matching `do`: the targets of this Podfile are ambiguous"
+        );
+    }
+
+    #[test]
+    fn a_target_without_its_end_is_an_error_naming_the_target() {
+        let err = parse_podfile("target 'A' do\n  pod 'X'\n").unwrap_err();
+        assert_eq!(err.line, 1);
+        assert_eq!(err.message, "target 'A' opened here has no matching `end`");
+    }
+
+    #[test]
+    fn an_empty_podfile_declares_nothing() {
+        assert_eq!(parse(""), Podfile::default());
+    }
+
+    #[test]
+    fn crlf_line_endings_read_like_lf() {
+        let podfile = parse("target 'App' do\r\n  pod 'A', '1.0' # c\r\nend\r\n");
+        assert_eq!(podfile.dependencies[0].requirement.as_deref(), Some("1.0"));
+        assert_eq!(podfile.dependencies[0].targets, vec!["App"]);
+    }
+}

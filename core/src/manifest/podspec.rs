@@ -700,3 +700,236 @@ impl<'de> Deserialize<'de> for OrderedDependencies {
         deserializer.deserialize_map(Visitor)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(body: &str) -> Podspec {
+        parse_podspec(&format!("Pod::Spec.new do |s|\n{body}end\n")).unwrap()
+    }
+
+    fn dependency(name: &str, requirement: Option<&str>) -> PodspecDependency {
+        PodspecDependency {
+            name: name.to_string(),
+            requirement: requirement.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn any_receiver_name_is_read() {
+        let text = "Pod::Spec.new do |spec|\n  spec.name = 'A'\n  spec.version = '1.2.3'\n  \
+                    spec.dependency 'B', '~> 1.0'\nend\n";
+        let read = parse_podspec(text).unwrap();
+        assert_eq!(read.name.as_deref(), Some("A"));
+        assert_eq!(read.version.as_deref(), Some("1.2.3"));
+        assert_eq!(read.dependencies, vec![dependency("B", Some("~> 1.0"))]);
+    }
+
+    #[test]
+    fn subspec_and_platform_dependencies_are_listed_and_duplicates_kept_once() {
+        let read = spec(
+            "  s.version = '1.0'\n  s.subspec 'Core' do |core|\n    core.dependency 'X'\n    \
+             core.ios.dependency 'Y', '>= 1', '< 2'\n  end\n  s.subspec 'More' do |ss|\n    \
+             ss.dependency 'X'\n    ss.dependency('Z', '1.0')\n  end\n",
+        );
+        assert_eq!(
+            read.dependencies,
+            vec![
+                dependency("X", None),
+                dependency("Y", Some(">= 1, < 2")),
+                dependency("Z", Some("1.0")),
+            ]
+        );
+    }
+
+    #[test]
+    fn test_and_app_spec_dependencies_are_left_out() {
+        let read = spec(
+            "  s.dependency 'Real'\n  s.test_spec 'unit' do |t|\n    t.dependency 'OCMock'\n  \
+             end\n  s.app_spec 'Host' do |app|\n    app.dependency 'HostOnly'\n  end\n",
+        );
+        assert_eq!(read.dependencies, vec![dependency("Real", None)]);
+    }
+
+    #[test]
+    fn cocoapods_version_is_not_a_dependency() {
+        let read = spec("  s.cocoapods_version = '>= 1.4.0'\n");
+        assert_eq!(read.dependencies, vec![]);
+    }
+
+    #[test]
+    fn a_version_read_from_a_file_is_reported_with_its_line() {
+        let read = spec("  s.name = 'A'\n  s.version = File.read('VERSION').strip\n");
+        assert_eq!(read.version, None);
+        assert_eq!(
+            read.version_note.as_deref(),
+            Some(
+                "line 3: the version is read from a file (`File.read('VERSION').strip`), not a literal"
+            )
+        );
+    }
+
+    #[test]
+    fn versions_from_a_shell_an_interpolation_or_a_constant_are_not_literals() {
+        let cases = [
+            ("`git describe --tags`.strip", "computed by a shell command"),
+            ("\"#{MAJOR}.2.3\"", "built with string interpolation"),
+            ("MyLib::VERSION", "a Ruby constant"),
+            ("VERSION", "the Ruby constant `VERSION`"),
+            ("version", "the Ruby variable `version`"),
+        ];
+        for (value, reason) in cases {
+            let read = spec(&format!("  s.version = {value}\n"));
+            assert_eq!(read.version, None, "{value}");
+            assert_eq!(
+                read.version_note,
+                Some(format!(
+                    "line 2: the version is {reason} (`{value}`), not a literal"
+                ))
+            );
+        }
+    }
+
+    #[test]
+    fn a_requirement_built_from_the_spec_version_is_filled_in() {
+        let read = spec("  s.version = '2.1.0'\n  s.dependency 'Sibling', \"~> #{s.version}\"\n");
+        assert_eq!(
+            read.dependencies,
+            vec![dependency("Sibling", Some("~> 2.1.0"))]
+        );
+        assert_eq!(read.warnings, vec![]);
+    }
+
+    #[test]
+    fn a_requirement_that_is_not_a_literal_is_dropped_with_a_warning_but_the_dependency_kept() {
+        let read = spec("  s.dependency 'B', \"~> #{OTHER}\"\n");
+        assert_eq!(read.dependencies, vec![dependency("B", None)]);
+        assert_eq!(
+            read.warnings,
+            vec![Warning {
+                line: 2,
+                message: "dependency 'B': requirement `\"~> #{OTHER}\"` is not a literal; \
+                          listed without it"
+                    .into()
+            }]
+        );
+    }
+
+    #[test]
+    fn a_dependency_inside_ruby_is_listed_with_a_warning() {
+        let read = spec("  if ENV['X']\n    s.dependency 'B'\n  end\n  s.dependency 'C' if x\n");
+        assert_eq!(read.dependencies, vec![dependency("B", None)]);
+        assert_eq!(
+            read.warnings.iter().map(|w| w.line).collect::<Vec<_>>(),
+            vec![3, 5]
+        );
+        assert_eq!(
+            read.warnings[0].message,
+            "dependency 'B' is inside Ruby Convoy does not evaluate (line 2); listed as if it \
+             always applies"
+        );
+    }
+
+    #[test]
+    fn a_file_without_a_spec_block_is_not_a_podspec() {
+        let err = parse_podspec("puts 'hello'\n").unwrap_err();
+        assert_eq!(
+            err.message,
+            "no `Pod::Spec.new do |s|` block: this is not a podspec"
+        );
+    }
+
+    #[test]
+    fn a_spec_block_without_its_end_is_an_error() {
+        let err = parse_podspec("Pod::Spec.new do |s|\n  s.name = 'A'\n").unwrap_err();
+        assert_eq!(err.line, 1);
+    }
+
+    #[test]
+    fn json_empty_requirement_lists_mean_any_version_and_platform_dependencies_count() {
+        let read = parse_podspec_json(
+            r#"{"name": "A", "version": "1.0", "dependencies": {"Z": [], "B": [">= 1", "< 2"]},
+                "ios": {"dependencies": {"IOSOnly": ["~> 3.0"]}},
+                "testspecs": [{"name": "Tests", "dependencies": {"OCMock": []}}],
+                "subspecs": [{"name": "S", "subspecs": [{"name": "T", "dependencies": {"Deep": "1.0"}}]}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read.dependencies,
+            vec![
+                dependency("Z", None),
+                dependency("B", Some(">= 1, < 2")),
+                dependency("IOSOnly", Some("~> 3.0")),
+                dependency("Deep", Some("1.0")),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_json_version_that_is_not_a_string_is_reported() {
+        let read = parse_podspec_json("{\n  \"name\": \"A\",\n  \"version\": 1.0\n}").unwrap();
+        assert_eq!(read.version, None);
+        assert_eq!(
+            read.version_note.as_deref(),
+            Some("line 3: the version is not a string (`1.0`)")
+        );
+    }
+
+    #[test]
+    fn rewriting_ruby_keeps_the_quote_style_and_every_other_byte() {
+        let text = "Pod::Spec.new do |s|\n  s.version   =  \"0.1.0\" # bump me\n  \
+                    s.source = { :tag => s.version }\nend";
+        let rewritten = rewrite_podspec_version("A.podspec", text, "0.2.0-beta.1").unwrap();
+        assert_eq!(rewritten, text.replace("\"0.1.0\"", "\"0.2.0-beta.1\""));
+    }
+
+    #[test]
+    fn rewriting_a_non_literal_version_is_an_error_that_says_why() {
+        let text = "Pod::Spec.new do |s|\n  s.version = File.read('VERSION')\nend\n";
+        let err = rewrite_podspec_version("A.podspec", text, "1.0.0").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert_eq!(
+            err.message,
+            "the version is read from a file (`File.read('VERSION')`), not a literal: Convoy can \
+             only rewrite a literal version; write it as a string"
+        );
+    }
+
+    #[test]
+    fn rewriting_a_version_assigned_twice_is_an_error() {
+        let text = "Pod::Spec.new do |s|\n  s.version = '1'\n  s.version = '2'\nend\n";
+        let err = rewrite_podspec_version("A.podspec", text, "3").unwrap_err();
+        assert_eq!(
+            err.message,
+            "the version is assigned on lines 2 and 3: keep one assignment"
+        );
+    }
+
+    #[test]
+    fn rewriting_to_something_that_is_not_a_version_is_refused() {
+        let text = "Pod::Spec.new do |s|\n  s.version = '1'\nend\n";
+        let err = rewrite_podspec_version("A.podspec", text, "1' + x + '").unwrap_err();
+        assert!(err.message.starts_with("`1' + x + '` is not a version"));
+    }
+
+    #[test]
+    fn rewriting_json_changes_the_top_level_version_only() {
+        let text = "{\"dependencies\": {\"version\": [\"1.0\"]}, \"sub\": {\"version\": \"9\"},\n \"version\" : \"1.0\", \"x\": 1}";
+        let rewritten = rewrite_podspec_version("A.podspec.json", text, "2.0.0").unwrap();
+        assert_eq!(
+            rewritten,
+            "{\"dependencies\": {\"version\": [\"1.0\"]}, \"sub\": {\"version\": \"9\"},\n \"version\" : \"2.0.0\", \"x\": 1}"
+        );
+    }
+
+    #[test]
+    fn rewriting_json_without_a_string_version_is_an_error() {
+        let err = rewrite_podspec_version("A.podspec.json", "{\n\"version\": 1}", "2").unwrap_err();
+        assert_eq!(err.line, 2);
+        assert_eq!(
+            err.message,
+            "the top-level \"version\" is not a string: write it as \"1.2.3\""
+        );
+    }
+}
