@@ -918,3 +918,88 @@ fn a_podspec_serializes_to_the_shape_convoy_inspect_prints() {
         })
     );
 }
+
+// ---------------------------------------------------------------------------------------------
+// The CocoaPods guide in docs/
+
+/// The ```ruby examples of the "The Podfile" guide, in order.
+fn guide_examples() -> Vec<String> {
+    let guide = fixture("docs/CocoaPods-guides.cocoapods.org-source__using__the-podfile.html.md");
+    let mut examples = Vec::new();
+    let mut current: Option<String> = None;
+    for line in guide.lines() {
+        let fence = line.trim_start().starts_with("```");
+        match (&mut current, fence) {
+            (None, true) if line.contains("ruby") => current = Some(String::new()),
+            (Some(code), true) => {
+                examples.push(std::mem::take(code));
+                current = None;
+            }
+            (Some(code), false) => {
+                code.push_str(line);
+                code.push('\n');
+            }
+            _ => {}
+        }
+    }
+    examples
+}
+
+/// (pod, targets) pairs, sorted, for comparing two Podfiles that should mean the same.
+fn pods_per_target(podfile: &Podfile) -> Vec<(String, String)> {
+    let mut pairs: Vec<(String, String)> = podfile
+        .dependencies
+        .iter()
+        .flat_map(|d| d.targets.iter().map(|t| (d.name.clone(), t.clone())))
+        .filter(|(_, target)| target != "Pods" && target != "Shows")
+        .collect();
+    pairs.sort();
+    pairs
+}
+
+#[test]
+fn every_ruby_example_of_the_podfile_guide_is_read_without_error() {
+    let examples = guide_examples();
+    assert!(examples.len() >= 10, "found {} examples", examples.len());
+    for example in &examples {
+        assert!(parse_podfile(example).is_ok(), "{example}");
+    }
+}
+
+#[test]
+fn the_guides_abstract_target_and_its_implicit_root_version_give_the_same_pods() {
+    let examples = guide_examples();
+    let abstract_version = examples
+        .iter()
+        .find(|e| e.contains("abstract_target 'Shows'"))
+        .unwrap();
+    let root_version = examples
+        .iter()
+        .find(|e| e.starts_with("pod 'ShowsKit'"))
+        .unwrap();
+    let from_abstract = pods_per_target(&parse_podfile(abstract_version).unwrap());
+    let from_root = pods_per_target(&parse_podfile(root_version).unwrap());
+    assert_eq!(from_abstract, from_root);
+    assert!(from_root.contains(&("ShowsKit".to_string(), "ShowsTV".to_string())));
+    assert!(from_root.contains(&("ShowWebAuth".to_string(), "ShowsiOS".to_string())));
+    assert!(!from_root.contains(&("ShowWebAuth".to_string(), "ShowsTV".to_string())));
+}
+
+#[test]
+fn the_guides_search_paths_example_keeps_the_app_pod_out_of_the_test_bundle() {
+    let examples = guide_examples();
+    let example = examples
+        .iter()
+        .find(|e| e.contains("target 'MyAppTests'"))
+        .unwrap();
+    let podfile = parse_podfile(example).unwrap();
+    assert_eq!(
+        targets_of(&podfile, "GoogleAnalytics", "MyApp"),
+        vec!["MyApp"]
+    );
+    assert_eq!(
+        targets_of(&podfile, "OCMock", "MyAppTests"),
+        vec!["MyAppTests"]
+    );
+    assert_eq!(warning_lines(&podfile.warnings), vec![20]);
+}

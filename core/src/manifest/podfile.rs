@@ -856,6 +856,20 @@ mod tests {
     }
 
     #[test]
+    fn a_new_syntax_pod_split_over_lines_keeps_its_options() {
+        let pod = only("pod 'A',\n    git: 'https://x/a.git',\n    branch: 'dev'\n");
+        assert_eq!(
+            pod.source,
+            PodSource::Git {
+                url: "https://x/a.git".into(),
+                branch: Some("dev".into()),
+                tag: None,
+                commit: None
+            }
+        );
+    }
+
+    #[test]
     fn comments_with_quotes_and_emoji_are_not_read() {
         let podfile = parse(
             "# pod 'Commented'\n\

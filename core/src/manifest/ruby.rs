@@ -284,6 +284,8 @@ struct Lexer<'a> {
     heredocs: Vec<PendingHeredoc>,
     /// Where the token being read starts.
     token_start: usize,
+    /// How many `(`, `[` and `{` are open.
+    bracket_depth: i32,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -314,6 +316,7 @@ impl<'a> Lexer<'a> {
             tokens: Vec::new(),
             heredocs: Vec::new(),
             token_start: 0,
+            bracket_depth: 0,
         }
     }
 
@@ -322,6 +325,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn push(&mut self, tok: Tok, line: usize) {
+        match &tok {
+            Tok::Punct(p) if ["(", "[", "{"].contains(&p.as_str()) => self.bracket_depth += 1,
+            Tok::Punct(p) if [")", "]", "}"].contains(&p.as_str()) => self.bracket_depth -= 1,
+            _ => {}
+        }
         let span = (self.token_start, self.pos);
         self.tokens.push(Token { tok, line, span });
     }
@@ -334,11 +342,23 @@ impl<'a> Lexer<'a> {
     }
 
     /// True when the next token starts a statement (so `platform:ios` is a call, not a label).
+    /// A line after a trailing `,` or inside brackets continues the statement before it, so
+    /// `  branch: 'dev'` there is still a label.
     fn at_statement_start(&self) -> bool {
         match self.tokens.last() {
-            None => true,
-            Some(t) => matches!(&t.tok, Tok::Newline) || t.is_punct(";"),
+            None => return true,
+            Some(t) if !matches!(&t.tok, Tok::Newline) && !t.is_punct(";") => return false,
+            Some(_) => {}
         }
+        let before_break = self
+            .tokens
+            .iter()
+            .rev()
+            .find(|t| !matches!(&t.tok, Tok::Newline));
+        let continued = before_break.is_some_and(
+            |t| matches!(&t.tok, Tok::Punct(p) if CONTINUATIONS.contains(&p.as_str())),
+        );
+        self.bracket_depth <= 0 && !continued
     }
 
     /// True when a `/` here starts a regex rather than a division.
@@ -354,6 +374,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn run(mut self) -> Result<Vec<Token>, ManifestError> {
+        if self.text.starts_with("=begin") {
+            self.skip_block_comment()?;
+        }
         while self.pos < self.bytes.len() {
             self.step()?;
         }
@@ -376,8 +399,16 @@ impl<'a> Lexer<'a> {
                 self.push(Tok::Newline, line);
                 self.line += 1;
                 self.read_heredoc_bodies()?;
-                if self.text[self.pos..].starts_with("=begin") {
+                let rest = &self.text[self.pos..];
+                if rest.starts_with("=begin") {
                     self.skip_block_comment()?;
+                } else if rest
+                    .lines()
+                    .next()
+                    .is_some_and(|l| l.trim_end() == "__END__")
+                {
+                    // Everything after `__END__` is data, not code.
+                    self.pos = self.bytes.len();
                 }
             }
             b' ' | b'\t' | b'\r' => self.pos += 1,
@@ -823,6 +854,21 @@ mod tests {
     fn a_ruby_19_hash_key_is_a_label() {
         let s = statements_of("pod 'A', git: 'u'\n");
         assert_eq!(s[0].tokens[3].tok, Tok::Label("git".into()));
+    }
+
+    #[test]
+    fn a_key_on_a_continuation_line_is_still_a_label() {
+        let s = statements_of("pod 'A',\n  git: 'u',\n  branch: 'b'\n");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].tokens[3].tok, Tok::Label("git".into()));
+        assert_eq!(s[0].tokens[6].tok, Tok::Label("branch".into()));
+    }
+
+    #[test]
+    fn block_comments_and_the_data_after_end_marker_are_not_code() {
+        let s = statements_of("=begin\npod 'A'\n=end\npod 'B'\n__END__\npod 'C'\n");
+        assert_eq!(s.len(), 1);
+        assert_eq!(s[0].line, 4);
     }
 
     #[test]
