@@ -33,18 +33,18 @@ pub const ROOT_TARGET: &str = "Pods";
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum PodSource {
+    /// `:git => url`, with at most one of `:branch`, `:tag`, `:commit` (none: default branch).
     Git {
         url: String,
         branch: Option<String>,
         tag: Option<String>,
         commit: Option<String>,
     },
-    Path {
-        path: String,
-    },
-    Podspec {
-        url: String,
-    },
+    /// `:path => '../A'`: a local pod, never published from here.
+    Path { path: String },
+    /// `:podspec => url`: a podspec fetched from elsewhere.
+    Podspec { url: String },
+    /// A version requirement (or none) resolved from a spec repo.
     Registry,
 }
 
@@ -76,8 +76,28 @@ impl PodDependency {
 /// What a Podfile declares.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Podfile {
+    /// Every `pod` read, one entry per pod name per target it is declared in, in file order.
     pub dependencies: Vec<PodDependency>,
+    /// Ruby that was skipped (and helper methods that were expanded), sorted by line.
     pub warnings: Vec<Warning>,
+}
+
+impl Podfile {
+    /// The components this Podfile asks to release: git pods on a branch (or on no ref), one per
+    /// root pod (`Interstellar/Core` counts as `Interstellar`), in file order. When the same
+    /// root is declared several times the first declaration is returned; the reader has already
+    /// warned if the declarations point at different repositories or branches.
+    pub fn components_to_release(&self) -> Vec<&PodDependency> {
+        let mut seen = Vec::new();
+        let mut out = Vec::new();
+        for dependency in self.dependencies.iter().filter(|d| d.needs_release) {
+            if !seen.contains(&dependency.root_name()) {
+                seen.push(dependency.root_name());
+                out.push(dependency);
+            }
+        }
+        out
+    }
 }
 
 /// Reads a Podfile. Ruby it cannot evaluate becomes a warning naming the line.
@@ -450,7 +470,7 @@ impl<'a> Reader<'a> {
 
     fn finish(mut self) -> Podfile {
         let declared = std::mem::take(&mut self.declared);
-        let dependencies = declared
+        let dependencies: Vec<PodDependency> = declared
             .into_iter()
             .map(|(target, mut dependency)| {
                 let mut targets = Vec::new();
@@ -459,12 +479,37 @@ impl<'a> Reader<'a> {
                 dependency
             })
             .collect();
+        self.warnings.extend(conflicting_releases(&dependencies));
         self.warnings.sort_by_key(|w| w.line);
         Podfile {
             dependencies,
             warnings: self.warnings,
         }
     }
+}
+
+/// A root pod to release that points at two different repositories or branches: Convoy can
+/// release only one of them, so the user must hear about the other.
+fn conflicting_releases(dependencies: &[PodDependency]) -> Vec<Warning> {
+    let releasable: Vec<&PodDependency> = dependencies.iter().filter(|d| d.needs_release).collect();
+    let mut warnings = Vec::new();
+    for (index, later) in releasable.iter().enumerate() {
+        let conflicting = releasable[..index]
+            .iter()
+            .find(|d| d.root_name() == later.root_name())
+            .filter(|first| first.source != later.source);
+        if let Some(first) = conflicting {
+            warnings.push(Warning {
+                line: later.line,
+                message: format!(
+                    "pod '{}' points at another repository or branch than on line {}; Convoy \
+                     releases the one on line {}",
+                    later.name, first.line, first.line
+                ),
+            });
+        }
+    }
+    warnings
 }
 
 /// Index just past the `end` that closes the block opened by `stmts[start]`.
@@ -1134,6 +1179,41 @@ mod tests {
         let err = parse_podfile("target 'A' do\n  pod 'X'\n").unwrap_err();
         assert_eq!(err.line, 1);
         assert_eq!(err.message, "target 'A' opened here has no matching `end`");
+    }
+
+    #[test]
+    fn components_to_release_lists_each_root_pod_once_in_file_order() {
+        let podfile = parse(
+            "target 'App' do\n  pod 'B/Core', :git => 'u/b', :branch => 'release/1.0.0'\n  \
+             pod 'A', :git => 'u/a'\n  pod 'C', :git => 'u/c', :tag => '1.0'\n  \
+             pod 'B/UI', :git => 'u/b', :branch => 'release/1.0.0'\nend\n\
+             target 'Tests' do\n  pod 'A', :git => 'u/a'\nend\n",
+        );
+        let names: Vec<&str> = podfile
+            .components_to_release()
+            .iter()
+            .map(|d| d.name.as_str())
+            .collect();
+        assert_eq!(names, vec!["B/Core", "A"]);
+        assert_eq!(podfile.warnings, vec![]);
+    }
+
+    #[test]
+    fn one_pod_on_two_branches_is_warned_because_only_one_can_be_released() {
+        let podfile = parse(
+            "target 'App' do\n  pod 'A', :git => 'u', :branch => 'release/1.0'\nend\n\
+             target 'Tests' do\n  pod 'A', :git => 'u', :branch => 'develop'\nend\n",
+        );
+        assert_eq!(podfile.components_to_release()[0].line, 2);
+        assert_eq!(
+            podfile.warnings,
+            vec![Warning {
+                line: 5,
+                message: "pod 'A' points at another repository or branch than on line 2; \
+                          Convoy releases the one on line 2"
+                    .into()
+            }]
+        );
     }
 
     #[test]

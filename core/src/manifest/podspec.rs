@@ -63,7 +63,7 @@ pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
                 "line {line}: the version is not a string (`{other}`)"
             ));
         }
-        None => spec.version_note = Some("the podspec has no \"version\"".to_string()),
+        None => spec.version_note = Some("the podspec has no version".to_string()),
     }
     let mut found = Vec::new();
     json.collect_dependencies(&mut found);
@@ -198,6 +198,9 @@ fn read_ruby_spec(text: &str) -> Result<RubySpec, ManifestError> {
             line: 1,
             message: "no `Pod::Spec.new do |s|` block: this is not a podspec".to_string(),
         });
+    }
+    if reader.result.versions.is_empty() {
+        reader.result.spec.version_note = Some("the podspec has no version".to_string());
     }
     reader.result.spec.warnings.sort_by_key(|w| w.line);
     Ok(reader.result)
@@ -756,6 +759,19 @@ mod tests {
     fn cocoapods_version_is_not_a_dependency() {
         let read = spec("  s.cocoapods_version = '>= 1.4.0'\n");
         assert_eq!(read.dependencies, vec![]);
+    }
+
+    #[test]
+    fn a_podspec_without_a_version_says_so() {
+        assert_eq!(
+            spec("  s.name = 'A'\n").version_note.as_deref(),
+            Some("the podspec has no version")
+        );
+        let json = parse_podspec_json("{\"name\": \"A\"}").unwrap();
+        assert_eq!(
+            json.version_note.as_deref(),
+            Some("the podspec has no version")
+        );
     }
 
     #[test]

@@ -8,7 +8,9 @@ pub const PLACEHOLDER: &str = ":TRIPLECCREPLACEME";
 /// A released component pinned in the rendered Podfile: `pod 'A', '= 0.1.0'`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
+    /// The pod name as the Podfile writes it (`A` or `A/Core`).
     pub name: String,
+    /// The released version, written after `= `.
     pub version: String,
 }
 
