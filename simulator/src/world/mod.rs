@@ -1,0 +1,373 @@
+//! The simulated GitLab's state: projects, commits, merge requests, pipelines, tags and hooks.
+//! Everything is synchronous and in memory; the HTTP layer and the ticker lock it briefly.
+
+mod merge_requests;
+mod pipelines;
+mod repo;
+mod webhooks;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+
+use crate::error::ApiError;
+use crate::faults::FaultControl;
+use crate::scenario::{JobFailure, MergeMethod, Scenario};
+
+pub(crate) use merge_requests::MergeOptions;
+pub(crate) use pipelines::{JobStatus, PipelineStatus};
+pub(crate) use repo::{FileChange, blob_id, content_sha256};
+pub(crate) use webhooks::{Delivery, HookParams, seconds_between};
+
+/// The user every token acts as.
+pub(crate) const USER_ID: u64 = 1;
+pub(crate) const USER_NAME: &str = "Administrator";
+pub(crate) const USER_USERNAME: &str = "root";
+pub(crate) const USER_EMAIL: &str = "admin@example.com";
+
+pub(crate) struct Project {
+    pub id: u64,
+    pub path: String,
+    pub default_branch: String,
+    pub pod_name: Option<String>,
+    /// Branch name → head commit sha.
+    pub branches: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, Tag>,
+    pub fail_tag_pipeline: bool,
+    pub job_failures: Vec<JobFailure>,
+    pub pipeline_duration: Duration,
+    pub merge_method: MergeMethod,
+    pub created_at: DateTime<Utc>,
+    pub next_mr_iid: u64,
+    pub next_pipeline_iid: u64,
+}
+
+impl Project {
+    /// The last path segment (`app` of `mobile/app`).
+    pub fn name(&self) -> &str {
+        self.path.rsplit('/').next().unwrap_or(&self.path)
+    }
+
+    pub fn namespace(&self) -> &str {
+        self.path.rsplit_once('/').map(|(ns, _)| ns).unwrap_or("")
+    }
+}
+
+pub(crate) struct Commit {
+    pub sha: String,
+    pub parents: Vec<String>,
+    pub message: String,
+    pub files: BTreeMap<String, String>,
+    pub created_at: DateTime<Utc>,
+    pub author_name: String,
+    pub author_email: String,
+}
+
+impl Commit {
+    /// The first line of the message.
+    pub fn title(&self) -> &str {
+        self.message.lines().next().unwrap_or("")
+    }
+}
+
+pub(crate) struct Tag {
+    pub name: String,
+    pub commit: String,
+    pub message: Option<String>,
+    pub created_at: DateTime<Utc>,
+    /// Seeded as released by the scenario (no pipeline needed).
+    pub released_by_scenario: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MrState {
+    Opened,
+    Merged,
+    Closed,
+}
+
+impl MrState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MrState::Opened => "opened",
+            MrState::Merged => "merged",
+            MrState::Closed => "closed",
+        }
+    }
+}
+
+pub(crate) struct MergeRequest {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub title: String,
+    pub description: String,
+    pub source_branch: String,
+    pub target_branch: String,
+    pub state: MrState,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub merged_at: Option<DateTime<Utc>>,
+    /// The source head when merged (the source branch keeps moving afterwards).
+    pub merged_sha: Option<String>,
+    pub merge_commit_sha: Option<String>,
+    pub auto_merge: bool,
+    /// How many times it was merged; more than once would be a simulator bug, tests check it.
+    pub merge_count: u32,
+}
+
+pub(crate) struct Pipeline {
+    pub id: u64,
+    pub iid: u64,
+    pub project_id: u64,
+    pub sha: String,
+    pub before_sha: String,
+    pub ref_: String,
+    pub tag: bool,
+    pub source: String,
+    pub status: PipelineStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub stages: Vec<String>,
+    /// Current (not retried) job ids, in stage order.
+    pub jobs: Vec<u64>,
+    /// The merge request a `merge_request_event` pipeline belongs to.
+    pub mr_iid: Option<u64>,
+    /// When the ticker should move this pipeline on next.
+    pub next_step_at: Option<Instant>,
+    pub duration: Duration,
+}
+
+pub(crate) struct Job {
+    pub id: u64,
+    pub pipeline_id: u64,
+    pub project_id: u64,
+    pub name: String,
+    pub stage: String,
+    pub status: JobStatus,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub log: String,
+    pub failure_reason: Option<String>,
+    pub retried: bool,
+}
+
+pub(crate) struct Hook {
+    pub id: u64,
+    pub project_id: u64,
+    pub uuid: String,
+    pub params: HookParams,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) struct World {
+    pub base_url: String,
+    pub default_pipeline_duration: Duration,
+    pub faults: FaultControl,
+    pub projects: Vec<Project>,
+    pub commits: HashMap<String, Commit>,
+    pub merge_requests: Vec<MergeRequest>,
+    pub pipelines: Vec<Pipeline>,
+    pub jobs: Vec<Job>,
+    pub hooks: Vec<Hook>,
+    next_hook_id: u64,
+    /// Feeds unique commit shas.
+    sha_counter: u64,
+    /// Webhook deliveries waiting to be handed to the delivery task.
+    pub outbox: Vec<Delivery>,
+}
+
+impl World {
+    /// Builds the world a scenario describes; `base_url` replaces `{{base_url}}` in files.
+    pub fn from_scenario(
+        scenario: &Scenario,
+        base_url: &str,
+        faults: FaultControl,
+    ) -> anyhow::Result<World> {
+        let mut world = World {
+            base_url: base_url.trim_end_matches('/').to_string(),
+            default_pipeline_duration: Duration::from_millis(scenario.pipeline_duration_ms),
+            faults,
+            projects: Vec::new(),
+            commits: HashMap::new(),
+            merge_requests: Vec::new(),
+            pipelines: Vec::new(),
+            jobs: Vec::new(),
+            hooks: Vec::new(),
+            next_hook_id: 1,
+            sha_counter: 0,
+            outbox: Vec::new(),
+        };
+        for spec in &scenario.projects {
+            world.seed_project(spec)?;
+        }
+        Ok(world)
+    }
+
+    fn seed_project(&mut self, spec: &crate::scenario::ProjectSpec) -> anyhow::Result<()> {
+        let id = self.projects.len() as u64 + 1;
+        let duration = spec
+            .pipeline_duration_ms
+            .map(Duration::from_millis)
+            .unwrap_or(self.default_pipeline_duration);
+        self.projects.push(Project {
+            id,
+            path: spec.path.clone(),
+            default_branch: spec.default_branch.clone(),
+            pod_name: spec.pod_name.clone(),
+            branches: BTreeMap::new(),
+            tags: BTreeMap::new(),
+            fail_tag_pipeline: spec.fail_tag_pipeline,
+            job_failures: spec.job_failures.clone(),
+            pipeline_duration: duration,
+            merge_method: spec.merge_method,
+            created_at: Utc::now(),
+            next_mr_iid: 1,
+            next_pipeline_iid: 1,
+        });
+        for branch in &spec.branches {
+            let base = branch
+                .from
+                .as_ref()
+                .map(|from| self.projects[id as usize - 1].branches[from].clone());
+            let mut files = base
+                .as_ref()
+                .map(|sha| self.commits[sha].files.clone())
+                .unwrap_or_default();
+            for (path, content) in &branch.files {
+                files.insert(
+                    path.clone(),
+                    content.replace("{{base_url}}", &self.base_url),
+                );
+            }
+            let message = branch
+                .message
+                .clone()
+                .unwrap_or_else(|| match &branch.from {
+                    Some(_) => format!("Start {}", branch.name),
+                    None => "Initial commit".to_string(),
+                });
+            let sha = self.new_commit(base.into_iter().collect(), message, files);
+            self.project_mut(id)
+                .branches
+                .insert(branch.name.clone(), sha);
+        }
+        for tag in &spec.existing_tags {
+            self.seed_tag(id, &tag.name, &tag.ref_, tag.released)?;
+            self.project_mut(id)
+                .tags
+                .get_mut(&tag.name)
+                .expect("just seeded")
+                .message = tag.message.clone();
+        }
+        Ok(())
+    }
+
+    /// Adds a tag silently (no webhook, no pipeline), as history that predates the simulator.
+    pub fn seed_tag(
+        &mut self,
+        project_id: u64,
+        name: &str,
+        reference: &str,
+        released: bool,
+    ) -> anyhow::Result<String> {
+        let path = self.project(project_id).path.clone();
+        let commit = self.resolve_ref(project_id, reference).ok_or_else(|| {
+            anyhow::anyhow!("project {path}: tag {name} points at unknown ref {reference}")
+        })?;
+        anyhow::ensure!(
+            !self.project(project_id).tags.contains_key(name),
+            "project {path}: tag {name} exists already"
+        );
+        let tag = Tag {
+            name: name.to_string(),
+            commit: commit.clone(),
+            message: None,
+            created_at: Utc::now(),
+            released_by_scenario: released,
+        };
+        self.project_mut(project_id)
+            .tags
+            .insert(name.to_string(), tag);
+        Ok(commit)
+    }
+
+    /// A project by numeric id or by path (`group/app`), as the API addresses it.
+    pub fn find_project(&self, id_or_path: &str) -> Result<u64, ApiError> {
+        let found = match id_or_path.parse::<u64>() {
+            Ok(id) => self.projects.iter().find(|p| p.id == id),
+            Err(_) => self
+                .projects
+                .iter()
+                .find(|p| p.path.eq_ignore_ascii_case(id_or_path)),
+        };
+        found
+            .map(|p| p.id)
+            .ok_or_else(|| ApiError::not_found("Project"))
+    }
+
+    pub fn project(&self, id: u64) -> &Project {
+        &self.projects[id as usize - 1]
+    }
+
+    pub fn project_mut(&mut self, id: u64) -> &mut Project {
+        &mut self.projects[id as usize - 1]
+    }
+
+    pub fn project_by_path(&self, path: &str) -> anyhow::Result<u64> {
+        self.find_project(path)
+            .map_err(|_| anyhow::anyhow!("no project {path} in the simulator"))
+    }
+
+    pub fn pipeline(&self, id: u64) -> &Pipeline {
+        &self.pipelines[id as usize - 1]
+    }
+
+    pub fn pipeline_mut(&mut self, id: u64) -> &mut Pipeline {
+        &mut self.pipelines[id as usize - 1]
+    }
+
+    pub fn job(&self, id: u64) -> &Job {
+        &self.jobs[id as usize - 1]
+    }
+
+    pub fn job_mut(&mut self, id: u64) -> &mut Job {
+        &mut self.jobs[id as usize - 1]
+    }
+
+    /// A unique 40-hex-digit id (git's sha1 length).
+    pub fn unique_sha(&mut self, salt: &str) -> String {
+        use sha2::{Digest, Sha256};
+        self.sha_counter += 1;
+        let digest = Sha256::digest(format!("{}\0{salt}", self.sha_counter).as_bytes());
+        hex(&digest)[..40].to_string()
+    }
+
+    pub fn web_url(&self, project_id: u64) -> String {
+        format!("{}/{}", self.base_url, self.project(project_id).path)
+    }
+
+    /// Changes a project's job failure rules (tests: "lint fails until the owner's fix").
+    pub fn set_job_failures(&mut self, project_id: u64, failures: Vec<JobFailure>) {
+        self.project_mut(project_id).job_failures = failures;
+    }
+}
+
+/// Lower-case hex of bytes.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// GitLab's API time format: `2022-09-21T01:05:07.200Z`.
+pub(crate) fn api_time(time: &DateTime<Utc>) -> String {
+    time.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// The time format of pipeline and job webhooks: `2016-08-12 15:23:28 UTC`.
+pub(crate) fn hook_time(time: &DateTime<Utc>) -> String {
+    time.format("%Y-%m-%d %H:%M:%S UTC").to_string()
+}

@@ -1,0 +1,495 @@
+//! Pipelines and jobs: created from `.gitlab-ci.yml`, moved on by the ticker stage by stage,
+//! each job's outcome decided by the rules when its stage ends.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use convoy_core::manifest::podspec::parse_podspec_file;
+
+use super::{Job, Pipeline, World};
+use crate::error::ApiError;
+use crate::rules::{self, JobSpec, ReleasedVersions};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PipelineStatus {
+    Created,
+    Running,
+    Success,
+    Failed,
+    Canceled,
+}
+
+impl PipelineStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineStatus::Created => "created",
+            PipelineStatus::Running => "running",
+            PipelineStatus::Success => "success",
+            PipelineStatus::Failed => "failed",
+            PipelineStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn is_active(self) -> bool {
+        matches!(self, PipelineStatus::Created | PipelineStatus::Running)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum JobStatus {
+    Created,
+    Running,
+    Success,
+    Failed,
+    Canceled,
+    Skipped,
+}
+
+impl JobStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobStatus::Created => "created",
+            JobStatus::Running => "running",
+            JobStatus::Success => "success",
+            JobStatus::Failed => "failed",
+            JobStatus::Canceled => "canceled",
+            JobStatus::Skipped => "skipped",
+        }
+    }
+
+    fn is_finished(self) -> bool {
+        !matches!(self, JobStatus::Created | JobStatus::Running)
+    }
+}
+
+/// The share of a pipeline's duration it waits before starting, as runners do.
+const QUEUE_SHARE: u32 = 10;
+
+impl World {
+    /// Creates a pipeline for a branch or tag head, or says why GitLab would not.
+    pub fn create_pipeline(
+        &mut self,
+        project_id: u64,
+        reference: &str,
+        source: &str,
+        mr_iid: Option<u64>,
+    ) -> Result<u64, ApiError> {
+        let project = self.project(project_id);
+        let is_tag =
+            !project.branches.contains_key(reference) && project.tags.contains_key(reference);
+        let sha = match mr_iid {
+            Some(_) => project.branches.get(reference).cloned(),
+            None if is_tag => Some(project.tags[reference].commit.clone()),
+            None => project.branches.get(reference).cloned(),
+        }
+        .ok_or_else(|| {
+            ApiError::new(
+                400,
+                serde_json::json!({ "message": { "base": ["Reference not found"] } }),
+            )
+        })?;
+        let ci = self.commits[&sha]
+            .files
+            .get(".gitlab-ci.yml")
+            .map(String::as_str);
+        let specs = rules::jobs_for(ci, is_tag).map_err(|why| {
+            ApiError::new(
+                400,
+                serde_json::json!({ "message": { "base": [why.message()] } }),
+            )
+        })?;
+        let before_sha = self.commits[&sha]
+            .parents
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "0".repeat(40));
+        let pipeline_ref = match mr_iid {
+            Some(iid) => format!("refs/merge-requests/{iid}/head"),
+            None => reference.to_string(),
+        };
+        let id = self.pipelines.len() as u64 + 1;
+        let project = self.project_mut(project_id);
+        let iid = project.next_pipeline_iid;
+        project.next_pipeline_iid += 1;
+        let duration = project.pipeline_duration;
+        let now = Utc::now();
+        let mut stages: Vec<String> = Vec::new();
+        for spec in &specs {
+            if !stages.contains(&spec.stage) {
+                stages.push(spec.stage.clone());
+            }
+        }
+        self.pipelines.push(Pipeline {
+            id,
+            iid,
+            project_id,
+            sha,
+            before_sha,
+            ref_: pipeline_ref,
+            tag: is_tag,
+            source: source.to_string(),
+            status: PipelineStatus::Created,
+            created_at: now,
+            updated_at: now,
+            started_at: None,
+            finished_at: None,
+            stages,
+            jobs: Vec::new(),
+            mr_iid,
+            next_step_at: Some(Instant::now() + duration / QUEUE_SHARE),
+            duration,
+        });
+        for spec in specs {
+            self.add_job(id, spec);
+        }
+        self.emit_pipeline(id);
+        Ok(id)
+    }
+
+    fn add_job(&mut self, pipeline_id: u64, spec: JobSpec) -> u64 {
+        let id = self.jobs.len() as u64 + 1;
+        let project_id = self.pipeline(pipeline_id).project_id;
+        self.jobs.push(Job {
+            id,
+            pipeline_id,
+            project_id,
+            name: spec.name,
+            stage: spec.stage,
+            status: JobStatus::Created,
+            created_at: Utc::now(),
+            started_at: None,
+            finished_at: None,
+            log: String::new(),
+            failure_reason: None,
+            retried: false,
+        });
+        self.pipeline_mut(pipeline_id).jobs.push(id);
+        id
+    }
+
+    /// Moves every due pipeline one step on: start, finish a stage, or finish.
+    pub fn tick(&mut self, now: Instant) {
+        let due: Vec<u64> = self
+            .pipelines
+            .iter()
+            .filter(|p| p.next_step_at.is_some_and(|at| at <= now))
+            .map(|p| p.id)
+            .collect();
+        for id in due {
+            self.step(id, now);
+        }
+    }
+
+    fn step(&mut self, pipeline_id: u64, now: Instant) {
+        let pipeline = self.pipeline(pipeline_id);
+        if pipeline.status == PipelineStatus::Created {
+            let pipeline = self.pipeline_mut(pipeline_id);
+            pipeline.status = PipelineStatus::Running;
+            pipeline.started_at = Some(Utc::now());
+            pipeline.updated_at = Utc::now();
+            self.emit_pipeline(pipeline_id);
+            self.start_next_stage(pipeline_id, now);
+            return;
+        }
+        let running: Vec<u64> = pipeline
+            .jobs
+            .iter()
+            .copied()
+            .filter(|j| self.job(*j).status == JobStatus::Running)
+            .collect();
+        for job_id in running {
+            self.finish_job(job_id);
+        }
+        let failed = self
+            .pipeline(pipeline_id)
+            .jobs
+            .iter()
+            .any(|j| self.job(*j).status == JobStatus::Failed);
+        if failed {
+            self.skip_remaining(pipeline_id);
+            self.finish_pipeline(pipeline_id, PipelineStatus::Failed);
+        } else if !self.start_next_stage(pipeline_id, now) {
+            self.finish_pipeline(pipeline_id, PipelineStatus::Success);
+        }
+    }
+
+    /// Starts the jobs of the first stage that has jobs waiting; false when none are left.
+    fn start_next_stage(&mut self, pipeline_id: u64, now: Instant) -> bool {
+        let pipeline = self.pipeline(pipeline_id);
+        let waiting: Vec<u64> = pipeline
+            .jobs
+            .iter()
+            .copied()
+            .filter(|j| self.job(*j).status == JobStatus::Created)
+            .collect();
+        let Some(stage) = waiting.first().map(|j| self.job(*j).stage.clone()) else {
+            return false;
+        };
+        let stage_count = pipeline.stages.len().max(1) as u32;
+        let stage_time = pipeline
+            .duration
+            .saturating_sub(pipeline.duration / QUEUE_SHARE)
+            / stage_count;
+        let stage_jobs: Vec<u64> = waiting
+            .into_iter()
+            .filter(|j| self.job(*j).stage == stage)
+            .collect();
+        for job_id in stage_jobs {
+            let job = self.job_mut(job_id);
+            job.status = JobStatus::Running;
+            job.started_at = Some(Utc::now());
+            job.log = format!(
+                "Running with gitlab-runner 17.8.0 (simulator)\n$ {}\n",
+                job_command(&job.name)
+            );
+            self.emit_job(job_id);
+        }
+        let pipeline = self.pipeline_mut(pipeline_id);
+        pipeline.next_step_at = Some(now + stage_time.max(Duration::from_millis(1)));
+        pipeline.updated_at = Utc::now();
+        true
+    }
+
+    fn finish_job(&mut self, job_id: u64) {
+        let outcome = self.job_outcome(job_id);
+        let job = self.job_mut(job_id);
+        job.finished_at = Some(Utc::now());
+        match outcome {
+            Ok(log) => {
+                job.status = JobStatus::Success;
+                job.log.push_str(&log);
+                job.log.push_str("Job succeeded\n");
+            }
+            Err(log) => {
+                job.status = JobStatus::Failed;
+                job.failure_reason = Some("script_failure".to_string());
+                job.log.push_str(&log);
+            }
+        }
+        self.emit_job(job_id);
+    }
+
+    fn skip_remaining(&mut self, pipeline_id: u64) {
+        let waiting: Vec<u64> = self
+            .pipeline(pipeline_id)
+            .jobs
+            .iter()
+            .copied()
+            .filter(|j| self.job(*j).status == JobStatus::Created)
+            .collect();
+        for job_id in waiting {
+            self.job_mut(job_id).status = JobStatus::Skipped;
+            self.emit_job(job_id);
+        }
+    }
+
+    fn finish_pipeline(&mut self, pipeline_id: u64, status: PipelineStatus) {
+        let pipeline = self.pipeline_mut(pipeline_id);
+        pipeline.status = status;
+        pipeline.finished_at = Some(Utc::now());
+        pipeline.updated_at = Utc::now();
+        pipeline.next_step_at = None;
+        self.emit_pipeline(pipeline_id);
+        if status == PipelineStatus::Success {
+            self.merge_waiting_merge_requests(pipeline_id);
+        }
+    }
+
+    /// Retries the failed and canceled jobs of a pipeline, as GitLab's retry does.
+    pub fn retry_pipeline(&mut self, pipeline_id: u64) -> Result<(), ApiError> {
+        let pipeline = self.pipeline(pipeline_id);
+        if pipeline.status.is_active() || pipeline.status == PipelineStatus::Success {
+            // GitLab accepts the call and has nothing to retry.
+            return Ok(());
+        }
+        let old_jobs = pipeline.jobs.clone();
+        let mut jobs = Vec::new();
+        for job_id in old_jobs {
+            let job = self.job(job_id);
+            if matches!(
+                job.status,
+                JobStatus::Failed | JobStatus::Canceled | JobStatus::Skipped
+            ) {
+                let spec = JobSpec {
+                    name: job.name.clone(),
+                    stage: job.stage.clone(),
+                };
+                self.job_mut(job_id).retried = true;
+                let new_id = self.jobs.len() as u64 + 1;
+                self.add_job(pipeline_id, spec);
+                self.pipeline_mut(pipeline_id).jobs.pop();
+                jobs.push(new_id);
+            } else {
+                jobs.push(job_id);
+            }
+        }
+        let pipeline = self.pipeline_mut(pipeline_id);
+        pipeline.jobs = jobs;
+        pipeline.status = PipelineStatus::Created;
+        pipeline.finished_at = None;
+        pipeline.updated_at = Utc::now();
+        pipeline.next_step_at = Some(Instant::now() + pipeline.duration / QUEUE_SHARE);
+        self.emit_pipeline(pipeline_id);
+        Ok(())
+    }
+
+    /// Cancels the jobs that have not finished.
+    pub fn cancel_pipeline(&mut self, pipeline_id: u64) {
+        if !self.pipeline(pipeline_id).status.is_active() {
+            return;
+        }
+        let open: Vec<u64> = self
+            .pipeline(pipeline_id)
+            .jobs
+            .iter()
+            .copied()
+            .filter(|j| !self.job(*j).status.is_finished())
+            .collect();
+        for job_id in open {
+            let job = self.job_mut(job_id);
+            job.status = JobStatus::Canceled;
+            job.finished_at = Some(Utc::now());
+            self.emit_job(job_id);
+        }
+        self.finish_pipeline(pipeline_id, PipelineStatus::Canceled);
+    }
+
+    /// Decides a finished job: `Ok(log)` or `Err(failure log)`.
+    fn job_outcome(&self, job_id: u64) -> Result<String, String> {
+        let job = self.job(job_id);
+        let pipeline = self.pipeline(job.pipeline_id);
+        let project = self.project(job.project_id);
+        let files = &self.commits[&pipeline.sha].files;
+        for failure in project.job_failures.iter().filter(|f| f.job == job.name) {
+            let applies = failure.when_file_contains.as_ref().is_none_or(|c| {
+                files
+                    .get(&c.path)
+                    .is_some_and(|text| text.contains(&c.text))
+            });
+            if applies {
+                return Err(format!(
+                    "{}\nERROR: Job failed: exit code 1\n",
+                    failure.log.trim_end()
+                ));
+            }
+        }
+        if rules::stage_checks_dependencies(&job.stage) {
+            self.check_pod_dependencies(files)?;
+        }
+        if rules::stage_publishes(&job.stage) && pipeline.tag && project.fail_tag_pipeline {
+            return Err(format!(
+                "$ pod repo push private-specs {}.podspec\n[!] The repo `private-specs` is not clean: publishing failed (set by the scenario).\nERROR: Job failed: exit code 1\n",
+                project.pod_name.as_deref().unwrap_or(project.name())
+            ));
+        }
+        Ok(String::new())
+    }
+
+    /// `pod lib lint`: fails while a dependency that is a pod of this world is not released at
+    /// a version the podspec accepts.
+    fn check_pod_dependencies(&self, files: &BTreeMap<String, String>) -> Result<(), String> {
+        let Some((file_name, text)) = files
+            .iter()
+            .find(|(path, _)| !path.contains('/') && is_podspec(path))
+        else {
+            return Ok(());
+        };
+        let podspec = parse_podspec_file(file_name, text).map_err(|e| {
+            format!("[!] Invalid `{file_name}` file: {e}\nERROR: Job failed: exit code 1\n")
+        })?;
+        let dependencies: Vec<(String, Option<String>)> = podspec
+            .dependencies
+            .iter()
+            .map(|d| (d.name.clone(), d.requirement.clone()))
+            .collect();
+        let unmet = rules::unmet_dependencies(&dependencies, &self.released_versions());
+        if unmet.is_empty() {
+            return Ok(());
+        }
+        let name = podspec
+            .name
+            .unwrap_or_else(|| pod_name_of_file(file_name).to_string());
+        Err(rules::lint_failure_log(
+            &name,
+            podspec.version.as_deref().unwrap_or("?"),
+            &unmet,
+        ))
+    }
+
+    /// For every pod that is a project of the world: its released versions (a tag whose tag
+    /// pipeline succeeded, or seeded as released).
+    pub fn released_versions(&self) -> ReleasedVersions {
+        let mut released = ReleasedVersions::new();
+        for project in &self.projects {
+            let Some(pod) = self.pod_name(project.id) else {
+                continue;
+            };
+            let versions = project
+                .tags
+                .values()
+                .filter(|tag| self.tag_released(project.id, tag))
+                .map(|tag| tag.name.clone())
+                .collect();
+            released.insert(pod, versions);
+        }
+        released
+    }
+
+    fn tag_released(&self, project_id: u64, tag: &super::Tag) -> bool {
+        tag.released_by_scenario
+            || self
+                .pipelines
+                .iter()
+                .rev()
+                .find(|p| p.project_id == project_id && p.tag && p.ref_ == tag.name)
+                .is_some_and(|p| p.status == PipelineStatus::Success)
+    }
+
+    /// Whether a version of a project is released.
+    pub fn is_released(&self, project_id: u64, version: &str) -> bool {
+        self.project(project_id)
+            .tags
+            .get(version)
+            .is_some_and(|tag| self.tag_released(project_id, tag))
+    }
+
+    /// The pod a project publishes: from the scenario, else its podspec's file name.
+    pub fn pod_name(&self, project_id: u64) -> Option<String> {
+        let project = self.project(project_id);
+        if let Some(name) = &project.pod_name {
+            return Some(name.clone());
+        }
+        project.branches.values().find_map(|sha| {
+            self.commits[sha]
+                .files
+                .keys()
+                .find(|path| !path.contains('/') && is_podspec(path))
+                .map(|path| pod_name_of_file(path).to_string())
+        })
+    }
+
+    /// The latest pipeline (by id) of a project for a commit.
+    pub fn latest_pipeline_for_sha(&self, project_id: u64, sha: &str) -> Option<&Pipeline> {
+        self.pipelines
+            .iter()
+            .rev()
+            .find(|p| p.project_id == project_id && p.sha == sha)
+    }
+}
+
+fn is_podspec(path: &str) -> bool {
+    path.ends_with(".podspec") || path.ends_with(".podspec.json")
+}
+
+fn pod_name_of_file(path: &str) -> &str {
+    path.trim_end_matches(".json").trim_end_matches(".podspec")
+}
+
+fn job_command(name: &str) -> &'static str {
+    match name {
+        "lint" => "pod lib lint --allow-warnings",
+        "publish" | "deploy" | "release" => "pod repo push private-specs --allow-warnings",
+        _ => "./ci/run",
+    }
+}
