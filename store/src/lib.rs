@@ -1,1 +1,24 @@
+//! Convoy's database: migrations and queries for SQLite and PostgreSQL.
+//!
+//! One set of queries runs on both databases through sqlx's `Any` driver: `$1` placeholders,
+//! `RETURNING id`, times as RFC 3339 text (UTC, microseconds, `Z`), flags as integers 0/1.
+//! Every state change is a compare-and-set that appends to the release event log and wakes the
+//! worker in the same transaction, so the state and its log never diverge.
 
+mod components;
+mod db;
+mod error;
+mod events;
+mod forge_records;
+mod leases;
+mod model;
+mod releases;
+mod webhooks;
+
+pub use db::Store;
+pub use error::StoreError;
+pub use model::{
+    Change, ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, NewDelivery,
+    NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
+    WebhookDelivery,
+};

@@ -1,0 +1,467 @@
+//! Component releases and the release plan they form.
+
+use std::collections::HashMap;
+
+use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{
+    Store, flag, lock_and_wake_release, not_found_unless_changed, now, optional_unsigned,
+    parse_flag, parse_state, parse_time, state_name, time_text, wake_release,
+};
+use crate::error::StoreError;
+use crate::events::{EventInsert, insert_event};
+use crate::model::{Change, ComponentRelease};
+use crate::releases::active_states;
+
+impl Store {
+    /// Stores the plan of release `release_id`: one component per planned component, in plan
+    /// order, in state waiting, with the plan's edges and a "planned" event each.
+    ///
+    /// Idempotent: when the release has components already, stores nothing and returns them.
+    pub async fn save_plan(
+        &self,
+        release_id: i64,
+        plan: &ReleasePlan,
+        actor: &str,
+    ) -> Result<Vec<ComponentRelease>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The release's row lock makes a concurrent save_plan wait, then see our components.
+        lock_and_wake_release(&mut tx, release_id).await?;
+        let existing = fetch_components(&mut tx, release_id).await?;
+        if !existing.is_empty() {
+            tx.commit().await?;
+            return Ok(existing);
+        }
+        let mut ids = HashMap::new();
+        for (position, planned) in plan.components.iter().enumerate() {
+            let id = insert_component(&mut tx, release_id, position, planned).await?;
+            ids.insert(planned.name.as_str(), id);
+            insert_event(
+                &mut tx,
+                &EventInsert {
+                    release_id,
+                    component_id: Some(id),
+                    actor,
+                    kind: "planned",
+                    from_state: None,
+                    to_state: Some("waiting"),
+                    reason: Some(&format!("version {}", planned.default_version)),
+                },
+            )
+            .await?;
+        }
+        for planned in &plan.components {
+            for dependency in &planned.dependencies {
+                let depends_on_id = ids.get(dependency.as_str()).ok_or_else(|| {
+                    StoreError::InvalidPlan(format!(
+                        "{} depends on {dependency}, which is not in the plan",
+                        planned.name
+                    ))
+                })?;
+                sqlx::query(
+                    "INSERT INTO plan_edges (release_id, component_id, depends_on_id) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(release_id)
+                .bind(ids[planned.name.as_str()])
+                .bind(depends_on_id)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let saved = fetch_components(&mut tx, release_id).await?;
+        tx.commit().await?;
+        Ok(saved)
+    }
+
+    /// The stored plan of release `release_id`, in plan order (empty when none is stored).
+    pub async fn plan(&self, release_id: i64) -> Result<ReleasePlan, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        let components = fetch_components(&mut conn, release_id).await?;
+        let mut dependencies = fetch_dependencies(&mut conn, release_id).await?;
+        let components = components
+            .into_iter()
+            .map(|component| {
+                let mut depends_on = dependencies.remove(&component.id).unwrap_or_default();
+                depends_on.sort();
+                planned_from_component(component, depends_on)
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(ReleasePlan { components })
+    }
+
+    /// The components of release `release_id`, in plan order.
+    pub async fn components(&self, release_id: i64) -> Result<Vec<ComponentRelease>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_components(&mut conn, release_id).await
+    }
+
+    pub async fn component(&self, id: i64) -> Result<Option<ComponentRelease>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_component(&mut conn, id).await
+    }
+
+    pub async fn component_by_name(
+        &self,
+        release_id: i64,
+        name: &str,
+    ) -> Result<Option<ComponentRelease>, StoreError> {
+        sqlx::query("SELECT * FROM component_releases WHERE release_id = $1 AND name = $2")
+            .bind(release_id)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(component_from_row)
+            .transpose()
+    }
+
+    /// Components of releases that can still move whose project is `project_path` (to route a
+    /// webhook), by release then plan order.
+    pub async fn active_components_for_project(
+        &self,
+        project_path: &str,
+    ) -> Result<Vec<ComponentRelease>, StoreError> {
+        sqlx::query(concat!(
+            "SELECT c.* FROM component_releases c \
+             JOIN main_releases m ON m.id = c.release_id \
+             WHERE c.project_path = $1 AND m.state IN ",
+            active_states!(),
+            " ORDER BY c.release_id, c.position"
+        ))
+        .bind(project_path)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(component_from_row)
+        .collect()
+    }
+
+    /// Moves component `id` from `from` to `to` if it is still in `from`; returns false (and
+    /// writes nothing) otherwise. Records the event, sets the reason and wakes the worker in
+    /// one transaction. Entering preparing starts a new attempt, so `acted` is reset.
+    pub async fn transition_component(
+        &self,
+        id: i64,
+        from: ComponentState,
+        to: ComponentState,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
+        let new_attempt = to == ComponentState::Preparing;
+        let (from, to) = (state_name(from), state_name(to));
+        let mut tx = self.pool.begin().await?;
+        let release_id: Option<i64> = sqlx::query_scalar(
+            "UPDATE component_releases SET state = $3, reason = $4, updated_at = $5, \
+             acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END \
+             WHERE id = $1 AND state = $2 RETURNING release_id",
+        )
+        .bind(id)
+        .bind(&from)
+        .bind(&to)
+        .bind(&change.reason)
+        .bind(time_text(now()))
+        .bind(flag(new_attempt))
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(release_id) = release_id else {
+            return Ok(false);
+        };
+        wake_release(&mut tx, release_id).await?;
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id,
+                component_id: Some(id),
+                actor: &change.actor,
+                kind: "state",
+                from_state: Some(&from),
+                to_state: Some(&to),
+                reason: change.reason.as_deref(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Sets the version to release, with a "version_changed" event ("version 0.1.0 → 0.2.0"),
+    /// and wakes the worker. Setting the version it already has changes nothing.
+    pub async fn set_component_version(
+        &self,
+        id: i64,
+        version: &str,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock_component(&mut tx, id).await?;
+        if before.version.as_deref() == Some(version) {
+            return Ok(());
+        }
+        sqlx::query("UPDATE component_releases SET version = $2 WHERE id = $1")
+            .bind(id)
+            .bind(version)
+            .execute(&mut *tx)
+            .await?;
+        wake_release(&mut tx, before.release_id).await?;
+        let reason = format!(
+            "version {} → {version}",
+            before.version.as_deref().unwrap_or("unset")
+        );
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id: before.release_id,
+                component_id: Some(id),
+                actor,
+                kind: "version_changed",
+                from_state: None,
+                to_state: None,
+                reason: Some(&reason),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Sets the reason shown next to the state ("waiting for A"). No event: it changes often.
+    pub async fn set_component_reason(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE component_releases SET reason = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(reason)
+                .bind(time_text(now()))
+                .execute(&self.pool)
+                .await?;
+        component_found(done.rows_affected(), id)
+    }
+
+    /// Marks the merge request reviewed (or not), with a "reviewed" / "unreviewed" event, and
+    /// wakes the worker. Setting what is already set changes nothing.
+    pub async fn set_component_reviewed(
+        &self,
+        id: i64,
+        reviewed: bool,
+        actor: &str,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let before = lock_component(&mut tx, id).await?;
+        if before.reviewed == reviewed {
+            return Ok(());
+        }
+        sqlx::query("UPDATE component_releases SET reviewed = $2 WHERE id = $1")
+            .bind(id)
+            .bind(flag(reviewed))
+            .execute(&mut *tx)
+            .await?;
+        wake_release(&mut tx, before.release_id).await?;
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id: before.release_id,
+                component_id: Some(id),
+                actor,
+                kind: if reviewed { "reviewed" } else { "unreviewed" },
+                from_state: None,
+                to_state: None,
+                reason: None,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Records that Convoy requested the merge or created the tag for the current attempt.
+    pub async fn set_component_acted(&self, id: i64, acted: bool) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE component_releases SET acted = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(flag(acted))
+                .bind(time_text(now()))
+                .execute(&self.pool)
+                .await?;
+        component_found(done.rows_affected(), id)
+    }
+
+    pub async fn set_component_target_branch(
+        &self,
+        id: i64,
+        target_branch: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE component_releases SET target_branch = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(target_branch)
+        .bind(time_text(now()))
+        .execute(&self.pool)
+        .await?;
+        component_found(done.rows_affected(), id)
+    }
+
+    /// Records who released the component by hand ("mark as released").
+    pub async fn set_component_released_by(&self, id: i64, who: &str) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE component_releases SET released_by = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(who)
+        .bind(time_text(now()))
+        .execute(&self.pool)
+        .await?;
+        component_found(done.rows_affected(), id)
+    }
+}
+
+pub(crate) fn component_found(rows_affected: u64, id: i64) -> Result<(), StoreError> {
+    not_found_unless_changed(rows_affected, || format!("component release {id}"))
+}
+
+async fn insert_component(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    position: usize,
+    planned: &PlannedComponent,
+) -> Result<i64, StoreError> {
+    let at = time_text(now());
+    Ok(sqlx::query_scalar(
+        "INSERT INTO component_releases \
+         (release_id, name, position, project_path, git_url, branch, podspec_path, \
+          podspec_version, default_version, version, state, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $11) RETURNING id",
+    )
+    .bind(release_id)
+    .bind(&planned.name)
+    .bind(i64::try_from(position).unwrap_or(i64::MAX))
+    .bind(&planned.project_path)
+    .bind(&planned.git_url)
+    .bind(&planned.branch)
+    .bind(&planned.podspec_path)
+    .bind(&planned.podspec_version)
+    .bind(&planned.default_version)
+    .bind(state_name(ComponentState::Waiting))
+    .bind(&at)
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+/// Makes component `id`'s row the first write of the transaction (see `lock_and_wake_release`)
+/// and returns it as it was.
+async fn lock_component(conn: &mut AnyConnection, id: i64) -> Result<ComponentRelease, StoreError> {
+    sqlx::query("UPDATE component_releases SET updated_at = $2 WHERE id = $1")
+        .bind(id)
+        .bind(time_text(now()))
+        .execute(&mut *conn)
+        .await?;
+    fetch_component(conn, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("component release {id}")))
+}
+
+async fn fetch_component(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<ComponentRelease>, StoreError> {
+    sqlx::query("SELECT * FROM component_releases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(component_from_row)
+        .transpose()
+}
+
+async fn fetch_components(
+    conn: &mut AnyConnection,
+    release_id: i64,
+) -> Result<Vec<ComponentRelease>, StoreError> {
+    sqlx::query("SELECT * FROM component_releases WHERE release_id = $1 ORDER BY position")
+        .bind(release_id)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(component_from_row)
+        .collect()
+}
+
+/// The names each component of the release depends on, by component id.
+async fn fetch_dependencies(
+    conn: &mut AnyConnection,
+    release_id: i64,
+) -> Result<HashMap<i64, Vec<String>>, StoreError> {
+    let rows = sqlx::query(
+        "SELECT e.component_id, d.name FROM plan_edges e \
+         JOIN component_releases d ON d.id = e.depends_on_id \
+         WHERE e.release_id = $1",
+    )
+    .bind(release_id)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut dependencies: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in rows {
+        dependencies
+            .entry(row.try_get("component_id")?)
+            .or_default()
+            .push(row.try_get("name")?);
+    }
+    Ok(dependencies)
+}
+
+fn planned_from_component(
+    component: ComponentRelease,
+    dependencies: Vec<String>,
+) -> Result<PlannedComponent, StoreError> {
+    let missing = |what: &str| {
+        StoreError::Corrupt(format!("component release {} has no {what}", component.id))
+    };
+    Ok(PlannedComponent {
+        podspec_path: component
+            .podspec_path
+            .clone()
+            .ok_or_else(|| missing("podspec path"))?,
+        default_version: component
+            .default_version
+            .clone()
+            .ok_or_else(|| missing("default version"))?,
+        name: component.name,
+        git_url: component.git_url,
+        branch: component.branch,
+        project_path: component.project_path,
+        podspec_version: component.podspec_version,
+        dependencies,
+    })
+}
+
+fn component_from_row(row: &AnyRow) -> Result<ComponentRelease, StoreError> {
+    Ok(ComponentRelease {
+        id: row.try_get("id")?,
+        release_id: row.try_get("release_id")?,
+        name: row.try_get("name")?,
+        position: row.try_get("position")?,
+        project_path: row.try_get("project_path")?,
+        git_url: row.try_get("git_url")?,
+        branch: row.try_get("branch")?,
+        target_branch: row.try_get("target_branch")?,
+        podspec_path: row.try_get("podspec_path")?,
+        podspec_version: row.try_get("podspec_version")?,
+        default_version: row.try_get("default_version")?,
+        version: row.try_get("version")?,
+        state: parse_state(&row.try_get::<String, _>("state")?)?,
+        reviewed: parse_flag(row.try_get("reviewed")?),
+        acted: parse_flag(row.try_get("acted")?),
+        reason: row.try_get("reason")?,
+        merge_request_iid: optional_unsigned(row.try_get("merge_request_iid")?, "MR iid")?,
+        pipeline_id: optional_unsigned(row.try_get("pipeline_id")?, "pipeline id")?,
+        tag_name: row.try_get("tag_name")?,
+        released_by: row.try_get("released_by")?,
+        created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_time(&row.try_get::<String, _>("updated_at")?)?,
+    })
+}

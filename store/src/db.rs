@@ -1,0 +1,257 @@
+//! The connection pool, migrations, and the conversions every query shares.
+
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::{AnyConnection, AnyPool};
+
+use crate::error::StoreError;
+
+/// Convoy's own migrations table. apalis keeps its migrations in sqlx's default
+/// `_sqlx_migrations` on the same database; two migrators sharing one table would each see the
+/// other's versions as "applied but missing" and refuse to run.
+const MIGRATIONS_TABLE: &str = "convoy_migrations";
+
+/// Run on every new SQLite connection. WAL lets readers work while the worker writes; the busy
+/// timeout makes a writer wait for another instead of failing at once.
+const SQLITE_PRAGMAS: [&str; 3] = [
+    "PRAGMA busy_timeout = 5000",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA journal_mode = WAL",
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DbKind {
+    Sqlite,
+    Postgres,
+}
+
+/// Convoy's database, SQLite or PostgreSQL. Cheap to clone (a pool handle).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) pool: AnyPool,
+    kind: DbKind,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never print the URL: it may hold a password.
+        f.debug_struct("Store").field("kind", &self.kind).finish()
+    }
+}
+
+impl Store {
+    /// Opens the database at `database_url` (`sqlite://path` or `postgres://…`) and brings its
+    /// schema up to date. A SQLite file is created on first run.
+    pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
+        install_default_drivers();
+        let kind = kind_of(database_url)?;
+        let pool = match kind {
+            DbKind::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(5)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            for pragma in SQLITE_PRAGMAS {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                            Ok(())
+                        })
+                    })
+                    .connect(&sqlite_url_creating_file(database_url))
+                    .await?
+            }
+            DbKind::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(10)
+                    .connect(database_url)
+                    .await?
+            }
+        };
+        let mut migrator = match kind {
+            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+            DbKind::Postgres => sqlx::migrate!("../migrations/postgres"),
+        };
+        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+        migrator.run(&pool).await?;
+        Ok(Store { pool, kind })
+    }
+
+    /// Whether this store runs on PostgreSQL (else SQLite).
+    pub fn is_postgres(&self) -> bool {
+        self.kind == DbKind::Postgres
+    }
+
+    /// Closes every connection; waits for connections in use to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn kind_of(database_url: &str) -> Result<DbKind, StoreError> {
+    if database_url.starts_with("sqlite:") {
+        Ok(DbKind::Sqlite)
+    } else if database_url.starts_with("postgres:") || database_url.starts_with("postgresql:") {
+        Ok(DbKind::Postgres)
+    } else {
+        Err(StoreError::Database(sqlx::Error::Configuration(
+            "the database URL must start with sqlite:// or postgres://".into(),
+        )))
+    }
+}
+
+/// A SQLite URL without a `mode` is opened read-write-create, so that the first run creates
+/// the file.
+fn sqlite_url_creating_file(url: &str) -> String {
+    if url.contains("mode=") || url.contains(":memory:") {
+        url.to_string()
+    } else if url.contains('?') {
+        format!("{url}&mode=rwc")
+    } else {
+        format!("{url}?mode=rwc")
+    }
+}
+
+/// Now, at the precision the database keeps, so that a value written and read back is equal.
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// The one text form of a time in the database: `2026-11-21T20:07:39.123456Z`. It sorts in
+/// time order.
+pub(crate) fn time_text(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn parse_time(text: &str) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|time| time.with_timezone(&Utc))
+        .map_err(|err| StoreError::Corrupt(format!("time {text:?}: {err}")))
+}
+
+pub(crate) fn parse_optional_time(
+    text: Option<String>,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    text.as_deref().map(parse_time).transpose()
+}
+
+/// The lowercase name a state is stored under (its serde name).
+pub(crate) fn state_name<S: Serialize>(state: S) -> String {
+    match serde_json::to_value(state) {
+        Ok(serde_json::Value::String(name)) => name,
+        other => unreachable!("states serialize as strings, got {other:?}"),
+    }
+}
+
+pub(crate) fn parse_state<S: DeserializeOwned>(name: &str) -> Result<S, StoreError> {
+    serde_json::from_value(serde_json::Value::String(name.to_string()))
+        .map_err(|_| StoreError::Corrupt(format!("unknown state {name:?}")))
+}
+
+pub(crate) fn flag(value: bool) -> i64 {
+    i64::from(value)
+}
+
+pub(crate) fn parse_flag(value: i64) -> bool {
+    value != 0
+}
+
+/// GitLab ids and durations are stored as BIGINT; a negative one cannot come from GitLab.
+pub(crate) fn unsigned(value: i64, what: &str) -> Result<u64, StoreError> {
+    u64::try_from(value).map_err(|_| StoreError::Corrupt(format!("{what} is negative: {value}")))
+}
+
+pub(crate) fn optional_unsigned(value: Option<i64>, what: &str) -> Result<Option<u64>, StoreError> {
+    value.map(|value| unsigned(value, what)).transpose()
+}
+
+pub(crate) fn signed(value: u64) -> i64 {
+    // GitLab ids and durations in seconds are far below i64::MAX.
+    i64::try_from(value).unwrap_or(i64::MAX)
+}
+
+/// Makes the row of release `id` the first write of the transaction and requests a wake-up.
+///
+/// Taking the write lock first matters: on SQLite a transaction that reads and then writes
+/// fails with "database is locked" when another writer got in between (no busy wait applies);
+/// on PostgreSQL it serialises writers of the same release on its row lock.
+pub(crate) async fn lock_and_wake_release(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<(), StoreError> {
+    let done =
+        sqlx::query("UPDATE main_releases SET wake_requested = 1, updated_at = $2 WHERE id = $1")
+            .bind(id)
+            .bind(time_text(now()))
+            .execute(&mut *conn)
+            .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::NotFound(format!("main release {id}")));
+    }
+    Ok(())
+}
+
+/// Requests a wake-up of release `id` without touching anything else.
+pub(crate) async fn wake_release(conn: &mut AnyConnection, id: i64) -> Result<(), StoreError> {
+    sqlx::query("UPDATE main_releases SET wake_requested = 1 WHERE id = $1")
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+pub(crate) fn not_found_unless_changed(
+    rows_affected: u64,
+    what: impl FnOnce() -> String,
+) -> Result<(), StoreError> {
+    if rows_affected == 0 {
+        Err(StoreError::NotFound(what()))
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_written_with_microseconds_and_z() {
+        let time = DateTime::parse_from_rfc3339("2026-11-21T20:07:39.5+01:00")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(time_text(time), "2026-11-21T19:07:39.500000Z");
+        assert_eq!(parse_time(&time_text(time)).unwrap(), time);
+    }
+
+    #[test]
+    fn a_sqlite_url_without_mode_creates_the_file() {
+        assert_eq!(
+            sqlite_url_creating_file("sqlite://a.db"),
+            "sqlite://a.db?mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating_file("sqlite://a.db?cache=shared"),
+            "sqlite://a.db?cache=shared&mode=rwc"
+        );
+        assert_eq!(
+            sqlite_url_creating_file("sqlite://a.db?mode=ro"),
+            "sqlite://a.db?mode=ro"
+        );
+    }
+
+    #[test]
+    fn states_are_stored_under_their_lowercase_names() {
+        use convoy_core::ComponentState;
+        assert_eq!(state_name(ComponentState::Preparing), "preparing");
+        assert_eq!(
+            parse_state::<ComponentState>("merged").unwrap(),
+            ComponentState::Merged
+        );
+        assert!(matches!(
+            parse_state::<ComponentState>("lost"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+}

@@ -1,0 +1,127 @@
+//! The append-only release event log.
+
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{Store, now, parse_time, time_text};
+use crate::error::StoreError;
+use crate::model::{NewEvent, ReleaseEvent};
+
+/// One row to append, as the store's own operations write it.
+pub(crate) struct EventInsert<'a> {
+    pub release_id: i64,
+    pub component_id: Option<i64>,
+    pub actor: &'a str,
+    pub kind: &'a str,
+    pub from_state: Option<&'a str>,
+    pub to_state: Option<&'a str>,
+    pub reason: Option<&'a str>,
+}
+
+/// Appends one event; the component name is copied from the component row so that the log
+/// reads on its own.
+pub(crate) async fn insert_event(
+    conn: &mut AnyConnection,
+    event: &EventInsert<'_>,
+) -> Result<i64, StoreError> {
+    Ok(sqlx::query_scalar(
+        "INSERT INTO release_events \
+         (release_id, component_id, component_name, actor, kind, from_state, to_state, reason, \
+          created_at) \
+         VALUES ($1, $2, (SELECT name FROM component_releases WHERE id = $2), \
+                 $3, $4, $5, $6, $7, $8) \
+         RETURNING id",
+    )
+    .bind(event.release_id)
+    .bind(event.component_id)
+    .bind(event.actor)
+    .bind(event.kind)
+    .bind(event.from_state)
+    .bind(event.to_state)
+    .bind(event.reason)
+    .bind(time_text(now()))
+    .fetch_one(&mut *conn)
+    .await?)
+}
+
+impl Store {
+    /// Appends an event (a note, a failure detail, …) without changing any state and without
+    /// waking the worker. Returns its id.
+    pub async fn append_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        insert_event(
+            &mut conn,
+            &EventInsert {
+                release_id: event.release_id,
+                component_id: event.component_id,
+                actor: &event.actor,
+                kind: &event.kind,
+                from_state: None,
+                to_state: None,
+                reason: event.reason.as_deref(),
+            },
+        )
+        .await
+    }
+
+    /// Events of release `release_id` with an id above `after_id`, oldest first.
+    pub async fn events(
+        &self,
+        release_id: i64,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<ReleaseEvent>, StoreError> {
+        sqlx::query(
+            "SELECT * FROM release_events WHERE release_id = $1 AND id > $2 \
+             ORDER BY id LIMIT $3",
+        )
+        .bind(release_id)
+        .bind(after_id)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(event_from_row)
+        .collect()
+    }
+
+    /// Events of every release with an id above `after_id`, oldest first (for the live feed).
+    pub async fn events_since(
+        &self,
+        after_id: i64,
+        limit: u32,
+    ) -> Result<Vec<ReleaseEvent>, StoreError> {
+        sqlx::query("SELECT * FROM release_events WHERE id > $1 ORDER BY id LIMIT $2")
+            .bind(after_id)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(event_from_row)
+            .collect()
+    }
+
+    /// The id of the newest event, 0 when the log is empty.
+    pub async fn last_event_id(&self) -> Result<i64, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT COALESCE(MAX(id), 0) FROM release_events")
+                .fetch_one(&self.pool)
+                .await?,
+        )
+    }
+}
+
+fn event_from_row(row: &AnyRow) -> Result<ReleaseEvent, StoreError> {
+    Ok(ReleaseEvent {
+        id: row.try_get("id")?,
+        release_id: row.try_get("release_id")?,
+        component_id: row.try_get("component_id")?,
+        component_name: row.try_get("component_name")?,
+        actor: row.try_get("actor")?,
+        kind: row.try_get("kind")?,
+        from_state: row.try_get("from_state")?,
+        to_state: row.try_get("to_state")?,
+        reason: row.try_get("reason")?,
+        created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+    })
+}

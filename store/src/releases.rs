@@ -1,0 +1,239 @@
+//! Main releases.
+
+use convoy_core::MainReleaseState;
+use sqlx::any::AnyRow;
+use sqlx::{AnyConnection, Row};
+
+use crate::db::{
+    Store, flag, not_found_unless_changed, now, parse_flag, parse_optional_time, parse_state,
+    parse_time, state_name, time_text,
+};
+use crate::error::StoreError;
+use crate::events::{EventInsert, insert_event};
+use crate::model::{Change, MainRelease, MainReleaseSummary, NewMainRelease};
+
+/// The states in which a main release can still move, as an SQL list.
+macro_rules! active_states {
+    () => {
+        "('created', 'analyzing', 'waiting', 'deploying')"
+    };
+}
+pub(crate) use active_states;
+
+impl Store {
+    /// Records a new main release in state created, with its "created" event.
+    pub async fn create_main_release(
+        &self,
+        new: &NewMainRelease,
+    ) -> Result<MainRelease, StoreError> {
+        let created = state_name(MainReleaseState::Created);
+        let at = time_text(now());
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO main_releases \
+             (app_project, app_ref, state, require_review, started_by, created_at, updated_at, \
+              wake_requested) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, 1) RETURNING id",
+        )
+        .bind(&new.app_project)
+        .bind(&new.app_ref)
+        .bind(&created)
+        .bind(flag(new.require_review))
+        .bind(&new.started_by)
+        .bind(&at)
+        .fetch_one(&mut *tx)
+        .await?;
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id: id,
+                component_id: None,
+                actor: &new.started_by,
+                kind: "created",
+                from_state: None,
+                to_state: Some(&created),
+                reason: None,
+            },
+        )
+        .await?;
+        let release = fetch_main_release(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("main release {id}")))?;
+        tx.commit().await?;
+        Ok(release)
+    }
+
+    pub async fn main_release(&self, id: i64) -> Result<Option<MainRelease>, StoreError> {
+        let mut conn = self.pool.acquire().await?;
+        fetch_main_release(&mut conn, id).await
+    }
+
+    /// Newest first. `page` starts at 1 (0 is read as 1). Also returns the total count.
+    pub async fn list_main_releases(
+        &self,
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<MainReleaseSummary>, u64), StoreError> {
+        let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
+        let rows = sqlx::query(
+            "SELECT m.*, \
+             (SELECT COUNT(*) FROM component_releases c WHERE c.release_id = m.id) \
+               AS components_total, \
+             (SELECT COUNT(*) FROM component_releases c \
+               WHERE c.release_id = m.id AND c.state = 'success') AS components_released \
+             FROM main_releases m ORDER BY m.id DESC LIMIT $1 OFFSET $2",
+        )
+        .bind(i64::from(per_page))
+        .bind(offset)
+        .fetch_all(&self.pool)
+        .await?;
+        let summaries = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM main_releases")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok((summaries, crate::db::unsigned(total, "count")?))
+    }
+
+    /// Releases that can still move (created, analyzing, waiting, deploying), oldest first.
+    pub async fn active_main_release_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(concat!(
+            "SELECT id FROM main_releases WHERE state IN ",
+            active_states!(),
+            " ORDER BY id"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Moves release `id` from `from` to `to` if it is still in `from`; returns false (and
+    /// writes nothing) otherwise. Records the event, sets the reason, sets `finished_at` on a
+    /// final state (clears it otherwise) and wakes the worker, all in one transaction.
+    pub async fn transition_main_release(
+        &self,
+        id: i64,
+        from: MainReleaseState,
+        to: MainReleaseState,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
+        let (from, to, at) = (state_name(from), state_name(to), now());
+        let finished_at = is_final(&to).then(|| time_text(at));
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query(
+            "UPDATE main_releases SET state = $3, reason = $4, updated_at = $5, \
+             finished_at = $6, wake_requested = 1 WHERE id = $1 AND state = $2",
+        )
+        .bind(id)
+        .bind(&from)
+        .bind(&to)
+        .bind(&change.reason)
+        .bind(time_text(at))
+        .bind(finished_at)
+        .execute(&mut *tx)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id: id,
+                component_id: None,
+                actor: &change.actor,
+                kind: "state",
+                from_state: Some(&from),
+                to_state: Some(&to),
+                reason: change.reason.as_deref(),
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Remembers where the app's manifest is and the commit it was read at.
+    pub async fn set_manifest(
+        &self,
+        release_id: i64,
+        manifest_path: &str,
+        manifest_commit_id: &str,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE main_releases SET manifest_path = $2, manifest_commit_id = $3, \
+             updated_at = $4 WHERE id = $1",
+        )
+        .bind(release_id)
+        .bind(manifest_path)
+        .bind(manifest_commit_id)
+        .bind(time_text(now()))
+        .execute(&self.pool)
+        .await?;
+        not_found_unless_changed(done.rows_affected(), || {
+            format!("main release {release_id}")
+        })
+    }
+
+    /// Turns the review gate on or off; wakes the worker (a gate may have opened).
+    pub async fn set_require_review(
+        &self,
+        release_id: i64,
+        require_review: bool,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE main_releases SET require_review = $2, updated_at = $3, \
+             wake_requested = 1 WHERE id = $1",
+        )
+        .bind(release_id)
+        .bind(flag(require_review))
+        .bind(time_text(now()))
+        .execute(&self.pool)
+        .await?;
+        not_found_unless_changed(done.rows_affected(), || {
+            format!("main release {release_id}")
+        })
+    }
+}
+
+async fn fetch_main_release(
+    conn: &mut AnyConnection,
+    id: i64,
+) -> Result<Option<MainRelease>, StoreError> {
+    sqlx::query("SELECT * FROM main_releases WHERE id = $1")
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .as_ref()
+        .map(main_release_from_row)
+        .transpose()
+}
+
+fn is_final(state: &str) -> bool {
+    matches!(state, "success" | "failed" | "canceled")
+}
+
+fn main_release_from_row(row: &AnyRow) -> Result<MainRelease, StoreError> {
+    Ok(MainRelease {
+        id: row.try_get("id")?,
+        app_project: row.try_get("app_project")?,
+        app_ref: row.try_get("app_ref")?,
+        state: parse_state(&row.try_get::<String, _>("state")?)?,
+        require_review: parse_flag(row.try_get("require_review")?),
+        manifest_path: row.try_get("manifest_path")?,
+        manifest_commit_id: row.try_get("manifest_commit_id")?,
+        reason: row.try_get("reason")?,
+        started_by: row.try_get("started_by")?,
+        created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
+        updated_at: parse_time(&row.try_get::<String, _>("updated_at")?)?,
+        finished_at: parse_optional_time(row.try_get("finished_at")?)?,
+    })
+}
+
+fn summary_from_row(row: &AnyRow) -> Result<MainReleaseSummary, StoreError> {
+    Ok(MainReleaseSummary {
+        release: main_release_from_row(row)?,
+        components_total: crate::db::unsigned(row.try_get("components_total")?, "count")?,
+        components_released: crate::db::unsigned(row.try_get("components_released")?, "count")?,
+    })
+}

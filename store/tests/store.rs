@@ -1,0 +1,1180 @@
+//! The store's behaviour, checked the same way on SQLite and on PostgreSQL.
+
+mod support;
+
+use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
+use convoy_store::{
+    Change, MergeRequestRecord, NewDelivery, NewEvent, PipelineKind, PipelineRecord, Store,
+    StoreError, TagRecord,
+};
+use sqlx::Connection;
+use support::{Backend, TestDb, abcd_plan, new_release, planned};
+
+on_both_databases!(
+    connecting_again_finds_the_schema_up_to_date,
+    apalis_storage_then_convoy_share_one_database,
+    convoy_then_apalis_storage_share_one_database,
+    a_new_main_release_is_in_state_created_with_a_created_event,
+    a_main_release_transition_from_the_wrong_state_writes_nothing,
+    a_main_release_transition_is_logged_and_wakes_the_worker,
+    a_final_state_sets_finished_at_and_leaving_it_clears_it,
+    releases_are_listed_newest_first_with_their_progress,
+    only_unfinished_releases_are_active,
+    saving_a_plan_stores_it_in_order_with_its_edges,
+    saving_a_plan_twice_stores_it_once,
+    a_plan_naming_an_unknown_dependency_stores_nothing,
+    a_component_transition_from_the_wrong_state_writes_nothing,
+    a_component_transition_is_logged_with_the_component_name_and_wakes_the_release,
+    entering_preparing_starts_a_new_attempt,
+    changing_a_version_logs_the_old_and_the_new_version,
+    marking_a_component_reviewed_is_logged_once,
+    component_details_are_saved_without_events,
+    changing_a_missing_component_is_not_found,
+    components_of_active_releases_are_found_by_project,
+    recording_a_merge_request_twice_keeps_one_current_record,
+    recording_pipelines_keeps_each_once_and_the_last_as_current,
+    recording_a_tag_makes_it_current,
+    expected_pipeline_time_averages_successful_tag_pipelines,
+    the_event_log_reads_in_the_order_things_happened,
+    a_note_names_its_component_and_does_not_wake_the_worker,
+    a_duplicate_delivery_is_recorded_once,
+    concurrent_duplicate_deliveries_are_recorded_exactly_once,
+    deliveries_wait_until_marked_processed,
+    a_lease_is_exclusive_until_it_expires,
+    a_released_lease_is_free_for_another_worker,
+    taking_a_wake_request_clears_it,
+);
+
+async fn connecting_again_finds_the_schema_up_to_date(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    store.close().await;
+
+    let store = db.store().await;
+    assert_eq!(store.main_release(release.id).await.unwrap(), Some(release));
+    assert_eq!(store.is_postgres(), db.backend == Backend::Postgres);
+    assert_eq!(applied_convoy_migrations(db).await, 1);
+}
+
+async fn apalis_storage_then_convoy_share_one_database(db: &TestDb) {
+    set_up_apalis_storage(db).await;
+    let store = db.store().await;
+    store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    store.close().await;
+
+    // Both again, in either order: every migrator finds only its own migrations.
+    set_up_apalis_storage(db).await;
+    db.store().await;
+}
+
+async fn convoy_then_apalis_storage_share_one_database(db: &TestDb) {
+    db.store().await.close().await;
+    set_up_apalis_storage(db).await;
+    let store = db.store().await;
+    store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    assert_eq!(applied_convoy_migrations(db).await, 1);
+}
+
+async fn a_new_main_release_is_in_state_created_with_a_created_event(db: &TestDb) {
+    let store = db.store().await;
+    let mut new = new_release("ana");
+    new.require_review = true;
+
+    let release = store.create_main_release(&new).await.unwrap();
+
+    assert_eq!(release.app_project, "ios/app");
+    assert_eq!(release.app_ref, "release/5.0");
+    assert_eq!(release.state, MainReleaseState::Created);
+    assert!(release.require_review);
+    assert_eq!(release.started_by, "ana");
+    assert_eq!(release.finished_at, None);
+    assert_eq!(
+        store.main_release(release.id).await.unwrap(),
+        Some(release.clone())
+    );
+    let events = store.events(release.id, 0, 100).await.unwrap();
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].kind, "created");
+    assert_eq!(events[0].actor, "ana");
+    assert_eq!(events[0].to_state.as_deref(), Some("created"));
+    assert!(store.take_wake(release.id).await.unwrap());
+}
+
+async fn a_main_release_transition_from_the_wrong_state_writes_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    store.take_wake(release.id).await.unwrap();
+
+    let moved = store
+        .transition_main_release(
+            release.id,
+            MainReleaseState::Waiting,
+            MainReleaseState::Deploying,
+            &Change::by("bob").because("deploy all"),
+        )
+        .await
+        .unwrap();
+
+    assert!(!moved);
+    assert_eq!(
+        store.main_release(release.id).await.unwrap(),
+        Some(release.clone())
+    );
+    assert_eq!(store.events(release.id, 0, 100).await.unwrap().len(), 1);
+    assert!(!store.take_wake(release.id).await.unwrap());
+}
+
+async fn a_main_release_transition_is_logged_and_wakes_the_worker(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    store.take_wake(release.id).await.unwrap();
+
+    let moved = store
+        .transition_main_release(
+            release.id,
+            MainReleaseState::Created,
+            MainReleaseState::Analyzing,
+            &Change::by("worker").because("reading the Podfile"),
+        )
+        .await
+        .unwrap();
+
+    assert!(moved);
+    let now = store.main_release(release.id).await.unwrap().unwrap();
+    assert_eq!(now.state, MainReleaseState::Analyzing);
+    assert_eq!(now.reason.as_deref(), Some("reading the Podfile"));
+    let events = store.events(release.id, 0, 100).await.unwrap();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last.kind.as_str(), last.actor.as_str(), last.component_id),
+        ("state", "worker", None)
+    );
+    assert_eq!(last.from_state.as_deref(), Some("created"));
+    assert_eq!(last.to_state.as_deref(), Some("analyzing"));
+    assert_eq!(last.reason.as_deref(), Some("reading the Podfile"));
+    assert!(store.take_wake(release.id).await.unwrap());
+}
+
+async fn a_final_state_sets_finished_at_and_leaving_it_clears_it(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let change = Change::by("worker");
+    assert!(
+        store
+            .transition_main_release(
+                id,
+                MainReleaseState::Created,
+                MainReleaseState::Failed,
+                &change
+            )
+            .await
+            .unwrap()
+    );
+    let failed = store.main_release(id).await.unwrap().unwrap();
+    assert_eq!(failed.finished_at, Some(failed.updated_at));
+
+    assert!(
+        store
+            .transition_main_release(
+                id,
+                MainReleaseState::Failed,
+                MainReleaseState::Deploying,
+                &change
+            )
+            .await
+            .unwrap()
+    );
+    let retried = store.main_release(id).await.unwrap().unwrap();
+    assert_eq!(retried.finished_at, None);
+    assert_eq!(retried.reason, None);
+}
+
+async fn releases_are_listed_newest_first_with_their_progress(db: &TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for who in ["ana", "bob", "cleo"] {
+        ids.push(
+            store
+                .create_main_release(&new_release(who))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let components = store
+        .save_plan(ids[1], &abcd_plan(), "worker")
+        .await
+        .unwrap();
+    let a = &components[0];
+    store
+        .transition_component(
+            a.id,
+            ComponentState::Waiting,
+            ComponentState::Success,
+            &Change::by("ana"),
+        )
+        .await
+        .unwrap();
+
+    let (first_page, total) = store.list_main_releases(1, 2).await.unwrap();
+    let (second_page, _) = store.list_main_releases(2, 2).await.unwrap();
+
+    assert_eq!(total, 3);
+    let first_ids: Vec<i64> = first_page.iter().map(|s| s.release.id).collect();
+    assert_eq!(first_ids, vec![ids[2], ids[1]]);
+    assert_eq!(
+        (
+            first_page[0].components_total,
+            first_page[0].components_released
+        ),
+        (0, 0)
+    );
+    assert_eq!(
+        (
+            first_page[1].components_total,
+            first_page[1].components_released
+        ),
+        (4, 1)
+    );
+    assert_eq!(second_page.len(), 1);
+    assert_eq!(second_page[0].release.id, ids[0]);
+}
+
+async fn only_unfinished_releases_are_active(db: &TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for who in ["ana", "bob", "cleo"] {
+        ids.push(
+            store
+                .create_main_release(&new_release(who))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    let change = Change::by("worker");
+    store
+        .transition_main_release(
+            ids[0],
+            MainReleaseState::Created,
+            MainReleaseState::Canceled,
+            &change,
+        )
+        .await
+        .unwrap();
+    store
+        .transition_main_release(
+            ids[2],
+            MainReleaseState::Created,
+            MainReleaseState::Waiting,
+            &change,
+        )
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.active_main_release_ids().await.unwrap(),
+        vec![ids[1], ids[2]]
+    );
+}
+
+async fn saving_a_plan_stores_it_in_order_with_its_edges(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+
+    let components = store
+        .save_plan(release.id, &abcd_plan(), "worker")
+        .await
+        .unwrap();
+
+    let names: Vec<&str> = components.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["A", "B", "C", "D"]);
+    let b = &components[1];
+    assert_eq!(b.position, 1);
+    assert_eq!(b.state, ComponentState::Waiting);
+    assert_eq!(b.version.as_deref(), Some("0.1.0"));
+    assert_eq!(b.default_version.as_deref(), Some("0.1.0"));
+    assert_eq!(b.podspec_version.as_deref(), Some("0.0.9"));
+    assert_eq!(b.podspec_path.as_deref(), Some("B.podspec"));
+    assert_eq!(b.project_path, "pods/b");
+    assert_eq!(b.git_url, "git@gitlab.example.com:pods/b.git");
+    assert_eq!(b.branch, "release/0.1.0");
+    assert_eq!(
+        (b.reviewed, b.acted, b.target_branch.clone()),
+        (false, false, None)
+    );
+    assert_eq!(store.components(release.id).await.unwrap(), components);
+    assert_eq!(store.component(b.id).await.unwrap().as_ref(), Some(b));
+    assert_eq!(
+        store
+            .component_by_name(release.id, "B")
+            .await
+            .unwrap()
+            .as_ref(),
+        Some(b)
+    );
+    assert_eq!(
+        store.component_by_name(release.id, "E").await.unwrap(),
+        None
+    );
+    assert_eq!(store.plan(release.id).await.unwrap(), abcd_plan());
+    let planned: Vec<String> = store
+        .events(release.id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "planned")
+        .map(|e| e.component_name.unwrap())
+        .collect();
+    assert_eq!(planned, ["A", "B", "C", "D"]);
+}
+
+async fn saving_a_plan_twice_stores_it_once(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    let first = store
+        .save_plan(release.id, &abcd_plan(), "worker")
+        .await
+        .unwrap();
+    let events_after_first = store.events(release.id, 0, 100).await.unwrap().len();
+    let other_plan = ReleasePlan {
+        components: vec![planned("Z", &[])],
+    };
+
+    let second = store
+        .save_plan(release.id, &other_plan, "worker")
+        .await
+        .unwrap();
+
+    assert_eq!(second, first);
+    assert_eq!(store.plan(release.id).await.unwrap(), abcd_plan());
+    assert_eq!(
+        store.events(release.id, 0, 100).await.unwrap().len(),
+        events_after_first
+    );
+}
+
+async fn a_plan_naming_an_unknown_dependency_stores_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    let plan = ReleasePlan {
+        components: vec![planned("A", &[]), planned("B", &["X"])],
+    };
+
+    let result = store.save_plan(release.id, &plan, "worker").await;
+
+    assert!(
+        matches!(&result, Err(StoreError::InvalidPlan(why)) if why == "B depends on X, which is not in the plan"),
+        "{result:?}"
+    );
+    assert_eq!(store.components(release.id).await.unwrap(), vec![]);
+    assert_eq!(store.events(release.id, 0, 100).await.unwrap().len(), 1);
+}
+
+async fn a_component_transition_from_the_wrong_state_writes_nothing(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let a = &components[0];
+    store.take_wake(release_id).await.unwrap();
+    let events_before = store.events(release_id, 0, 100).await.unwrap();
+
+    let moved = store
+        .transition_component(
+            a.id,
+            ComponentState::Pending,
+            ComponentState::Merged,
+            &Change::by("webhook"),
+        )
+        .await
+        .unwrap();
+
+    assert!(!moved);
+    assert_eq!(store.component(a.id).await.unwrap().as_ref(), Some(a));
+    assert_eq!(
+        store.events(release_id, 0, 100).await.unwrap(),
+        events_before
+    );
+    assert!(!store.take_wake(release_id).await.unwrap());
+}
+
+async fn a_component_transition_is_logged_with_the_component_name_and_wakes_the_release(
+    db: &TestDb,
+) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let b = &components[1];
+    store.take_wake(release_id).await.unwrap();
+
+    let moved = store
+        .transition_component(
+            b.id,
+            ComponentState::Waiting,
+            ComponentState::Failed,
+            &Change::by("worker").because("tag B-0.1.0 exists: change the version and retry"),
+        )
+        .await
+        .unwrap();
+
+    assert!(moved);
+    let now = store.component(b.id).await.unwrap().unwrap();
+    assert_eq!(now.state, ComponentState::Failed);
+    assert_eq!(
+        now.reason.as_deref(),
+        Some("tag B-0.1.0 exists: change the version and retry")
+    );
+    let last = store
+        .events(release_id, 0, 100)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.kind, "state");
+    assert_eq!(last.component_id, Some(b.id));
+    assert_eq!(last.component_name.as_deref(), Some("B"));
+    assert_eq!(last.from_state.as_deref(), Some("waiting"));
+    assert_eq!(last.to_state.as_deref(), Some("failed"));
+    assert_eq!(last.reason, now.reason);
+    assert!(store.take_wake(release_id).await.unwrap());
+}
+
+async fn entering_preparing_starts_a_new_attempt(db: &TestDb) {
+    let store = db.store().await;
+    let (_, components) = planned_release(&store).await;
+    let a = components[0].id;
+    let change = Change::by("worker");
+    store.set_component_acted(a, true).await.unwrap();
+    store
+        .transition_component(a, ComponentState::Waiting, ComponentState::Failed, &change)
+        .await
+        .unwrap();
+    assert!(store.component(a).await.unwrap().unwrap().acted);
+
+    store
+        .transition_component(
+            a,
+            ComponentState::Failed,
+            ComponentState::Preparing,
+            &change,
+        )
+        .await
+        .unwrap();
+
+    assert!(!store.component(a).await.unwrap().unwrap().acted);
+}
+
+async fn changing_a_version_logs_the_old_and_the_new_version(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let c = components[2].id;
+    store.take_wake(release_id).await.unwrap();
+
+    store
+        .set_component_version(c, "0.2.0", "ana")
+        .await
+        .unwrap();
+    store
+        .set_component_version(c, "0.2.0", "ana")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store
+            .component(c)
+            .await
+            .unwrap()
+            .unwrap()
+            .version
+            .as_deref(),
+        Some("0.2.0")
+    );
+    let changes: Vec<_> = store
+        .events(release_id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "version_changed")
+        .collect();
+    assert_eq!(changes.len(), 1);
+    assert_eq!(changes[0].actor, "ana");
+    assert_eq!(changes[0].component_name.as_deref(), Some("C"));
+    assert_eq!(changes[0].reason.as_deref(), Some("version 0.1.0 → 0.2.0"));
+    assert!(store.take_wake(release_id).await.unwrap());
+}
+
+async fn marking_a_component_reviewed_is_logged_once(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let d = components[3].id;
+    store.take_wake(release_id).await.unwrap();
+
+    store
+        .set_component_reviewed(d, true, "owner-d")
+        .await
+        .unwrap();
+    store
+        .set_component_reviewed(d, true, "owner-d")
+        .await
+        .unwrap();
+
+    assert!(store.component(d).await.unwrap().unwrap().reviewed);
+    let reviews: Vec<_> = store
+        .events(release_id, 0, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.kind == "reviewed")
+        .collect();
+    assert_eq!(reviews.len(), 1);
+    assert_eq!(
+        (reviews[0].actor.as_str(), reviews[0].component_id),
+        ("owner-d", Some(d))
+    );
+    assert!(store.take_wake(release_id).await.unwrap());
+
+    store
+        .set_component_reviewed(d, false, "owner-d")
+        .await
+        .unwrap();
+    assert!(!store.component(d).await.unwrap().unwrap().reviewed);
+    let last = store
+        .events(release_id, 0, 100)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.kind, "unreviewed");
+}
+
+async fn component_details_are_saved_without_events(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let a = components[0].id;
+    let events_before = store.events(release_id, 0, 100).await.unwrap();
+
+    store
+        .set_component_reason(a, Some("waiting for the MR pipeline"))
+        .await
+        .unwrap();
+    store.set_component_acted(a, true).await.unwrap();
+    store.set_component_target_branch(a, "main").await.unwrap();
+    store.set_component_released_by(a, "ana").await.unwrap();
+
+    let now = store.component(a).await.unwrap().unwrap();
+    assert_eq!(now.reason.as_deref(), Some("waiting for the MR pipeline"));
+    assert!(now.acted);
+    assert_eq!(now.target_branch.as_deref(), Some("main"));
+    assert_eq!(now.released_by.as_deref(), Some("ana"));
+    store.set_component_reason(a, None).await.unwrap();
+    assert_eq!(store.component(a).await.unwrap().unwrap().reason, None);
+    assert_eq!(
+        store.events(release_id, 0, 100).await.unwrap(),
+        events_before
+    );
+}
+
+async fn changing_a_missing_component_is_not_found(db: &TestDb) {
+    let store = db.store().await;
+    let missing = 4242;
+
+    let results = [
+        store.set_component_reason(missing, None).await,
+        store.set_component_acted(missing, true).await,
+        store.set_component_version(missing, "1.0.0", "ana").await,
+        store.set_component_reviewed(missing, true, "ana").await,
+        store.record_tag(missing, &tag("a")).await,
+    ];
+
+    for result in results {
+        assert!(
+            matches!(&result, Err(StoreError::NotFound(what)) if what == "component release 4242"),
+            "{result:?}"
+        );
+    }
+    assert_eq!(store.component(missing).await.unwrap(), None);
+    assert_eq!(store.main_release(missing).await.unwrap(), None);
+}
+
+async fn components_of_active_releases_are_found_by_project(db: &TestDb) {
+    let store = db.store().await;
+    let (active_id, active) = planned_release(&store).await;
+    let (finished_id, _) = planned_release(&store).await;
+    store
+        .transition_main_release(
+            finished_id,
+            MainReleaseState::Created,
+            MainReleaseState::Canceled,
+            &Change::by("ana"),
+        )
+        .await
+        .unwrap();
+
+    let found = store.active_components_for_project("pods/b").await.unwrap();
+
+    assert_eq!(found, vec![active[1].clone()]);
+    assert_eq!(found[0].release_id, active_id);
+    assert_eq!(
+        store.active_components_for_project("pods/x").await.unwrap(),
+        vec![]
+    );
+}
+
+async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {
+    let store = db.store().await;
+    let (_, components) = planned_release(&store).await;
+    let a = components[0].id;
+    assert_eq!(store.merge_request_of(a).await.unwrap(), None);
+    let mut mr = MergeRequestRecord {
+        project_path: "pods/a".to_string(),
+        iid: 7,
+        source_branch: "release/0.1.0".to_string(),
+        target_branch: "main".to_string(),
+        state: "opened".to_string(),
+        web_url: "https://gitlab.example.com/pods/a/-/merge_requests/7".to_string(),
+        auto_merge: false,
+    };
+
+    store.record_merge_request(a, &mr).await.unwrap();
+    store.record_merge_request(a, &mr).await.unwrap();
+    assert_eq!(store.merge_request_of(a).await.unwrap(), Some(mr.clone()));
+
+    mr.state = "merged".to_string();
+    mr.auto_merge = true;
+    store.record_merge_request(a, &mr).await.unwrap();
+    assert_eq!(store.merge_request_of(a).await.unwrap(), Some(mr.clone()));
+    assert_eq!(
+        store.component(a).await.unwrap().unwrap().merge_request_iid,
+        Some(7)
+    );
+    assert_eq!(
+        count_rows(db, "SELECT COUNT(*) FROM merge_requests").await,
+        1
+    );
+}
+
+async fn recording_pipelines_keeps_each_once_and_the_last_as_current(db: &TestDb) {
+    let store = db.store().await;
+    let (_, components) = planned_release(&store).await;
+    let a = components[0].id;
+    let failed = PipelineRecord {
+        status: "failed".to_string(),
+        failed_job: Some("lint".to_string()),
+        failure_log: Some("B (0.1.0) not found".to_string()),
+        duration: Some(61),
+        ..pipeline(100, PipelineKind::MergeRequest, "running")
+    };
+    let retried = pipeline(101, PipelineKind::MergeRequest, "running");
+
+    store
+        .record_pipeline(a, &pipeline(100, PipelineKind::MergeRequest, "running"))
+        .await
+        .unwrap();
+    store.record_pipeline(a, &failed).await.unwrap();
+    assert_eq!(store.pipeline_of(a).await.unwrap(), Some(failed.clone()));
+    store.record_pipeline(a, &retried).await.unwrap();
+    store.record_pipeline(a, &retried).await.unwrap();
+
+    assert_eq!(store.pipeline_of(a).await.unwrap(), Some(retried.clone()));
+    assert_eq!(store.pipelines_of(a).await.unwrap(), vec![failed, retried]);
+    assert_eq!(
+        store.component(a).await.unwrap().unwrap().pipeline_id,
+        Some(101)
+    );
+}
+
+async fn recording_a_tag_makes_it_current(db: &TestDb) {
+    let store = db.store().await;
+    let (_, components) = planned_release(&store).await;
+    let a = components[0].id;
+    assert_eq!(store.tag_of(a).await.unwrap(), None);
+
+    store.record_tag(a, &tag("0.1.0")).await.unwrap();
+    store.record_tag(a, &tag("0.1.0")).await.unwrap();
+
+    assert_eq!(store.tag_of(a).await.unwrap(), Some(tag("0.1.0")));
+    assert_eq!(
+        store
+            .component(a)
+            .await
+            .unwrap()
+            .unwrap()
+            .tag_name
+            .as_deref(),
+        Some("0.1.0")
+    );
+    assert_eq!(count_rows(db, "SELECT COUNT(*) FROM tags").await, 1);
+}
+
+async fn expected_pipeline_time_averages_successful_tag_pipelines(db: &TestDb) {
+    let store = db.store().await;
+    let (_, components) = planned_release(&store).await;
+    let a = components[0].id;
+    assert_eq!(
+        store.expected_pipeline_seconds("pods/a").await.unwrap(),
+        None
+    );
+    let finished = |id, kind, status, seconds| PipelineRecord {
+        duration: Some(seconds),
+        ..pipeline(id, kind, status)
+    };
+
+    for record in [
+        finished(1, PipelineKind::Tag, "success", 100),
+        finished(2, PipelineKind::Tag, "success", 200),
+        finished(3, PipelineKind::Tag, "failed", 5),
+        finished(4, PipelineKind::MergeRequest, "success", 900),
+        pipeline(5, PipelineKind::Tag, "running"),
+    ] {
+        store.record_pipeline(a, &record).await.unwrap();
+    }
+
+    assert_eq!(
+        store.expected_pipeline_seconds("pods/a").await.unwrap(),
+        Some(150)
+    );
+    assert_eq!(
+        store.expected_pipeline_seconds("pods/b").await.unwrap(),
+        None
+    );
+}
+
+async fn the_event_log_reads_in_the_order_things_happened(db: &TestDb) {
+    let store = db.store().await;
+    assert_eq!(store.last_event_id().await.unwrap(), 0);
+    let first = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let second = store
+        .create_main_release(&new_release("bob"))
+        .await
+        .unwrap()
+        .id;
+    let change = Change::by("worker");
+    store
+        .transition_main_release(
+            first,
+            MainReleaseState::Created,
+            MainReleaseState::Analyzing,
+            &change,
+        )
+        .await
+        .unwrap();
+    store
+        .transition_main_release(
+            second,
+            MainReleaseState::Created,
+            MainReleaseState::Analyzing,
+            &change,
+        )
+        .await
+        .unwrap();
+    store
+        .transition_main_release(
+            first,
+            MainReleaseState::Analyzing,
+            MainReleaseState::Waiting,
+            &change,
+        )
+        .await
+        .unwrap();
+
+    let all = store.events_since(0, 100).await.unwrap();
+    let of_first = store.events(first, 0, 100).await.unwrap();
+
+    let steps = |events: &[convoy_store::ReleaseEvent]| -> Vec<(i64, Option<String>)> {
+        events
+            .iter()
+            .map(|e| (e.release_id, e.to_state.clone()))
+            .collect()
+    };
+    let state = |name: &str| Some(name.to_string());
+    assert_eq!(
+        steps(&all),
+        vec![
+            (first, state("created")),
+            (second, state("created")),
+            (first, state("analyzing")),
+            (second, state("analyzing")),
+            (first, state("waiting")),
+        ]
+    );
+    assert_eq!(
+        steps(&of_first),
+        vec![
+            (first, state("created")),
+            (first, state("analyzing")),
+            (first, state("waiting"))
+        ]
+    );
+    assert!(all.windows(2).all(|pair| pair[0].id < pair[1].id));
+    assert!(
+        all.windows(2)
+            .all(|pair| pair[0].created_at <= pair[1].created_at)
+    );
+    assert_eq!(store.last_event_id().await.unwrap(), all[4].id);
+    assert_eq!(
+        store.events_since(all[1].id, 2).await.unwrap(),
+        all[2..4].to_vec()
+    );
+    assert_eq!(
+        store.events(first, of_first[0].id, 1).await.unwrap(),
+        of_first[1..2].to_vec()
+    );
+}
+
+async fn a_note_names_its_component_and_does_not_wake_the_worker(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    store.take_wake(release_id).await.unwrap();
+
+    let id = store
+        .append_event(&NewEvent {
+            release_id,
+            component_id: Some(components[1].id),
+            actor: "worker".to_string(),
+            kind: "note".to_string(),
+            reason: Some("lint failed: B (0.1.0) not found".to_string()),
+        })
+        .await
+        .unwrap();
+
+    let last = store
+        .events(release_id, 0, 100)
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(last.id, id);
+    assert_eq!(last.kind, "note");
+    assert_eq!(last.component_name.as_deref(), Some("B"));
+    assert_eq!((last.from_state, last.to_state), (None, None));
+    assert_eq!(
+        last.reason.as_deref(),
+        Some("lint failed: B (0.1.0) not found")
+    );
+    assert!(!store.take_wake(release_id).await.unwrap());
+}
+
+async fn a_duplicate_delivery_is_recorded_once(db: &TestDb) {
+    let store = db.store().await;
+    let delivery = new_delivery("uuid-1");
+
+    let first = store.record_delivery(&delivery).await.unwrap();
+    let again = store.record_delivery(&delivery).await.unwrap();
+
+    let id = first.expect("the first delivery is recorded");
+    assert_eq!(again, None);
+    let stored = store.delivery(id).await.unwrap().unwrap();
+    assert_eq!(stored.idempotency_key, "uuid-1");
+    assert_eq!(stored.event_name, "Pipeline Hook");
+    assert_eq!(stored.project_path.as_deref(), Some("pods/a"));
+    assert_eq!(stored.payload, r#"{"object_kind":"pipeline"}"#);
+    assert_eq!((stored.processed_at, stored.outcome), (None, None));
+}
+
+async fn concurrent_duplicate_deliveries_are_recorded_exactly_once(db: &TestDb) {
+    let store = db.store().await;
+    let attempts = (0..8).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.record_delivery(&new_delivery("uuid-race")).await })
+    });
+
+    let results = futures::future::join_all(attempts).await;
+
+    let recorded: Vec<i64> = results
+        .into_iter()
+        .filter_map(|joined| joined.unwrap().unwrap())
+        .collect();
+    assert_eq!(recorded.len(), 1, "{recorded:?}");
+    assert_eq!(
+        count_rows(db, "SELECT COUNT(*) FROM webhook_deliveries").await,
+        1
+    );
+}
+
+async fn deliveries_wait_until_marked_processed(db: &TestDb) {
+    let store = db.store().await;
+    let first = store
+        .record_delivery(&new_delivery("k1"))
+        .await
+        .unwrap()
+        .unwrap();
+    let second = store
+        .record_delivery(&new_delivery("k2"))
+        .await
+        .unwrap()
+        .unwrap();
+    let third = store
+        .record_delivery(&new_delivery("k3"))
+        .await
+        .unwrap()
+        .unwrap();
+
+    store
+        .mark_delivery_processed(second, "routed to component 3")
+        .await
+        .unwrap();
+
+    assert_eq!(
+        store.unprocessed_deliveries(10).await.unwrap(),
+        vec![first, third]
+    );
+    assert_eq!(store.unprocessed_deliveries(1).await.unwrap(), vec![first]);
+    let processed = store.delivery(second).await.unwrap().unwrap();
+    assert!(processed.processed_at.unwrap() >= processed.received_at);
+    assert_eq!(processed.outcome.as_deref(), Some("routed to component 3"));
+    assert!(matches!(
+        store.mark_delivery_processed(999, "x").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn a_lease_is_exclusive_until_it_expires(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+
+    assert!(
+        store
+            .try_lease_release(id, "worker-1", 1_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(id, "worker-2", 1_200, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(id, "worker-2", 1_500, 500)
+            .await
+            .unwrap()
+    );
+    // The holder renews its lease.
+    assert!(
+        store
+            .try_lease_release(id, "worker-1", 1_400, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(id, "worker-2", 1_800, 500)
+            .await
+            .unwrap()
+    );
+    // Expired: another worker takes over, and the first one is out.
+    assert!(
+        store
+            .try_lease_release(id, "worker-2", 1_901, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(id, "worker-1", 1_950, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(4242, "worker-1", 1_000, 500)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_released_lease_is_free_for_another_worker(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    assert!(
+        store
+            .try_lease_release(id, "worker-1", 1_000, 60_000)
+            .await
+            .unwrap()
+    );
+
+    store.release_lease(id, "worker-2").await.unwrap();
+    assert!(
+        !store
+            .try_lease_release(id, "worker-2", 1_001, 60_000)
+            .await
+            .unwrap()
+    );
+
+    store.release_lease(id, "worker-1").await.unwrap();
+    assert!(
+        store
+            .try_lease_release(id, "worker-2", 1_002, 60_000)
+            .await
+            .unwrap()
+    );
+}
+
+async fn taking_a_wake_request_clears_it(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+
+    assert!(store.take_wake(id).await.unwrap());
+    assert!(!store.take_wake(id).await.unwrap());
+    store.request_wake(id).await.unwrap();
+    store.request_wake(id).await.unwrap();
+    assert!(store.take_wake(id).await.unwrap());
+    assert!(!store.take_wake(id).await.unwrap());
+    assert!(matches!(
+        store.request_wake(4242).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+// SQLite only: what the SQLite connection promises.
+
+#[tokio::test]
+async fn a_sqlite_database_file_is_created_on_first_connect_in_wal_mode() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let path = db.url.trim_start_matches("sqlite://").to_string();
+    assert!(!std::path::Path::new(&path).exists());
+
+    db.store().await;
+
+    assert!(std::path::Path::new(&path).exists());
+    let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+    let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[tokio::test]
+async fn an_unknown_database_url_is_refused_with_advice() {
+    let error = Store::connect("mysql://localhost/convoy")
+        .await
+        .unwrap_err();
+
+    assert!(
+        error.to_string().contains("sqlite:// or postgres://"),
+        "{error}"
+    );
+}
+
+// Helpers.
+
+async fn planned_release(store: &Store) -> (i64, Vec<convoy_store::ComponentRelease>) {
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    let components = store
+        .save_plan(release.id, &abcd_plan(), "worker")
+        .await
+        .unwrap();
+    (release.id, components)
+}
+
+fn pipeline(id: u64, kind: PipelineKind, status: &str) -> PipelineRecord {
+    PipelineRecord {
+        project_path: "pods/a".to_string(),
+        pipeline_id: id,
+        kind,
+        git_ref: "release/0.1.0".to_string(),
+        sha: "0123abcd".to_string(),
+        status: status.to_string(),
+        web_url: format!("https://gitlab.example.com/pods/a/-/pipelines/{id}"),
+        failed_job: None,
+        failure_log: None,
+        duration: None,
+    }
+}
+
+fn tag(name: &str) -> TagRecord {
+    TagRecord {
+        project_path: "pods/a".to_string(),
+        name: name.to_string(),
+        sha: "0123abcd".to_string(),
+    }
+}
+
+fn new_delivery(key: &str) -> NewDelivery {
+    NewDelivery {
+        idempotency_key: key.to_string(),
+        event_name: "Pipeline Hook".to_string(),
+        project_path: Some("pods/a".to_string()),
+        payload: r#"{"object_kind":"pipeline"}"#.to_string(),
+    }
+}
+
+/// Runs apalis' own migrations on the test database, through its own typed pool.
+async fn set_up_apalis_storage(db: &TestDb) {
+    match db.backend {
+        Backend::Sqlite => {
+            let options: sqlx::sqlite::SqliteConnectOptions = db.url.parse().unwrap();
+            let pool = sqlx::SqlitePool::connect_with(options.create_if_missing(true))
+                .await
+                .unwrap();
+            apalis_sqlite::SqliteStorage::<()>::setup(&pool)
+                .await
+                .expect("apalis-sqlite sets up next to Convoy's tables");
+            pool.close().await;
+        }
+        Backend::Postgres => {
+            let pool = sqlx::PgPool::connect(&db.url).await.unwrap();
+            apalis_postgres::PostgresStorage::<()>::setup(&pool)
+                .await
+                .expect("apalis-postgres sets up next to Convoy's tables");
+            pool.close().await;
+        }
+    }
+}
+
+async fn applied_convoy_migrations(db: &TestDb) -> i64 {
+    count_rows(db, "SELECT COUNT(*) FROM convoy_migrations").await
+}
+
+async fn count_rows(db: &TestDb, sql: &'static str) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
+    sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+}
