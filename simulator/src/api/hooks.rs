@@ -56,7 +56,7 @@ pub(super) fn route(
 /// The hook settings from the request, over `base` (defaults on add, current ones on edit).
 fn hook_params(request: &ApiRequest, base: HookParams) -> Result<HookParams, ApiError> {
     let flag = |name: &str, current: bool| match request.param(name) {
-        Some(value) => matches!(value, "true" | "1" | "yes" | "on"),
+        Some(value) => super::truthy(value),
         None => current,
     };
     let url = match request.param("url") {

@@ -5,9 +5,10 @@ use actix_web::http::Method;
 use serde_json::{Value, json};
 
 use super::pipelines::pipeline_summary;
+use super::projects::user_json;
 use super::{ApiRequest, Reply, number, paginate};
 use crate::error::ApiError;
-use crate::world::{MergeOptions, MrState, USER_ID, USER_NAME, USER_USERNAME, World, api_time};
+use crate::world::{MergeOptions, MrState, World, api_time};
 
 pub(super) fn route(
     world: &mut World,
@@ -119,10 +120,6 @@ fn pipelines(world: &World, request: &ApiRequest, mr_id: u64) -> Reply {
     paginate(request, items)
 }
 
-fn user_json() -> Value {
-    json!({ "id": USER_ID, "name": USER_NAME, "username": USER_USERNAME, "state": "active", "avatar_url": null, "web_url": format!("http://gitlab.simulator/{USER_USERNAME}") })
-}
-
 pub(crate) fn merge_request_json(world: &World, id: u64) -> Value {
     let mr = world.merge_request(id);
     let project = world.project(mr.project_id);
@@ -156,15 +153,15 @@ pub(crate) fn merge_request_json(world: &World, id: u64) -> Value {
         "created_at": api_time(&mr.created_at),
         "updated_at": api_time(&mr.updated_at),
         "merged_at": mr.merged_at.as_ref().map(api_time),
-        "merged_by": if merged { user_json() } else { Value::Null },
-        "merge_user": if merged { user_json() } else { Value::Null },
+        "merged_by": if merged { user_json(world) } else { Value::Null },
+        "merge_user": if merged { user_json(world) } else { Value::Null },
         "closed_at": null,
         "closed_by": null,
         "target_branch": mr.target_branch,
         "source_branch": mr.source_branch,
         "upvotes": 0,
         "downvotes": 0,
-        "author": user_json(),
+        "author": user_json(world),
         "assignee": null,
         "assignees": [],
         "reviewers": [],

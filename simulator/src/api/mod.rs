@@ -52,9 +52,16 @@ impl ApiRequest {
     }
 
     pub fn flag(&self, name: &str) -> bool {
-        self.param(name)
-            .is_some_and(|v| matches!(v, "true" | "1" | "yes" | "on"))
+        self.param(name).is_some_and(truthy)
     }
+}
+
+/// Grape's boolean coercion: `true`, `True`, `1`, `yes`, `on`.
+pub(crate) fn truthy(value: &str) -> bool {
+    matches!(
+        value.to_ascii_lowercase().as_str(),
+        "true" | "1" | "yes" | "on" | "t"
+    )
 }
 
 /// An answer: status, body and extra headers.
@@ -272,7 +279,7 @@ fn percent_decode(segment: &str) -> String {
 fn route(world: &mut World, request: &ApiRequest) -> Result<Reply, ApiError> {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
     match segments.as_slice() {
-        ["user"] => Ok(projects::user()),
+        ["user"] => Ok(projects::user(world)),
         ["version"] => Ok(projects::version()),
         ["projects"] => projects::list(world, request),
         ["projects", id, rest @ ..] => {

@@ -3,10 +3,11 @@
 use actix_web::http::Method;
 use serde_json::{Value, json};
 
+use super::projects::user_json;
 use super::repository::commit_json;
 use super::{ApiRequest, Reply, number, paginate};
 use crate::error::ApiError;
-use crate::world::{USER_ID, USER_NAME, USER_USERNAME, World, api_time};
+use crate::world::{World, api_time};
 
 pub(super) fn route(
     world: &mut World,
@@ -113,10 +114,6 @@ fn jobs(world: &World, request: &ApiRequest, pipeline: u64) -> Reply {
     paginate(request, items)
 }
 
-fn user_json() -> Value {
-    json!({ "id": USER_ID, "username": USER_USERNAME, "name": USER_NAME, "state": "active", "avatar_url": null, "web_url": format!("http://gitlab.simulator/{USER_USERNAME}") })
-}
-
 /// The short pipeline shape of lists.
 pub(crate) fn pipeline_summary(world: &World, id: u64) -> Value {
     let p = world.pipeline(id);
@@ -155,7 +152,7 @@ pub(crate) fn pipeline_json(world: &World, id: u64) -> Value {
         "before_sha": p.before_sha,
         "tag": p.tag,
         "yaml_errors": null,
-        "user": user_json(),
+        "user": user_json(world),
         "started_at": p.started_at.as_ref().map(api_time),
         "finished_at": p.finished_at.as_ref().map(api_time),
         "committed_at": null,
@@ -195,7 +192,7 @@ pub(crate) fn job_json(world: &World, id: u64) -> Value {
         "erased_at": null,
         "duration": crate::world::seconds_between(job.started_at, job.finished_at),
         "queued_duration": null,
-        "user": user_json(),
+        "user": user_json(world),
         "commit": commit_json(world, job.project_id, &pipeline.sha),
         "pipeline": {
             "id": pipeline.id,

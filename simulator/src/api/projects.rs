@@ -7,7 +7,7 @@ use crate::error::ApiError;
 use crate::scenario::MergeMethod;
 use crate::world::{USER_EMAIL, USER_ID, USER_NAME, USER_USERNAME, World, api_time};
 
-pub(super) fn user() -> Reply {
+pub(super) fn user(world: &World) -> Reply {
     Reply::ok(json!({
         "id": USER_ID,
         "username": USER_USERNAME,
@@ -15,13 +15,25 @@ pub(super) fn user() -> Reply {
         "state": "active",
         "locked": false,
         "avatar_url": null,
-        "web_url": format!("http://gitlab.simulator/{USER_USERNAME}"),
+        "web_url": format!("{}/{USER_USERNAME}", world.base_url),
         "email": USER_EMAIL,
         "public_email": USER_EMAIL,
         "is_admin": true,
         "bot": false,
         "created_at": "2024-01-01T00:00:00.000Z",
     }))
+}
+
+/// The user as other objects embed it (author, merged_by...).
+pub(crate) fn user_json(world: &World) -> Value {
+    json!({
+        "id": USER_ID,
+        "username": USER_USERNAME,
+        "name": USER_NAME,
+        "state": "active",
+        "avatar_url": null,
+        "web_url": format!("{}/{USER_USERNAME}", world.base_url),
+    })
 }
 
 pub(super) fn version() -> Reply {
