@@ -20,14 +20,31 @@ pub trait Forge: Send + Sync {
     async fn project(&self, path: &str) -> Result<Project, ForgeError>;
 
     /// The file at `file_path` on `git_ref`, with the commit it was last changed in.
-    async fn read_file(&self, project: &str, file_path: &str, git_ref: &str) -> Result<FileContent, ForgeError>;
+    async fn read_file(
+        &self,
+        project: &str,
+        file_path: &str,
+        git_ref: &str,
+    ) -> Result<FileContent, ForgeError>;
 
     /// Paths of the files named `file_name` at most `max_depth` directories deep (0 = root),
     /// shallowest first.
-    async fn find_files(&self, project: &str, git_ref: &str, file_name: &str, max_depth: usize) -> Result<Vec<String>, ForgeError>;
+    async fn find_files(
+        &self,
+        project: &str,
+        git_ref: &str,
+        file_name: &str,
+        max_depth: usize,
+    ) -> Result<Vec<String>, ForgeError>;
 
     /// Paths of every file at most `max_depth` directories deep whose name ends with `suffix`.
-    async fn find_files_with_suffix(&self, project: &str, git_ref: &str, suffix: &str, max_depth: usize) -> Result<Vec<String>, ForgeError>;
+    async fn find_files_with_suffix(
+        &self,
+        project: &str,
+        git_ref: &str,
+        suffix: &str,
+        max_depth: usize,
+    ) -> Result<Vec<String>, ForgeError>;
 
     /// Commits `content` to `file_path` on `branch`, only if the file was last changed in
     /// `last_commit_id` (else [`ForgeError::FileChanged`]). Returns the new commit id.
@@ -37,49 +54,90 @@ pub trait Forge: Send + Sync {
     async fn branch(&self, project: &str, name: &str) -> Result<Branch, ForgeError>;
 
     /// True when every commit of `branch` is already in `target`.
-    async fn is_merged(&self, project: &str, branch: &str, target: &str) -> Result<bool, ForgeError>;
+    async fn is_merged(
+        &self,
+        project: &str,
+        branch: &str,
+        target: &str,
+    ) -> Result<bool, ForgeError>;
 
     /// The open merge request from `source` into `target`, if there is one.
-    async fn find_open_merge_request(&self, project: &str, source: &str, target: &str) -> Result<Option<MergeRequest>, ForgeError>;
+    async fn find_open_merge_request(
+        &self,
+        project: &str,
+        source: &str,
+        target: &str,
+    ) -> Result<Option<MergeRequest>, ForgeError>;
 
     /// Opens a merge request from `source` into `target`.
-    async fn create_merge_request(&self, project: &str, source: &str, target: &str, title: &str) -> Result<MergeRequest, ForgeError>;
+    async fn create_merge_request(
+        &self,
+        project: &str,
+        source: &str,
+        target: &str,
+        title: &str,
+    ) -> Result<MergeRequest, ForgeError>;
 
     /// The merge request `iid`, with its head pipeline.
     async fn merge_request(&self, project: &str, iid: u64) -> Result<MergeRequest, ForgeError>;
 
     /// Sets the merge request to merge when its pipeline succeeds (sends both `auto_merge` and
     /// `merge_when_pipeline_succeeds`); merges at once if the pipeline already succeeded.
-    async fn merge_when_pipeline_succeeds(&self, project: &str, iid: u64) -> Result<MergeRequest, ForgeError>;
+    async fn merge_when_pipeline_succeeds(
+        &self,
+        project: &str,
+        iid: u64,
+    ) -> Result<MergeRequest, ForgeError>;
 
     /// Starts a new pipeline for the merge request.
-    async fn create_merge_request_pipeline(&self, project: &str, iid: u64) -> Result<Pipeline, ForgeError>;
+    async fn create_merge_request_pipeline(
+        &self,
+        project: &str,
+        iid: u64,
+    ) -> Result<Pipeline, ForgeError>;
 
     /// Starts a pipeline for `git_ref` (a branch or tag).
     async fn create_pipeline(&self, project: &str, git_ref: &str) -> Result<Pipeline, ForgeError>;
 
     /// Retries the failed jobs of a pipeline.
-    async fn retry_pipeline(&self, project: &str, pipeline_id: u64) -> Result<Pipeline, ForgeError>;
+    async fn retry_pipeline(&self, project: &str, pipeline_id: u64)
+    -> Result<Pipeline, ForgeError>;
 
     /// The pipeline `pipeline_id`.
     async fn pipeline(&self, project: &str, pipeline_id: u64) -> Result<Pipeline, ForgeError>;
 
     /// The newest pipeline for `git_ref`, if any.
-    async fn latest_pipeline(&self, project: &str, git_ref: &str) -> Result<Option<Pipeline>, ForgeError>;
+    async fn latest_pipeline(
+        &self,
+        project: &str,
+        git_ref: &str,
+    ) -> Result<Option<Pipeline>, ForgeError>;
 
     /// The jobs of a pipeline.
     async fn pipeline_jobs(&self, project: &str, pipeline_id: u64) -> Result<Vec<Job>, ForgeError>;
 
     /// The last `lines` lines of a job's log.
-    async fn job_log_tail(&self, project: &str, job_id: u64, lines: usize) -> Result<String, ForgeError>;
+    async fn job_log_tail(
+        &self,
+        project: &str,
+        job_id: u64,
+        lines: usize,
+    ) -> Result<String, ForgeError>;
 
     /// Creates the tag `name` at `git_ref` ([`ForgeError::TagExists`] if it exists).
-    async fn create_tag(&self, project: &str, name: &str, git_ref: &str, message: &str) -> Result<Tag, ForgeError>;
+    async fn create_tag(
+        &self,
+        project: &str,
+        name: &str,
+        git_ref: &str,
+        message: &str,
+    ) -> Result<Tag, ForgeError>;
 
     /// The tag `name`, if it exists.
     async fn tag(&self, project: &str, name: &str) -> Result<Option<Tag>, ForgeError>;
 
     /// Makes sure exactly one project hook with `url` exists, sending the events Convoy needs
     /// with `secret` as its token.
-    async fn ensure_hook(&self, project: &str, url: &str, secret: &str) -> Result<Hook, ForgeError>;
+    async fn ensure_hook(&self, project: &str, url: &str, secret: &str)
+    -> Result<Hook, ForgeError>;
 }

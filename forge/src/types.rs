@@ -88,7 +88,10 @@ impl PipelineStatus {
 
     /// Success, failed, canceled or skipped: the pipeline will not change by itself.
     pub fn is_finished(&self) -> bool {
-        matches!(self, Self::Success | Self::Failed | Self::Canceled | Self::Skipped)
+        matches!(
+            self,
+            Self::Success | Self::Failed | Self::Canceled | Self::Skipped
+        )
     }
 }
 
