@@ -1,2 +1,11 @@
 //! The GitLab implementation of [`crate::Forge`] on the `gitlab` crate, and GitLab webhook
 //! payload parsing.
+
+mod adapter;
+mod client;
+mod endpoints;
+mod errors;
+mod models;
+
+pub use adapter::GitLab;
+pub use client::{ConfigError, GitLabOptions};

@@ -1,0 +1,230 @@
+//! A small HTTP client for the `gitlab` crate's endpoint builders: reqwest with a timeout, the
+//! token in the `PRIVATE-TOKEN` header, and retries with exponential backoff on 5xx, 429
+//! (honouring `Retry-After`) and connection errors or timeouts.
+//!
+//! We do not use `gitlab::AsyncGitlab`: building it calls `GET /api/v4/user` at startup and it
+//! has neither a timeout nor retries.
+
+use std::fmt;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use gitlab::api::{ApiError, AsyncClient, RestClient};
+use http::{HeaderValue, StatusCode};
+use url::Url;
+
+/// The longest we wait between two attempts, whatever `Retry-After` or the backoff say.
+const MAX_DELAY: Duration = Duration::from_secs(60);
+
+/// How the GitLab adapter talks to GitLab.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitLabOptions {
+    /// Time limit for one HTTP request (connect, send and read the whole answer).
+    pub timeout: Duration,
+    /// How many times a failed request is tried again (0 = try once).
+    pub max_retries: u32,
+    /// Wait before the first retry; doubled for each further retry (capped at 60 s).
+    pub base_backoff: Duration,
+}
+
+impl Default for GitLabOptions {
+    fn default() -> Self {
+        GitLabOptions {
+            timeout: Duration::from_secs(30),
+            max_retries: 4,
+            base_backoff: Duration::from_millis(500),
+        }
+    }
+}
+
+/// The constructor's arguments were unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid GitLab configuration: {0}")]
+pub struct ConfigError(pub String);
+
+/// Why the client gave up on a request.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ClientError {
+    /// Every attempt failed with a transient error (5xx, 429, connection error, timeout).
+    #[error("{0}")]
+    Unavailable(String),
+    /// The request could not even be built.
+    #[error("invalid request: {0}")]
+    InvalidRequest(String),
+}
+
+/// The API token. Its `Debug` output never shows the value.
+#[derive(Clone)]
+struct Token(String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token([redacted])")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct HttpClient {
+    http: reqwest::Client,
+    api_base: Url,
+    token: Token,
+    options: GitLabOptions,
+}
+
+/// What one attempt gave.
+enum Attempt {
+    /// A final answer: success or an error status that retrying will not change.
+    Done(http::Response<Bytes>),
+    /// A transient failure: try again after `wait` (if given, it comes from `Retry-After`).
+    Transient {
+        reason: String,
+        wait: Option<Duration>,
+    },
+}
+
+impl HttpClient {
+    pub(crate) fn new(
+        base_url: &str,
+        token: String,
+        options: GitLabOptions,
+    ) -> Result<Self, ConfigError> {
+        let base =
+            Url::parse(base_url).map_err(|e| ConfigError(format!("base URL {base_url:?}: {e}")))?;
+        if !matches!(base.scheme(), "http" | "https") {
+            return Err(ConfigError(format!(
+                "base URL {base_url:?} must start with http:// or https://"
+            )));
+        }
+        let api_base = Url::parse(&format!("{}/api/v4/", base.as_str().trim_end_matches('/')))
+            .map_err(|e| ConfigError(format!("base URL {base_url:?}: {e}")))?;
+        if HeaderValue::from_str(&token).is_err() || token.is_empty() {
+            return Err(ConfigError(
+                "the token is empty or has characters a header cannot carry".into(),
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .timeout(options.timeout)
+            .build()
+            .map_err(|e| ConfigError(format!("HTTP client: {e}")))?;
+        Ok(HttpClient {
+            http,
+            api_base,
+            token: Token(token),
+            options,
+        })
+    }
+
+    async fn attempt(&self, parts: &http::request::Parts, url: &str, body: &[u8]) -> Attempt {
+        let mut token = HeaderValue::from_str(&self.token.0).expect("checked in new");
+        token.set_sensitive(true);
+        let request = self
+            .http
+            .request(parts.method.clone(), url)
+            .headers(parts.headers.clone())
+            .header("PRIVATE-TOKEN", token)
+            .body(body.to_vec());
+        let response = match request.send().await {
+            Ok(response) => response,
+            Err(e) => {
+                return Attempt::Transient {
+                    reason: describe(&e),
+                    wait: None,
+                };
+            }
+        };
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(e) => {
+                return Attempt::Transient {
+                    reason: describe(&e),
+                    wait: None,
+                };
+            }
+        };
+        if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
+            let wait = headers
+                .get(http::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .map(Duration::from_secs);
+            let reason = format!(
+                "GitLab answered {status}: {}",
+                super::errors::message_from_body(&body)
+            );
+            return Attempt::Transient { reason, wait };
+        }
+        let mut out = http::Response::new(body);
+        *out.status_mut() = status;
+        *out.headers_mut() = headers;
+        Attempt::Done(out)
+    }
+
+    fn backoff(&self, retry: u32) -> Duration {
+        let factor = 2u32.saturating_pow(retry);
+        self.options
+            .base_backoff
+            .saturating_mul(factor)
+            .min(MAX_DELAY)
+    }
+}
+
+/// A transport error in words, without the request's headers (the token is never shown).
+fn describe(error: &reqwest::Error) -> String {
+    if error.is_timeout() {
+        "the request timed out".to_owned()
+    } else if error.is_connect() {
+        format!("could not connect: {error}")
+    } else {
+        format!("the request failed: {error}")
+    }
+}
+
+impl RestClient for HttpClient {
+    type Error = ClientError;
+
+    fn rest_endpoint(&self, endpoint: &str) -> Result<Url, ApiError<Self::Error>> {
+        Ok(self.api_base.join(endpoint)?)
+    }
+}
+
+#[async_trait]
+impl AsyncClient for HttpClient {
+    async fn rest_async(
+        &self,
+        request: http::request::Builder,
+        body: Vec<u8>,
+    ) -> Result<http::Response<Bytes>, ApiError<Self::Error>> {
+        let (parts, ()) = request
+            .body(())
+            .map_err(|e| ApiError::client(ClientError::InvalidRequest(e.to_string())))?
+            .into_parts();
+        let path = parts.uri.path().to_owned();
+        // The crate leaves a bare `?` on URLs without parameters.
+        let mut url = parts.uri.to_string();
+        if url.ends_with('?') {
+            url.pop();
+        }
+        let mut retry = 0;
+        loop {
+            let (reason, wait) = match self.attempt(&parts, &url, &body).await {
+                Attempt::Done(response) => return Ok(response),
+                Attempt::Transient { reason, wait } => (reason, wait),
+            };
+            if retry >= self.options.max_retries {
+                let attempts = retry + 1;
+                return Err(ApiError::client(ClientError::Unavailable(format!(
+                    "{} {path}: {reason} (gave up after {attempts} attempt{})",
+                    parts.method,
+                    if attempts == 1 { "" } else { "s" },
+                ))));
+            }
+            let delay = wait.unwrap_or_else(|| self.backoff(retry)).min(MAX_DELAY);
+            tracing::warn!(method = %parts.method, path, retry = retry + 1, ?delay, "GitLab request failed, retrying: {reason}");
+            tokio::time::sleep(delay).await;
+            retry += 1;
+        }
+    }
+}
