@@ -6,6 +6,8 @@ mod client;
 mod endpoints;
 mod errors;
 mod models;
+pub mod webhook;
 
 pub use adapter::GitLab;
 pub use client::{ConfigError, GitLabOptions};
+pub use webhook::{WebhookError, parse_webhook};
