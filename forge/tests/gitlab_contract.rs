@@ -889,3 +889,65 @@ async fn a_forge_that_always_fails_is_unavailable_after_the_retries() {
     );
     assert!(error.is_transient());
 }
+
+#[tokio::test]
+async fn a_slow_forge_times_out_into_unavailable() {
+    let (simulator, _default_client) = start().await;
+    simulator.faults().set_latency_ms(1_000);
+    let impatient = GitLab::new(
+        &simulator.base_url(),
+        TOKEN.into(),
+        GitLabOptions {
+            timeout: Duration::from_millis(200),
+            max_retries: 1,
+            base_backoff: Duration::from_millis(5),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        impatient.project(CORE).await.unwrap_err(),
+        ForgeError::Unavailable(
+            "GET /api/v4/projects/ios%2Fcore-kit: the request timed out (gave up after 2 attempts)"
+                .into()
+        )
+    );
+}
+
+#[tokio::test]
+async fn files_are_found_across_several_pages_of_the_tree() {
+    let mut files = String::new();
+    for i in 0..150 {
+        files.push_str(&format!("          Sources/File{i:03}.swift: \"// {i}\"\n"));
+    }
+    let yaml = format!(
+        "projects:\n  - path: ios/big\n    branches:\n      - name: main\n        files:\n{files}          Example/Podfile: \"pod 'Big'\"\n"
+    );
+    let simulator = RunningSimulator::start(SimulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: TOKEN.to_owned(),
+        scenario: Scenario::from_yaml(&yaml).unwrap(),
+    })
+    .await
+    .unwrap();
+    let gitlab = GitLab::new(&simulator.base_url(), TOKEN.to_owned(), options()).unwrap();
+    let swift = gitlab
+        .find_files_with_suffix("ios/big", "main", ".swift", 5)
+        .await
+        .unwrap();
+    assert_eq!(swift.len(), 150);
+    assert_eq!(
+        swift.first().map(String::as_str),
+        Some("Sources/File000.swift")
+    );
+    assert_eq!(
+        swift.last().map(String::as_str),
+        Some("Sources/File149.swift")
+    );
+    assert_eq!(
+        gitlab
+            .find_files("ios/big", "main", "Podfile", 5)
+            .await
+            .unwrap(),
+        vec!["Example/Podfile".to_owned()]
+    );
+}
