@@ -201,3 +201,35 @@ async fn a_file_can_be_created_with_base64_content() {
         Some("hello\n")
     );
 }
+
+#[tokio::test]
+async fn a_head_request_gives_the_file_headers() {
+    let simulator = start().await;
+    let api = Api::new(&simulator);
+    let response = api
+        .request(
+            reqwest::Method::HEAD,
+            "/projects/group%2Fplain/repository/files/README.md?ref=main",
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let head = simulator
+        .world()
+        .branch_head("group/plain", "main")
+        .unwrap();
+    assert_eq!(
+        response
+            .headers()
+            .get("X-Gitlab-Last-Commit-Id")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        head
+    );
+    assert_eq!(
+        response.headers().get("X-Gitlab-File-Path").unwrap(),
+        "README.md"
+    );
+}

@@ -192,3 +192,22 @@ async fn both_sides_changing_a_file_is_a_real_conflict() {
         (406, json!({ "message": "Branch cannot be merged" }))
     );
 }
+
+#[tokio::test]
+async fn a_fast_forward_project_moves_main_to_the_source_head() {
+    let mut scenario = convoy_simulator::Scenario::from_yaml(common::SCENARIO).unwrap();
+    scenario.projects[2].merge_method = convoy_simulator::MergeMethod::Ff;
+    let simulator = common::start_with(scenario).await;
+    let api = Api::new(&simulator);
+    open(&api, "group%2Fplain", "feature").await;
+    let (status, mr) = api
+        .put("/projects/group%2Fplain/merge_requests/1/merge", json!({}))
+        .await;
+    assert_eq!(status, 200);
+    let world = simulator.world();
+    assert_eq!(
+        world.branch_head("group/plain", "main"),
+        world.branch_head("group/plain", "feature")
+    );
+    assert_eq!(mr["merge_commit_sha"], serde_json::Value::Null);
+}

@@ -272,6 +272,7 @@ impl World {
             new_head,
             new_commits,
         );
+        tracing::info!(project = %self.project(project_id).path, merge_request = self.merge_request(id).iid, into = %target_branch, "merge request merged");
         self.emit_merge_request(id, "merge");
         Ok(())
     }

@@ -290,6 +290,8 @@ impl World {
         pipeline.finished_at = Some(Utc::now());
         pipeline.updated_at = Utc::now();
         pipeline.next_step_at = None;
+        let (project_id, reference) = (pipeline.project_id, pipeline.ref_.clone());
+        tracing::info!(project = %self.project(project_id).path, %reference, pipeline = pipeline_id, status = status.as_str(), "pipeline finished");
         self.emit_pipeline(pipeline_id);
         if status == PipelineStatus::Success {
             self.merge_waiting_merge_requests(pipeline_id);

@@ -268,6 +268,7 @@ impl World {
         self.project_mut(project_id)
             .tags
             .insert(name.to_string(), tag);
+        tracing::info!(project = %self.project(project_id).path, tag = name, %commit, "tag created");
         self.emit_tag_push(project_id, name, &commit);
         if !skips_ci(&self.commits[&commit].message) {
             let _ = self.create_pipeline(project_id, name, "push", None);
