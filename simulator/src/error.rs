@@ -34,6 +34,11 @@ impl ApiError {
         ApiError::message(404, format!("404 {what} Not Found"))
     }
 
+    /// A path no endpoint answers: Grape's `{"error":"404 Not Found"}`.
+    pub fn no_route() -> ApiError {
+        ApiError::new(404, json!({ "error": "404 Not Found" }))
+    }
+
     pub fn unauthorized() -> ApiError {
         ApiError::message(401, "401 Unauthorized")
     }

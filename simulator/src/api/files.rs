@@ -20,7 +20,7 @@ pub(super) fn route(
         (&Method::GET | &Method::HEAD, [path]) => get(world, request, project, path),
         (&Method::PUT, [path]) => write(world, request, project, path, false),
         (&Method::POST, [path]) => write(world, request, project, path, true),
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 
@@ -34,7 +34,7 @@ struct FileAt {
 fn read(world: &World, project: u64, path: &str, reference: &str) -> Result<FileAt, ApiError> {
     let commit_id = world
         .resolve_ref(project, reference)
-        .ok_or_else(|| ApiError::not_found("File"))?;
+        .ok_or_else(|| ApiError::not_found("Commit"))?;
     let content = world.commits[&commit_id]
         .files
         .get(path)

@@ -49,7 +49,7 @@ pub(super) fn route(
             world.delete_hook(project, number(id, "Hook")?)?;
             Ok(Reply::no_content())
         }
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 

@@ -50,7 +50,7 @@ pub(super) fn route(
                 world, pipeline,
             )))
         }
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 

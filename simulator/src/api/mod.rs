@@ -145,7 +145,7 @@ pub(crate) async fn dispatch(
     } else if path == "/version" || path == "/api/v4/version" {
         "version".to_string()
     } else {
-        return Reply::from(ApiError::message(404, "404 Not Found")).into_response();
+        return Reply::from(ApiError::no_route()).into_response();
     };
     if let Some(reply) = injected_fault(&shared).await {
         return reply.into_response();
@@ -286,7 +286,7 @@ fn route(world: &mut World, request: &ApiRequest) -> Result<Reply, ApiError> {
             let project_id = world.find_project(id)?;
             route_project(world, request, project_id, rest)
         }
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 
@@ -306,7 +306,7 @@ fn route_project(
             pipelines::route(world, request, project, rest)
         }
         ["hooks", ..] => hooks::route(world, request, project, &rest[1..]),
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 

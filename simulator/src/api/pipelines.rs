@@ -44,7 +44,7 @@ pub(super) fn route(
             let id = find_job(world, project, id)?;
             Ok(Reply::text(world.job(id).log.clone()))
         }
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 

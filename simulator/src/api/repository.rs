@@ -14,7 +14,7 @@ pub(super) fn route(
     rest: &[&str],
 ) -> Result<Reply, ApiError> {
     if request.method != Method::GET && request.method != Method::HEAD {
-        return Err(ApiError::message(404, "404 Not Found"));
+        return Err(ApiError::no_route());
     }
     match rest {
         ["tree"] => tree(world, request, project),
@@ -24,7 +24,7 @@ pub(super) fn route(
         ["commits"] => commits(world, request, project),
         ["commits", sha] => commit(world, project, sha),
         ["compare"] => compare(world, request, project),
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 

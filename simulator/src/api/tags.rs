@@ -19,7 +19,7 @@ pub(super) fn route(
         (&Method::POST, []) => create(world, request, project),
         // Tag names may come encoded (`release%2F1.0`) or not.
         (&Method::GET, name) => get(world, project, &name.join("/")),
-        _ => Err(ApiError::message(404, "404 Not Found")),
+        _ => Err(ApiError::no_route()),
     }
 }
 
