@@ -24,7 +24,7 @@ where
     let monitor = match storage {
         JobStorage::Sqlite(storage) => Monitor::new().register_n(CONSUMERS, {
             let ctx = ctx.clone();
-            move |i| {
+            move |i, _restarts| {
                 WorkerBuilder::new(format!("{}-{i}", ctx.settings.worker_id))
                     .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                     .data(ctx.clone())
@@ -33,7 +33,7 @@ where
         }),
         JobStorage::Postgres(storage) => Monitor::new().register_n(CONSUMERS, {
             let ctx = ctx.clone();
-            move |i| {
+            move |i, _restarts| {
                 WorkerBuilder::new(format!("{}-{i}", ctx.settings.worker_id))
                     .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                     .data(ctx.clone())
