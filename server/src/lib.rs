@@ -2,5 +2,13 @@
 //! websockets. The server never calls the forge: it validates, records, and hands a job to the
 //! worker.
 
+pub mod api;
 pub mod dashboard;
 pub mod live;
+pub mod settings;
+pub mod startup;
+pub mod views;
+pub mod webhooks;
+
+pub use settings::ServerSettings;
+pub use startup::Application;

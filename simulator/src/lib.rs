@@ -32,6 +32,7 @@ mod hooks;
 pub mod rules;
 mod scenario;
 mod server;
+mod synthetic;
 mod view;
 mod world;
 

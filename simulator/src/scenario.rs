@@ -17,6 +17,10 @@ pub struct Scenario {
     /// otherwise. Short by default so tests run fast.
     #[serde(default = "default_pipeline_duration_ms")]
     pub pipeline_duration_ms: u64,
+    /// At most this many pipelines run at once, the others wait (limited CI runners); no limit
+    /// when absent.
+    #[serde(default)]
+    pub ci_capacity: Option<usize>,
     /// How webhook deliveries are retried.
     #[serde(default)]
     pub webhooks: WebhookSettings,

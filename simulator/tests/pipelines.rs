@@ -370,3 +370,39 @@ async fn pipelines_list_filters_by_ref_and_sha_and_cancel_stops_one() {
     assert_eq!(status, 200);
     assert_eq!(canceled["status"], "canceled");
 }
+
+#[tokio::test]
+async fn with_ci_capacity_one_pipeline_waits_for_the_other() {
+    let mut scenario = Scenario::from_yaml(common::SCENARIO).unwrap();
+    scenario.ci_capacity = Some(1);
+    scenario.pipeline_duration_ms = 60_000;
+    let simulator = common::start_with(scenario).await;
+    let api = Api::new(&simulator);
+    let (_, first) = api
+        .post("/projects/group%2Fcore/pipeline?ref=main", json!({}))
+        .await;
+    let (_, second) = api
+        .post("/projects/group%2Fnet/pipeline?ref=main", json!({}))
+        .await;
+    let world = simulator.world();
+    assert!(
+        world
+            .eventually(WAIT, |w| w.pipelines("group/core")[0].status == "running")
+            .await
+    );
+    // Long enough for the ticker to have tried to start the second many times.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(world.pipelines("group/net")[0].status, "created");
+
+    api.post(
+        &format!("/projects/group%2Fcore/pipelines/{}/cancel", first["id"]),
+        json!({}),
+    )
+    .await;
+    assert!(
+        world
+            .eventually(WAIT, |w| w.pipelines("group/net")[0].status == "running")
+            .await,
+        "{second}"
+    );
+}

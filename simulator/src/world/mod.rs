@@ -167,6 +167,8 @@ pub(crate) struct Hook {
 pub(crate) struct World {
     pub base_url: String,
     pub default_pipeline_duration: Duration,
+    /// At most this many pipelines run at once (`None`: no limit).
+    pub ci_capacity: Option<usize>,
     pub faults: FaultControl,
     pub projects: Vec<Project>,
     pub commits: HashMap<String, Commit>,
@@ -191,6 +193,7 @@ impl World {
         let mut world = World {
             base_url: base_url.trim_end_matches('/').to_string(),
             default_pipeline_duration: Duration::from_millis(scenario.pipeline_duration_ms),
+            ci_capacity: scenario.ci_capacity,
             faults,
             projects: Vec::new(),
             commits: HashMap::new(),

@@ -65,6 +65,13 @@ impl JobStatus {
 
 /// The share of a pipeline's duration it waits before starting, as runners do.
 const QUEUE_SHARE: u32 = 10;
+/// The longest a pipeline waits for a runner when one is free.
+const MAX_QUEUE_TIME: Duration = Duration::from_millis(200);
+
+/// How long a pipeline of this duration waits before it starts.
+fn queue_time(duration: Duration) -> Duration {
+    (duration / QUEUE_SHARE).min(MAX_QUEUE_TIME)
+}
 
 impl World {
     /// Creates a pipeline for a branch or tag head, or says why GitLab would not.
@@ -137,7 +144,7 @@ impl World {
             stages,
             jobs: Vec::new(),
             mr_iid,
-            next_step_at: Some(Instant::now() + duration / QUEUE_SHARE),
+            next_step_at: Some(Instant::now() + queue_time(duration)),
             duration,
         });
         for spec in specs {
@@ -184,6 +191,11 @@ impl World {
     fn step(&mut self, pipeline_id: u64, now: Instant) {
         let pipeline = self.pipeline(pipeline_id);
         if pipeline.status == PipelineStatus::Created {
+            if !self.runner_free() {
+                // Every runner is busy: wait, as GitLab's pending pipelines do.
+                self.pipeline_mut(pipeline_id).next_step_at = Some(now + Duration::from_millis(5));
+                return;
+            }
             let pipeline = self.pipeline_mut(pipeline_id);
             pipeline.status = PipelineStatus::Running;
             pipeline.started_at = Some(Utc::now());
@@ -229,7 +241,7 @@ impl World {
         let stage_count = pipeline.stages.len().max(1) as u32;
         let stage_time = pipeline
             .duration
-            .saturating_sub(pipeline.duration / QUEUE_SHARE)
+            .saturating_sub(queue_time(pipeline.duration))
             / stage_count;
         let stage_jobs: Vec<u64> = waiting
             .into_iter()
@@ -298,6 +310,20 @@ impl World {
         }
     }
 
+    /// Whether another pipeline may start under the scenario's `ci_capacity`.
+    fn runner_free(&self) -> bool {
+        match self.ci_capacity {
+            Some(capacity) => {
+                self.pipelines
+                    .iter()
+                    .filter(|p| p.status == PipelineStatus::Running)
+                    .count()
+                    < capacity
+            }
+            None => true,
+        }
+    }
+
     /// Retries the failed and canceled jobs of a pipeline, as GitLab's retry does.
     pub fn retry_pipeline(&mut self, pipeline_id: u64) -> Result<(), ApiError> {
         let pipeline = self.pipeline(pipeline_id);
@@ -331,7 +357,7 @@ impl World {
         pipeline.status = PipelineStatus::Created;
         pipeline.finished_at = None;
         pipeline.updated_at = Utc::now();
-        pipeline.next_step_at = Some(Instant::now() + pipeline.duration / QUEUE_SHARE);
+        pipeline.next_step_at = Some(Instant::now() + queue_time(pipeline.duration));
         self.emit_pipeline(pipeline_id);
         Ok(())
     }

@@ -1,0 +1,271 @@
+//! Component-level endpoints: edit the version, deploy one, mark reviewed, mark released, retry,
+//! cancel.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use convoy_core::version::parse_requested_version;
+use convoy_core::{
+    ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, TransitionError, component,
+    main_release,
+};
+use convoy_store::{Change, ComponentRelease, MainRelease, Store};
+use convoy_worker::{Job, Jobs};
+use serde::Deserialize;
+
+use super::errors::{ActionError, actor, authorize};
+use super::{fresh_detail, load_release, move_component, move_release, nudge};
+use crate::settings::ServerSettings;
+
+/// Loads the release and its component `name`, refusing when the release is over (a component
+/// of a finished or canceled release never changes again).
+async fn load_open(
+    store: &Store,
+    id: i64,
+    name: &str,
+    action: &str,
+) -> Result<(MainRelease, ComponentRelease), ActionError> {
+    let release = load_release(store, id).await?;
+    let component =
+        store
+            .component_by_name(id, name)
+            .await?
+            .ok_or_else(|| ActionError::ComponentNotFound {
+                release: id,
+                name: name.to_string(),
+            })?;
+    let open = matches!(
+        release.state,
+        MainReleaseState::Waiting | MainReleaseState::Deploying | MainReleaseState::Failed
+    );
+    if !open {
+        return Err(TransitionError {
+            machine: "release",
+            state: state_name(release.state),
+            event: action.to_string(),
+        }
+        .into());
+    }
+    Ok((release, component))
+}
+
+/// A state's lowercase name, as the API shows it.
+fn state_name<S: serde::Serialize>(state: S) -> String {
+    serde_json::to_value(state)
+        .ok()
+        .and_then(|value| value.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+/// When a component acts again in a release that failed or has not started deploying, the
+/// release moves to deploying too (`event` is `Deploy` or `Retry`).
+async fn reopen_release(
+    store: &Store,
+    release: &MainRelease,
+    event: MainReleaseEvent,
+    actor: &str,
+) -> Result<(), ActionError> {
+    if release.state == MainReleaseState::Deploying {
+        return Ok(());
+    }
+    let transition = main_release::decide(release.state, &event)?;
+    let change = Change {
+        actor: actor.to_string(),
+        reason: transition.reason,
+    };
+    move_release(store, release, transition.state, &change).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionRequest {
+    pub version: String,
+}
+
+/// `PUT /api/v1/releases/{id}/components/{name}/version`: sets the version to release.
+pub async fn set_version(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: web::Json<VersionRequest>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let (_, component) = load_open(&store, id, &name, "change the version").await?;
+    let event = ComponentEvent::VersionChanged {
+        version: body.version.trim().to_string(),
+    };
+    let transition = component::decide(component.state, &event)?;
+    let version = parse_requested_version(&body.version, None)?;
+
+    store
+        .set_component_version(component.id, &version.to_string(), &actor)
+        .await?;
+    if transition.state != component.state {
+        let change = Change {
+            actor,
+            reason: transition.reason,
+        };
+        move_component(&store, &component, transition.state, &change).await?;
+    }
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/components/{name}/deploy`: deploys one component.
+pub async fn deploy_component(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let (release, component) = load_open(&store, id, &name, "deploy").await?;
+    let transition = component::decide(component.state, &ComponentEvent::Deploy)?;
+
+    reopen_release(&store, &release, MainReleaseEvent::Deploy, &actor).await?;
+    let change = Change {
+        actor,
+        reason: transition.reason,
+    };
+    move_component(&store, &component, transition.state, &change).await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/components/{name}/reviewed`: opens the review gate of the
+/// component's merge request.
+pub async fn mark_reviewed(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let (_, component) = load_open(&store, id, &name, "mark reviewed").await?;
+    // Once the merge request is merged (or the component is over) a review changes nothing.
+    let reviewable = !matches!(
+        component.state,
+        ComponentState::Merged
+            | ComponentState::Deploying
+            | ComponentState::Success
+            | ComponentState::Canceled
+    );
+    if !reviewable {
+        return Err(TransitionError {
+            machine: "component",
+            state: state_name(component.state),
+            event: "mark reviewed".to_string(),
+        }
+        .into());
+    }
+    if !component.reviewed {
+        store
+            .set_component_reviewed(component.id, true, &actor)
+            .await?;
+        nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    }
+    fresh_detail(&store, &settings, id).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReleasedRequest {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// `POST /api/v1/releases/{id}/components/{name}/released`: records that a person released the
+/// component by hand.
+pub async fn mark_released(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    body: web::Json<ReleasedRequest>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let reason = body.reason.trim();
+    if reason.is_empty() {
+        return Err(ActionError::InvalidInput(format!(
+            "a reason is required to mark {name} as released: say how it was released, for example \"tagged 1.2.0 by hand\""
+        )));
+    }
+    let (release, component) = load_open(&store, id, &name, "mark as released").await?;
+    let event = ComponentEvent::MarkedReleased {
+        reason: reason.to_string(),
+    };
+    let transition = component::decide(component.state, &event)?;
+
+    // A failed release goes on once the component that stopped it is released.
+    if release.state == MainReleaseState::Failed {
+        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+    }
+    let change = Change {
+        actor: actor.clone(),
+        reason: Some(transition.reason.unwrap_or_else(|| reason.to_string())),
+    };
+    move_component(&store, &component, transition.state, &change).await?;
+    store
+        .set_component_released_by(component.id, &actor)
+        .await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/components/{name}/retry`: tries a failed component again.
+pub async fn retry_component(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let (release, component) = load_open(&store, id, &name, "retry").await?;
+    let transition = component::decide(component.state, &ComponentEvent::Retry)?;
+
+    if release.state == MainReleaseState::Failed {
+        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+    }
+    let change = Change {
+        actor,
+        reason: transition.reason,
+    };
+    move_component(&store, &component, transition.state, &change).await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/components/{name}/cancel`: cancels one component (what depends
+/// on it is then blocked).
+pub async fn cancel_component(
+    request: HttpRequest,
+    path: web::Path<(i64, String)>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let (id, name) = path.into_inner();
+    let actor = actor(&request);
+    let (_, component) = load_open(&store, id, &name, "cancel").await?;
+    let transition = component::decide(component.state, &ComponentEvent::Cancel)?;
+    let change = Change {
+        actor,
+        reason: transition.reason,
+    };
+    move_component(&store, &component, transition.state, &change).await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}

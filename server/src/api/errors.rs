@@ -1,0 +1,193 @@
+//! What every API error has in common: the `{"error": "…"}` body, the token check, the actor,
+//! and the answers to requests that do not even reach a handler (bad JSON, bad path, bad query).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, error};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use subtle::ConstantTimeEq;
+
+use crate::settings::ServerSettings;
+
+/// The body of every error answer.
+#[derive(Debug, Serialize)]
+pub struct ErrorBody {
+    pub error: String,
+}
+
+/// An error answer with `message` as the sentence a person reads.
+pub fn error_response(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorBody {
+        error: message.into(),
+    })
+}
+
+/// The sentence shown when something broke inside Convoy; the cause goes to the log only.
+pub const INTERNAL_ERROR: &str =
+    "Convoy could not complete the request because of an internal error: try again in a moment";
+
+/// Logs an internal error with its whole chain of causes.
+pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
+    let mut chain = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        chain.push_str(": ");
+        chain.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    tracing::error!(error = %chain, "request failed");
+}
+
+/// The request carried no API token, or the wrong one.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "missing or wrong API token: send the token Convoy was configured with as `Authorization: Bearer <token>`"
+)]
+pub struct Unauthorized;
+
+/// Checks the API token of a mutation when one is configured (reads stay open).
+pub fn authorize(request: &HttpRequest, settings: &ServerSettings) -> Result<(), Unauthorized> {
+    let Some(expected) = &settings.api_token else {
+        return Ok(());
+    };
+    let given = request
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or("");
+    let same: bool = given
+        .as_bytes()
+        .ct_eq(expected.expose_secret().as_bytes())
+        .into();
+    if same && !given.is_empty() {
+        Ok(())
+    } else {
+        Err(Unauthorized)
+    }
+}
+
+/// Who is acting, from `X-Convoy-Actor`: trimmed, at most 100 characters, "anonymous" when absent.
+pub fn actor(request: &HttpRequest) -> String {
+    const MAX_CHARS: usize = 100;
+    let name = request
+        .headers()
+        .get("X-Convoy-Actor")
+        .and_then(|value| value.to_str().ok())
+        .map(str::trim)
+        .unwrap_or("");
+    if name.is_empty() {
+        "anonymous".to_string()
+    } else {
+        name.chars().take(MAX_CHARS).collect()
+    }
+}
+
+/// Answers a body that is not the JSON an endpoint expects.
+pub fn json_error(err: error::JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    let message = match &err {
+        error::JsonPayloadError::ContentType => {
+            "the request body must be JSON: send it with `Content-Type: application/json`"
+                .to_string()
+        }
+        error::JsonPayloadError::Overflow { .. }
+        | error::JsonPayloadError::OverflowKnownLength { .. } => {
+            "the request body is too large: send less than 1 MB".to_string()
+        }
+        error::JsonPayloadError::Deserialize(cause) => {
+            format!("the request body is not what this endpoint expects: {cause}")
+        }
+        other => format!("the request body could not be read: {other}"),
+    };
+    let status = match err {
+        error::JsonPayloadError::Overflow { .. }
+        | error::JsonPayloadError::OverflowKnownLength { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        error::JsonPayloadError::ContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    error::InternalError::from_response(err, error_response(status, message)).into()
+}
+
+/// Answers a path that does not name a release (`/api/v1/releases/abc`).
+pub fn path_error(err: error::PathError, _request: &HttpRequest) -> actix_web::Error {
+    let response = error_response(
+        StatusCode::NOT_FOUND,
+        "no such release: release ids are whole numbers, as listed by GET /api/v1/releases",
+    );
+    error::InternalError::from_response(err, response).into()
+}
+
+/// Answers query parameters of the wrong type (`?page=two`).
+pub fn query_error(err: error::QueryPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    let message = format!("the query parameters are not valid: {err}");
+    error::InternalError::from_response(err, error_response(StatusCode::BAD_REQUEST, message))
+        .into()
+}
+
+/// Answers any `/api/v1` address that names no endpoint.
+pub async fn unknown_endpoint(request: HttpRequest) -> HttpResponse {
+    error_response(
+        StatusCode::NOT_FOUND,
+        format!(
+            "there is no {} {} endpoint: see the API routes in the README",
+            request.method(),
+            request.path()
+        ),
+    )
+}
+
+/// Why an action on an existing release (deploy, retry, cancel, edit a version, …) failed.
+///
+/// All these handlers fail in the same ways, so they share this enum; creating and reading
+/// releases have their own.
+#[derive(Debug, thiserror::Error)]
+pub enum ActionError {
+    #[error(transparent)]
+    Unauthorized(#[from] Unauthorized),
+    #[error("release {0} does not exist: list releases with GET /api/v1/releases")]
+    ReleaseNotFound(i64),
+    #[error("release {release} has no component named {name}: check the name on the release page")]
+    ComponentNotFound { release: i64, name: String },
+    /// The state machine does not allow the action now; its text says why.
+    #[error(transparent)]
+    NotAllowed(#[from] convoy_core::TransitionError),
+    /// The action is allowed but would change nothing (no component to deploy, …).
+    #[error("{0}")]
+    NothingToDo(String),
+    #[error("the release changed meanwhile: reload and try again")]
+    ChangedMeanwhile,
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    InvalidVersion(#[from] convoy_core::version::VersionError),
+    #[error(transparent)]
+    Store(#[from] convoy_store::StoreError),
+}
+
+impl error::ResponseError for ActionError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ActionError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ActionError::ReleaseNotFound(_) | ActionError::ComponentNotFound { .. } => {
+                StatusCode::NOT_FOUND
+            }
+            ActionError::NotAllowed(_)
+            | ActionError::NothingToDo(_)
+            | ActionError::ChangedMeanwhile => StatusCode::CONFLICT,
+            ActionError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            ActionError::InvalidVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ActionError::Store(cause) => {
+                log_internal(cause);
+                error_response(self.status_code(), INTERNAL_ERROR)
+            }
+            other => error_response(other.status_code(), other.to_string()),
+        }
+    }
+}

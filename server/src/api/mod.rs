@@ -1,0 +1,141 @@
+//! The JSON API under `/api/v1`: start, list and follow releases, and act on them.
+//!
+//! Every mutation loads the release, asks the core's state machines whether the action is
+//! allowed now, changes the database with compare-and-set transitions (which log the event and
+//! wake the worker in the same transaction), then nudges the worker. The nudge is only a hint:
+//! if it is lost, the worker's reconcile loop finds the woken release anyway.
+
+pub mod components;
+pub mod errors;
+pub mod releases;
+
+use actix_web::{HttpResponse, web};
+use convoy_core::{ComponentState, MainReleaseState};
+use convoy_store::{Change, ComponentRelease, MainRelease, Store};
+use convoy_worker::{Job, Jobs};
+
+use crate::settings::ServerSettings;
+use crate::views::release_detail;
+
+/// Registers the API's routes.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::scope("/api/v1")
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(1024 * 1024)
+                    .error_handler(errors::json_error),
+            )
+            .app_data(web::PathConfig::default().error_handler(errors::path_error))
+            .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+            .route("/releases", web::post().to(releases::create_release))
+            .route("/releases", web::get().to(releases::list_releases))
+            .route("/releases/{id}", web::get().to(releases::get_release))
+            .route(
+                "/releases/{id}/events",
+                web::get().to(releases::release_events),
+            )
+            .route(
+                "/releases/{id}/deploy",
+                web::post().to(releases::deploy_release),
+            )
+            .route(
+                "/releases/{id}/retry",
+                web::post().to(releases::retry_release),
+            )
+            .route(
+                "/releases/{id}/cancel",
+                web::post().to(releases::cancel_release),
+            )
+            .route(
+                "/releases/{id}/components/{name}/version",
+                web::put().to(components::set_version),
+            )
+            .route(
+                "/releases/{id}/components/{name}/deploy",
+                web::post().to(components::deploy_component),
+            )
+            .route(
+                "/releases/{id}/components/{name}/reviewed",
+                web::post().to(components::mark_reviewed),
+            )
+            .route(
+                "/releases/{id}/components/{name}/released",
+                web::post().to(components::mark_released),
+            )
+            .route(
+                "/releases/{id}/components/{name}/retry",
+                web::post().to(components::retry_component),
+            )
+            .route(
+                "/releases/{id}/components/{name}/cancel",
+                web::post().to(components::cancel_component),
+            )
+            .default_service(web::to(errors::unknown_endpoint)),
+    );
+}
+
+/// Hands a job to the worker. A lost nudge only delays the work until the next reconcile, so
+/// a failure is logged and the request still succeeds.
+pub async fn nudge(jobs: &dyn Jobs, job: Job) {
+    if let Err(error) = jobs.push(job.clone()).await {
+        tracing::warn!(?job, error = %format!("{error:#}"), "could not push a job; the reconcile loop will pick the work up");
+    }
+}
+
+/// Loads release `id`, or answers 404.
+pub(crate) async fn load_release(
+    store: &Store,
+    id: i64,
+) -> Result<MainRelease, errors::ActionError> {
+    store
+        .main_release(id)
+        .await?
+        .ok_or(errors::ActionError::ReleaseNotFound(id))
+}
+
+/// Moves release `release` to `to` if nobody changed it since it was read.
+pub(crate) async fn move_release(
+    store: &Store,
+    release: &MainRelease,
+    to: MainReleaseState,
+    change: &Change,
+) -> Result<(), errors::ActionError> {
+    if store
+        .transition_main_release(release.id, release.state, to, change)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(errors::ActionError::ChangedMeanwhile)
+    }
+}
+
+/// Moves component `component` to `to` if nobody changed it since it was read.
+pub(crate) async fn move_component(
+    store: &Store,
+    component: &ComponentRelease,
+    to: ComponentState,
+    change: &Change,
+) -> Result<(), errors::ActionError> {
+    if store
+        .transition_component(component.id, component.state, to, change)
+        .await?
+    {
+        Ok(())
+    } else {
+        Err(errors::ActionError::ChangedMeanwhile)
+    }
+}
+
+/// The answer to every successful action: the release as it is now.
+pub(crate) async fn fresh_detail(
+    store: &Store,
+    settings: &ServerSettings,
+    id: i64,
+) -> Result<HttpResponse, errors::ActionError> {
+    let detail = release_detail(store, &settings.forge_web_url, id)
+        .await?
+        .ok_or(errors::ActionError::ReleaseNotFound(id))?;
+    Ok(HttpResponse::Ok().json(detail))
+}

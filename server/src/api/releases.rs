@@ -1,0 +1,473 @@
+//! Release-level endpoints: start, list, read, events, deploy all, retry all, cancel.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, component, main_release};
+use convoy_store::{Change, NewMainRelease, Store, StoreError};
+use convoy_worker::{Job, Jobs};
+use serde::{Deserialize, Serialize};
+
+use super::errors::{
+    ActionError, INTERNAL_ERROR, Unauthorized, actor, authorize, error_response, log_internal,
+};
+use super::{fresh_detail, load_release, move_component, move_release, nudge};
+use crate::settings::ServerSettings;
+use crate::views::{EventView, ReleaseSummary, release_detail};
+
+/// A GitLab project path: `group/name`, subgroups allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectPath(String);
+
+impl ProjectPath {
+    pub fn parse(text: &str) -> Result<ProjectPath, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(
+                "app_project is empty: give the GitLab path of the app project, for example mobile/app"
+                    .to_string(),
+            );
+        }
+        let segments: Vec<&str> = text.split('/').collect();
+        let valid_segment = |segment: &&str| {
+            !segment.is_empty()
+                && segment
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        };
+        if segments.len() < 2 || !segments.iter().all(valid_segment) {
+            return Err(format!(
+                "app_project \"{text}\" is not a GitLab project path: use group/name, for example mobile/app"
+            ));
+        }
+        Ok(ProjectPath(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A branch or tag name to release the app from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GitRef(String);
+
+impl GitRef {
+    pub fn parse(text: &str) -> Result<GitRef, String> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Err(
+                "app_ref is empty: give the branch to release, for example release/2.0.0"
+                    .to_string(),
+            );
+        }
+        if text.chars().any(|c| c.is_whitespace() || c.is_control()) || text.contains("..") {
+            return Err(format!(
+                "app_ref \"{text}\" is not a valid branch name: use a name without spaces, for example release/2.0.0"
+            ));
+        }
+        Ok(GitRef(text.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateReleaseRequest {
+    pub app_project: String,
+    pub app_ref: String,
+    #[serde(default)]
+    pub require_review: bool,
+}
+
+/// Why a release could not be started.
+#[derive(Debug, thiserror::Error)]
+pub enum CreateReleaseError {
+    #[error(transparent)]
+    Unauthorized(#[from] Unauthorized),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The core refused to start a release that was just created: a bug, not the user's doing.
+    #[error("a new release could not be started: {0}")]
+    Start(#[from] convoy_core::TransitionError),
+}
+
+impl ResponseError for CreateReleaseError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            CreateReleaseError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            CreateReleaseError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            CreateReleaseError::Store(_) | CreateReleaseError::Start(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            CreateReleaseError::Store(_) | CreateReleaseError::Start(_) => {
+                log_internal(self);
+                error_response(self.status_code(), INTERNAL_ERROR)
+            }
+            other => error_response(other.status_code(), other.to_string()),
+        }
+    }
+}
+
+/// `POST /api/v1/releases`: records a release and starts its analysis.
+pub async fn create_release(
+    request: HttpRequest,
+    body: web::Json<CreateReleaseRequest>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, CreateReleaseError> {
+    authorize(&request, &settings)?;
+    let app_project =
+        ProjectPath::parse(&body.app_project).map_err(CreateReleaseError::InvalidInput)?;
+    let app_ref = GitRef::parse(&body.app_ref).map_err(CreateReleaseError::InvalidInput)?;
+    let actor = actor(&request);
+
+    let id = store
+        .create_main_release(&NewMainRelease {
+            app_project: app_project.as_str().to_string(),
+            app_ref: app_ref.as_str().to_string(),
+            started_by: actor.clone(),
+            require_review: body.require_review,
+        })
+        .await?
+        .id;
+    let start = main_release::decide(MainReleaseState::Created, &MainReleaseEvent::Start)?;
+    let change = Change {
+        actor,
+        reason: start.reason,
+    };
+    // Nobody else knows this release yet, so the compare-and-set cannot lose.
+    store
+        .transition_main_release(id, MainReleaseState::Created, start.state, &change)
+        .await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+
+    let detail = release_detail(&store, &settings.forge_web_url, id)
+        .await?
+        .ok_or_else(|| StoreError::NotFound(format!("main release {id}")))?;
+    Ok(HttpResponse::Created().json(detail))
+}
+
+/// Why a release or a list of releases could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("release {0} does not exist: list releases with GET /api/v1/releases")]
+    NotFound(i64),
+    #[error("{0}")]
+    InvalidInput(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ResponseError for ReadError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ReadError::NotFound(_) => StatusCode::NOT_FOUND,
+            ReadError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            ReadError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            ReadError::Store(cause) => {
+                log_internal(cause);
+                error_response(self.status_code(), INTERNAL_ERROR)
+            }
+            other => error_response(other.status_code(), other.to_string()),
+        }
+    }
+}
+
+/// At most this many releases per page.
+pub const MAX_PER_PAGE: u32 = 100;
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ReleaseList {
+    pub releases: Vec<ReleaseSummary>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+/// `GET /api/v1/releases?page=1&per_page=20`: newest first.
+pub async fn list_releases(
+    query: web::Query<ListQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ReadError> {
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(20);
+    if page == 0 {
+        return Err(ReadError::InvalidInput(
+            "page starts at 1: ask for page=1 to see the newest releases".to_string(),
+        ));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ReadError::InvalidInput(format!(
+            "per_page must be between 1 and {MAX_PER_PAGE}: ask for fewer releases per page"
+        )));
+    }
+    let (summaries, total) = store.list_main_releases(page, per_page).await?;
+    let releases = summaries
+        .into_iter()
+        .map(|summary| ReleaseSummary {
+            id: summary.release.id,
+            app_project: summary.release.app_project,
+            app_ref: summary.release.app_ref,
+            state: summary.release.state,
+            started_by: summary.release.started_by,
+            created_at: summary.release.created_at,
+            finished_at: summary.release.finished_at,
+            progress: crate::views::Progress {
+                released: summary.components_released,
+                total: summary.components_total,
+            },
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ReleaseList {
+        releases,
+        page,
+        per_page,
+        total,
+    }))
+}
+
+/// `GET /api/v1/releases/{id}`: the release with its components, links and allowed actions.
+pub async fn get_release(
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ReadError> {
+    let id = path.into_inner();
+    let detail = release_detail(&store, &settings.forge_web_url, id)
+        .await?
+        .ok_or(ReadError::NotFound(id))?;
+    Ok(HttpResponse::Ok().json(detail))
+}
+
+/// At most this many events per answer.
+pub const MAX_EVENTS: u32 = 1000;
+
+#[derive(Debug, Deserialize)]
+pub struct EventsQuery {
+    pub after: Option<i64>,
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventList {
+    pub events: Vec<EventView>,
+}
+
+/// `GET /api/v1/releases/{id}/events?after=0&limit=200`: the event log after event `after`.
+pub async fn release_events(
+    path: web::Path<i64>,
+    query: web::Query<EventsQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ReadError> {
+    let id = path.into_inner();
+    let limit = query.limit.unwrap_or(200);
+    if limit == 0 || limit > MAX_EVENTS {
+        return Err(ReadError::InvalidInput(format!(
+            "limit must be between 1 and {MAX_EVENTS}: page through the log with after=<last event id>"
+        )));
+    }
+    if store.main_release(id).await?.is_none() {
+        return Err(ReadError::NotFound(id));
+    }
+    let events = store
+        .events(id, query.after.unwrap_or(0), limit)
+        .await?
+        .into_iter()
+        .map(EventView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(EventList { events }))
+}
+
+/// `POST /api/v1/releases/{id}/deploy`: deploys every component still waiting.
+pub async fn deploy_release(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let id = path.into_inner();
+    let actor = actor(&request);
+    let release = load_release(&store, id).await?;
+    let components = store.components(id).await?;
+
+    // A release already deploying (one component was deployed alone) deploys the rest.
+    if release.state != MainReleaseState::Deploying {
+        let transition = main_release::decide(release.state, &MainReleaseEvent::Deploy)?;
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        move_release(&store, &release, transition.state, &change).await?;
+    }
+    let mut deployed = 0;
+    for component in &components {
+        let Ok(transition) = component::decide(component.state, &ComponentEvent::Deploy) else {
+            continue;
+        };
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        match move_component(&store, component, transition.state, &change).await {
+            Ok(()) => deployed += 1,
+            // Someone acted on this component meanwhile (deployed it alone, canceled it): their
+            // change stands and the rest still deploy.
+            Err(ActionError::ChangedMeanwhile) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    if deployed == 0 && release.state == MainReleaseState::Deploying {
+        return Err(ActionError::NothingToDo(format!(
+            "release {id} has no component waiting to be deployed: every component is deployed already"
+        )));
+    }
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/retry`: retries every failed component.
+pub async fn retry_release(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let id = path.into_inner();
+    let actor = actor(&request);
+    let release = load_release(&store, id).await?;
+    let components = store.components(id).await?;
+    if release.state == MainReleaseState::Failed && components.is_empty() {
+        return Err(ActionError::NothingToDo(format!(
+            "release {id} failed before its plan was ready: fix the cause and start a new release"
+        )));
+    }
+    let retryable: Vec<_> = components
+        .iter()
+        .filter_map(|c| {
+            component::decide(c.state, &ComponentEvent::Retry)
+                .ok()
+                .map(|transition| (c, transition))
+        })
+        .collect();
+
+    // A release still deploying (failures only block their descendants) retries its failed
+    // components without changing state itself.
+    if release.state != MainReleaseState::Deploying {
+        let transition = main_release::decide(release.state, &MainReleaseEvent::Retry)?;
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        move_release(&store, &release, transition.state, &change).await?;
+    } else if retryable.is_empty() {
+        return Err(ActionError::NothingToDo(format!(
+            "no component of release {id} has failed: there is nothing to retry"
+        )));
+    }
+    for (component, transition) in retryable {
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        match move_component(&store, component, transition.state, &change).await {
+            Ok(()) | Err(ActionError::ChangedMeanwhile) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+/// `POST /api/v1/releases/{id}/cancel`: cancels the release and every unfinished component.
+pub async fn cancel_release(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, ActionError> {
+    authorize(&request, &settings)?;
+    let id = path.into_inner();
+    let actor = actor(&request);
+    let release = load_release(&store, id).await?;
+    let transition = main_release::decide(release.state, &MainReleaseEvent::Cancel)?;
+    let change = Change {
+        actor: actor.clone(),
+        reason: transition.reason,
+    };
+    move_release(&store, &release, transition.state, &change).await?;
+
+    for component in store.components(id).await? {
+        let Ok(transition) = component::decide(component.state, &ComponentEvent::Cancel) else {
+            continue;
+        };
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        match move_component(&store, &component, transition.state, &change).await {
+            Ok(()) | Err(ActionError::ChangedMeanwhile) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    fresh_detail(&store, &settings, id).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_project_path_needs_a_group_and_a_name() {
+        assert_eq!(
+            ProjectPath::parse(" mobile/app ").unwrap().as_str(),
+            "mobile/app"
+        );
+        assert!(ProjectPath::parse("group/sub/app").is_ok());
+        assert!(ProjectPath::parse("app").is_err());
+        assert!(ProjectPath::parse("mobile/").is_err());
+        assert!(ProjectPath::parse("/app").is_err());
+        assert!(ProjectPath::parse("mobile app/x").is_err());
+        assert_eq!(
+            ProjectPath::parse("").unwrap_err(),
+            "app_project is empty: give the GitLab path of the app project, for example mobile/app"
+        );
+    }
+
+    #[test]
+    fn a_ref_must_be_a_name_without_spaces() {
+        assert_eq!(
+            GitRef::parse("release/2.0.0").unwrap().as_str(),
+            "release/2.0.0"
+        );
+        assert!(GitRef::parse("").is_err());
+        assert!(GitRef::parse("release 2").is_err());
+        assert!(GitRef::parse("a..b").is_err());
+    }
+}

@@ -1,0 +1,73 @@
+//! Builds the HTTP server: binds the listener first (so port 0 yields a real port before the
+//! server runs), then registers the shared state and every route.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context;
+use convoy_store::Store;
+use convoy_worker::Jobs;
+use tracing_actix_web::TracingLogger;
+
+use crate::live::LiveHub;
+use crate::settings::ServerSettings;
+
+/// A bound, ready-to-run HTTP server.
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds `settings.listen` and prepares the server. Must be called inside a tokio runtime.
+    pub async fn build(
+        settings: ServerSettings,
+        store: Store,
+        jobs: Arc<dyn Jobs>,
+    ) -> anyhow::Result<Application> {
+        let listener = TcpListener::bind(settings.listen)
+            .with_context(|| format!("could not listen on {}", settings.listen))?;
+        let port = listener
+            .local_addr()
+            .context("could not read the address the server listens on")?
+            .port();
+        let live = web::Data::new(LiveHub::start(store.clone()));
+        let store = web::Data::new(store);
+        let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
+        let settings = web::Data::new(settings);
+
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::default())
+                .app_data(store.clone())
+                .app_data(jobs.clone())
+                .app_data(settings.clone())
+                .app_data(live.clone())
+                .route("/health_check", web::get().to(health_check))
+                .configure(crate::api::configure)
+                .configure(crate::webhooks::configure)
+                .configure(crate::dashboard::configure)
+        })
+        .listen(listener)
+        .context("could not start the HTTP server")?
+        .run();
+        tracing::info!(port, "Convoy is listening");
+        Ok(Application { port, server })
+    }
+
+    /// The port the server listens on (the real one when `listen` asked for port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves requests until the server is stopped (Ctrl-C or SIGTERM).
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+async fn health_check() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}

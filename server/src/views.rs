@@ -1,0 +1,338 @@
+//! The release as people see it, shared by the JSON API and the dashboard pages: its components
+//! with their links, what each waits on, why it stopped, and which actions are allowed now.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use convoy_core::scheduler::{self, ComponentStatus, SchedulerOptions};
+use convoy_core::{
+    ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, component, main_release,
+};
+use convoy_store::{ComponentRelease, MainRelease, ReleaseEvent, Store, StoreError};
+use serde::Serialize;
+
+/// How far a release got: released components out of all components in its plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Progress {
+    pub released: u64,
+    pub total: u64,
+}
+
+/// A main release with everything the release page shows.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseDetail {
+    pub id: i64,
+    pub app_project: String,
+    pub app_ref: String,
+    pub state: MainReleaseState,
+    pub require_review: bool,
+    pub reason: Option<String>,
+    pub started_by: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub manifest_path: Option<String>,
+    pub progress: Progress,
+    /// What a person may do to the whole release now: `deploy`, `retry`, `cancel`.
+    pub actions: Vec<&'static str>,
+    /// In plan order (dependencies first).
+    pub components: Vec<ComponentDetail>,
+}
+
+/// One component release with its links and its allowed actions.
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentDetail {
+    pub id: i64,
+    pub name: String,
+    pub state: ComponentState,
+    pub version: Option<String>,
+    pub default_version: Option<String>,
+    pub podspec_version: Option<String>,
+    pub project_path: String,
+    pub branch: String,
+    pub target_branch: Option<String>,
+    /// Direct dependencies that are in the plan.
+    pub dependencies: Vec<String>,
+    /// Unreleased components this one still waits on (transitively).
+    pub waiting_on: Vec<String>,
+    /// Failed, skipped or canceled components that keep this one from ever moving.
+    pub blocked_by: Vec<String>,
+    pub reviewed: bool,
+    /// Why it is in its state, in one sentence.
+    pub reason: Option<String>,
+    pub released_by: Option<String>,
+    pub merge_request: Option<MergeRequestLink>,
+    pub pipeline: Option<PipelineLink>,
+    pub tag: Option<TagLink>,
+    /// What a person may do now: `edit_version`, `deploy`, `mark_reviewed`, `mark_released`,
+    /// `retry`, `cancel`.
+    pub actions: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MergeRequestLink {
+    pub iid: u64,
+    pub state: String,
+    pub web_url: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PipelineLink {
+    pub id: u64,
+    pub kind: String,
+    pub status: String,
+    pub web_url: String,
+    pub failed_job: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TagLink {
+    pub name: String,
+    pub web_url: String,
+}
+
+/// One line of the releases list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseSummary {
+    pub id: i64,
+    pub app_project: String,
+    pub app_ref: String,
+    pub state: MainReleaseState,
+    pub started_by: String,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub progress: Progress,
+}
+
+/// One entry of a release's event log.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub release_id: i64,
+    pub component_id: Option<i64>,
+    pub component_name: Option<String>,
+    pub actor: String,
+    pub kind: String,
+    pub from_state: Option<String>,
+    pub to_state: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<ReleaseEvent> for EventView {
+    fn from(event: ReleaseEvent) -> EventView {
+        EventView {
+            id: event.id,
+            release_id: event.release_id,
+            component_id: event.component_id,
+            component_name: event.component_name,
+            actor: event.actor,
+            kind: event.kind,
+            from_state: event.from_state,
+            to_state: event.to_state,
+            reason: event.reason,
+            created_at: event.created_at,
+        }
+    }
+}
+
+/// Builds the detail of release `id`; `None` when there is no such release.
+pub async fn release_detail(
+    store: &Store,
+    forge_web_url: &str,
+    id: i64,
+) -> Result<Option<ReleaseDetail>, StoreError> {
+    let Some(release) = store.main_release(id).await? else {
+        return Ok(None);
+    };
+    let components = store.components(id).await?;
+    let plan = store.plan(id).await?;
+
+    let statuses: BTreeMap<String, ComponentStatus> = components
+        .iter()
+        .map(|c| {
+            let status = ComponentStatus {
+                state: c.state,
+                acted: c.acted,
+                gate_open: !release.require_review || c.reviewed,
+            };
+            (c.name.clone(), status)
+        })
+        .collect();
+    let schedule = scheduler::schedule(&plan, &statuses, &SchedulerOptions::default());
+    let dependencies: BTreeMap<&str, &Vec<String>> = plan
+        .components
+        .iter()
+        .map(|planned| (planned.name.as_str(), &planned.dependencies))
+        .collect();
+
+    let mut details = Vec::with_capacity(components.len());
+    for c in &components {
+        let merge_request = store
+            .merge_request_of(c.id)
+            .await?
+            .map(|mr| MergeRequestLink {
+                iid: mr.iid,
+                state: mr.state,
+                web_url: mr.web_url,
+            });
+        let pipeline = store.pipeline_of(c.id).await?.map(|p| PipelineLink {
+            id: p.pipeline_id,
+            kind: p.kind.as_str().to_string(),
+            status: p.status,
+            web_url: p.web_url,
+            failed_job: p.failed_job,
+        });
+        let waiting_on = schedule
+            .waiting_on
+            .get(&c.name)
+            .cloned()
+            .unwrap_or_default();
+        let blocked_by = schedule.blocked.get(&c.name).cloned().unwrap_or_default();
+        let reason = c.reason.clone().or_else(|| {
+            (!waiting_on.is_empty()).then(|| format!("waiting for {}", waiting_on.join(", ")))
+        });
+        details.push(ComponentDetail {
+            id: c.id,
+            name: c.name.clone(),
+            state: c.state,
+            version: c.version.clone(),
+            default_version: c.default_version.clone(),
+            podspec_version: c.podspec_version.clone(),
+            project_path: c.project_path.clone(),
+            branch: c.branch.clone(),
+            target_branch: c.target_branch.clone(),
+            dependencies: dependencies
+                .get(c.name.as_str())
+                .map(|deps| deps.to_vec())
+                .unwrap_or_default(),
+            waiting_on,
+            blocked_by,
+            reviewed: c.reviewed,
+            reason,
+            released_by: c.released_by.clone(),
+            merge_request,
+            pipeline,
+            tag: c.tag_name.as_ref().map(|name| TagLink {
+                name: name.clone(),
+                web_url: tag_url(forge_web_url, &c.project_path, name),
+            }),
+            actions: component_actions(&release, c),
+        });
+    }
+
+    Ok(Some(ReleaseDetail {
+        id: release.id,
+        app_project: release.app_project.clone(),
+        app_ref: release.app_ref.clone(),
+        state: release.state,
+        require_review: release.require_review,
+        reason: release.reason.clone(),
+        started_by: release.started_by.clone(),
+        created_at: release.created_at,
+        updated_at: release.updated_at,
+        finished_at: release.finished_at,
+        manifest_path: release.manifest_path.clone(),
+        progress: progress(&components),
+        actions: release_actions(&release, &components),
+        components: details,
+    }))
+}
+
+/// Released components out of all of them.
+pub fn progress(components: &[ComponentRelease]) -> Progress {
+    Progress {
+        released: components
+            .iter()
+            .filter(|c| c.state == ComponentState::Success)
+            .count() as u64,
+        total: components.len() as u64,
+    }
+}
+
+/// The forge page of a tag: `<forge>/<group/project>/-/tags/<tag>`.
+pub fn tag_url(forge_web_url: &str, project_path: &str, tag: &str) -> String {
+    format!(
+        "{}/{}/-/tags/{}",
+        forge_web_url.trim_end_matches('/'),
+        project_path,
+        tag
+    )
+}
+
+/// The release-level actions the state machines allow now.
+pub fn release_actions(
+    release: &MainRelease,
+    components: &[ComponentRelease],
+) -> Vec<&'static str> {
+    let allows = |event: MainReleaseEvent| main_release::decide(release.state, &event).is_ok();
+    let component_allows =
+        |c: &ComponentRelease, event: ComponentEvent| component::decide(c.state, &event).is_ok();
+
+    let mut actions = Vec::new();
+    let deployable = components
+        .iter()
+        .any(|c| component_allows(c, ComponentEvent::Deploy));
+    let deploying = release.state == MainReleaseState::Deploying;
+    if deployable && (deploying || allows(MainReleaseEvent::Deploy)) {
+        actions.push("deploy");
+    }
+    let retryable = components
+        .iter()
+        .any(|c| component_allows(c, ComponentEvent::Retry));
+    if retryable && (deploying || allows(MainReleaseEvent::Retry)) {
+        actions.push("retry");
+    }
+    if allows(MainReleaseEvent::Cancel) {
+        actions.push("cancel");
+    }
+    actions
+}
+
+/// The component-level actions the state machine allows now.
+pub fn component_actions(release: &MainRelease, c: &ComponentRelease) -> Vec<&'static str> {
+    let allows = |event: ComponentEvent| component::decide(c.state, &event).is_ok();
+    let release_open = matches!(
+        release.state,
+        MainReleaseState::Waiting | MainReleaseState::Deploying | MainReleaseState::Failed
+    );
+    if !release_open {
+        return Vec::new();
+    }
+
+    let mut actions = Vec::new();
+    let version = c.version.clone().unwrap_or_default();
+    if allows(ComponentEvent::VersionChanged { version }) {
+        actions.push("edit_version");
+    }
+    if allows(ComponentEvent::Deploy) {
+        actions.push("deploy");
+    }
+    if release.require_review && !c.reviewed && c.state == ComponentState::Pending {
+        actions.push("mark_reviewed");
+    }
+    let reason = "released by hand".to_string();
+    if allows(ComponentEvent::MarkedReleased { reason }) {
+        actions.push("mark_released");
+    }
+    if allows(ComponentEvent::Retry) {
+        actions.push("retry");
+    }
+    if allows(ComponentEvent::Cancel) {
+        actions.push("cancel");
+    }
+    actions
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_link_points_at_the_forge_tag_page() {
+        assert_eq!(
+            tag_url("http://127.0.0.1:9000/", "ios/b", "0.1.0"),
+            "http://127.0.0.1:9000/ios/b/-/tags/0.1.0"
+        );
+    }
+}

@@ -1,0 +1,182 @@
+//! `POST /webhooks/gitlab`: GitLab's webhook deliveries.
+//!
+//! The endpoint only authenticates, records and acknowledges; the worker processes the
+//! delivery. GitLab disables a hook that answers slowly or with errors, so every authentic JSON
+//! delivery gets a 200 at once, even of an event Convoy ignores (the worker marks it ignored).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use convoy_store::{NewDelivery, Store, StoreError};
+use convoy_worker::{Job, Jobs};
+use secrecy::ExposeSecret;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::api::errors::{INTERNAL_ERROR, error_response, log_internal};
+use crate::api::nudge;
+use crate::settings::ServerSettings;
+
+/// The largest delivery accepted. GitLab's push events list commits and can be large.
+pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
+
+/// Registers the webhook route.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/webhooks/gitlab")
+            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+            .route(web::post().to(gitlab_webhook)),
+    );
+}
+
+/// Why a delivery was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("wrong or missing X-Gitlab-Token: use the secret Convoy was configured with")]
+    WrongToken,
+    #[error("missing X-Gitlab-Event header: send deliveries from a GitLab webhook")]
+    MissingEvent,
+    #[error("the delivery body is not JSON: GitLab sends webhook payloads as JSON ({0})")]
+    NotJson(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ResponseError for WebhookError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebhookError::WrongToken => StatusCode::UNAUTHORIZED,
+            WebhookError::MissingEvent | WebhookError::NotJson(_) => StatusCode::BAD_REQUEST,
+            WebhookError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            WebhookError::Store(cause) => {
+                log_internal(cause);
+                error_response(self.status_code(), INTERNAL_ERROR)
+            }
+            other => error_response(other.status_code(), other.to_string()),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+struct Acknowledgement {
+    status: &'static str,
+}
+
+/// Records one delivery and nudges the worker; a delivery seen before is acknowledged again.
+pub async fn gitlab_webhook(
+    request: HttpRequest,
+    body: web::Bytes,
+    store: web::Data<Store>,
+    jobs: web::Data<dyn Jobs>,
+    settings: web::Data<ServerSettings>,
+) -> Result<HttpResponse, WebhookError> {
+    let token = header(&request, "X-Gitlab-Token").unwrap_or("");
+    let expected = settings.webhook_secret.expose_secret();
+    let authentic: bool = token.as_bytes().ct_eq(expected.as_bytes()).into();
+    if !authentic || token.is_empty() {
+        tracing::warn!("webhook refused: wrong or missing X-Gitlab-Token");
+        return Err(WebhookError::WrongToken);
+    }
+    let event_name = header(&request, "X-Gitlab-Event")
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .ok_or(WebhookError::MissingEvent)?
+        .to_string();
+    let payload: serde_json::Value =
+        serde_json::from_slice(&body).map_err(|err| WebhookError::NotJson(err.to_string()))?;
+    let project_path = payload
+        .pointer("/project/path_with_namespace")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_string);
+    let idempotency_key = idempotency_key(&request, &event_name, &body);
+
+    let delivery = NewDelivery {
+        idempotency_key,
+        event_name: event_name.clone(),
+        project_path,
+        payload: String::from_utf8_lossy(&body).into_owned(),
+    };
+    let status = match store.record_delivery(&delivery).await? {
+        Some(delivery_id) => {
+            tracing::info!(delivery_id, event = %event_name, "webhook delivery recorded");
+            nudge(jobs.get_ref(), Job::ProcessWebhook { delivery_id }).await;
+            "accepted"
+        }
+        None => {
+            tracing::info!(event = %event_name, key = %delivery.idempotency_key, "duplicate webhook delivery");
+            "duplicate"
+        }
+    };
+    Ok(HttpResponse::Ok().json(Acknowledgement { status }))
+}
+
+fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {
+    request
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+}
+
+/// `Idempotency-Key` when GitLab sent one (retries of one delivery share it), else the event
+/// UUID with the event name, else a hash of the event name and the body.
+fn idempotency_key(request: &HttpRequest, event_name: &str, body: &[u8]) -> String {
+    if let Some(key) = header(request, "Idempotency-Key").map(str::trim)
+        && !key.is_empty()
+    {
+        return key.to_string();
+    }
+    if let Some(uuid) = header(request, "X-Gitlab-Event-UUID").map(str::trim)
+        && !uuid.is_empty()
+    {
+        return format!("{uuid}:{event_name}");
+    }
+    let mut hasher = Sha256::new();
+    hasher.update(event_name.as_bytes());
+    hasher.update([0]);
+    hasher.update(body);
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+
+    #[test]
+    fn the_idempotency_key_header_wins_over_the_event_uuid() {
+        let request = TestRequest::default()
+            .insert_header(("Idempotency-Key", "abc"))
+            .insert_header(("X-Gitlab-Event-UUID", "uuid-1"))
+            .to_http_request();
+        assert_eq!(idempotency_key(&request, "Pipeline Hook", b"{}"), "abc");
+    }
+
+    #[test]
+    fn the_event_uuid_is_used_with_the_event_name() {
+        let request = TestRequest::default()
+            .insert_header(("X-Gitlab-Event-UUID", "uuid-1"))
+            .to_http_request();
+        assert_eq!(
+            idempotency_key(&request, "Pipeline Hook", b"{}"),
+            "uuid-1:Pipeline Hook"
+        );
+    }
+
+    #[test]
+    fn without_headers_the_same_body_gives_the_same_key() {
+        let request = TestRequest::default().to_http_request();
+        let first = idempotency_key(&request, "Push Hook", b"{\"a\":1}");
+        let again = idempotency_key(&request, "Push Hook", b"{\"a\":1}");
+        let other = idempotency_key(&request, "Push Hook", b"{\"a\":2}");
+        assert_eq!(first, again);
+        assert_ne!(first, other);
+        assert!(first.starts_with("sha256:"), "{first}");
+    }
+}

@@ -1,0 +1,187 @@
+//! `spawn_app()`: the whole HTTP server on a random port with a fresh SQLite database, and a job
+//! queue that records what the server pushed.
+
+// Each test binary uses a different part of these helpers.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
+use convoy_server::{Application, ServerSettings};
+use convoy_store::{Change, Store};
+use convoy_worker::{Job, Jobs};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
+pub const FORGE_WEB_URL: &str = "http://forge.test";
+
+/// Collects pushed jobs so a test can assert the worker was nudged.
+#[derive(Default)]
+pub struct RecordingJobs {
+    pushed: Mutex<Vec<Job>>,
+}
+
+impl RecordingJobs {
+    pub fn pushed(&self) -> Vec<Job> {
+        self.pushed.lock().unwrap().clone()
+    }
+}
+
+#[async_trait]
+impl Jobs for RecordingJobs {
+    async fn push(&self, job: Job) -> anyhow::Result<()> {
+        self.pushed.lock().unwrap().push(job);
+        Ok(())
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub jobs: Arc<RecordingJobs>,
+    pub client: reqwest::Client,
+    _database_dir: tempfile::TempDir,
+}
+
+/// A server with no API token configured.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with_token(None).await
+}
+
+/// A server whose API mutations need `token` when it is given.
+pub async fn spawn_app_with_token(token: Option<&str>) -> TestApp {
+    let database_dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!(
+        "sqlite://{}",
+        database_dir.path().join("convoy.db").display()
+    );
+    let store = Store::connect(&url).await.expect("the test database opens");
+    let jobs = Arc::new(RecordingJobs::default());
+    let settings = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        webhook_secret: SecretString::from(WEBHOOK_SECRET),
+        forge_web_url: FORGE_WEB_URL.to_string(),
+        api_token: token.map(SecretString::from),
+    };
+    let application = Application::build(settings, store.clone(), jobs.clone())
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address,
+        store,
+        jobs,
+        client: reqwest::Client::new(),
+        _database_dir: database_dir,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .post(format!("{}{path}", self.address))
+            .header("X-Convoy-Actor", "alice")
+            .json(&body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> reqwest::Response {
+        self.client
+            .put(format!("{}{path}", self.address))
+            .header("X-Convoy-Actor", "alice")
+            .json(&body)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
+    /// Starts a release of mobile/app at release/2.0.0 through the API; returns its id.
+    pub async fn create_release(&self) -> i64 {
+        let response = self
+            .post(
+                "/api/v1/releases",
+                json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 201);
+        let body: Value = response.json().await.unwrap();
+        body["id"].as_i64().unwrap()
+    }
+
+    /// A release whose analysis is done: the A, B, C, D plan stored, release waiting.
+    ///
+    /// ```text
+    ///      A
+    ///     / \
+    ///    B   C
+    ///     \ /
+    ///      D
+    /// ```
+    pub async fn waiting_release(&self) -> i64 {
+        let id = self.create_release().await;
+        self.store
+            .save_plan(id, &abcd_plan(), "worker")
+            .await
+            .expect("the plan is saved");
+        let moved = self
+            .store
+            .transition_main_release(
+                id,
+                MainReleaseState::Analyzing,
+                MainReleaseState::Waiting,
+                &Change::by("worker"),
+            )
+            .await
+            .unwrap();
+        assert!(moved, "the release was analyzing");
+        id
+    }
+}
+
+/// The A, B, C, D plan.
+pub fn abcd_plan() -> ReleasePlan {
+    ReleasePlan {
+        components: vec![
+            planned("A", &[]),
+            planned("B", &["A"]),
+            planned("C", &["A"]),
+            planned("D", &["B", "C"]),
+        ],
+    }
+}
+
+fn planned(name: &str, dependencies: &[&str]) -> PlannedComponent {
+    let project = name.to_lowercase();
+    PlannedComponent {
+        name: name.to_string(),
+        git_url: format!("https://forge.test/ios/{project}.git"),
+        branch: "release/0.1.0".to_string(),
+        project_path: format!("ios/{project}"),
+        podspec_path: format!("{name}.podspec"),
+        podspec_version: Some("0.0.9".to_string()),
+        default_version: "0.1.0".to_string(),
+        dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
+    }
+}
+
+/// The `error` sentence of an error answer.
+pub async fn error_of(response: reqwest::Response) -> String {
+    let body: Value = response.json().await.expect("an error answer is JSON");
+    body["error"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no error sentence in {body}"))
+        .to_string()
+}
