@@ -4,10 +4,15 @@
 use std::cmp::Ordering;
 use std::collections::BTreeMap;
 
-/// True when a commit message asks GitLab not to run a pipeline.
+/// True when a commit message asks GitLab not to run a pipeline: GitLab's
+/// `/\[(ci[ _-]skip|skip[ _-]ci)\]/i`.
 pub fn skips_ci(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();
-    lower.contains("[ci skip]") || lower.contains("[skip ci]")
+    [
+        "ci skip", "ci-skip", "ci_skip", "skip ci", "skip-ci", "skip_ci",
+    ]
+    .iter()
+    .any(|marker| lower.contains(&format!("[{marker}]")))
 }
 
 /// A job a pipeline runs, in the order of its stage.
@@ -353,6 +358,8 @@ mod tests {
     fn ci_skip_markers_in_any_case() {
         assert!(skips_ci("Bump version to 0.1.0 [ci skip]"));
         assert!(skips_ci("[Skip CI] bump"));
+        assert!(skips_ci("bump [ci-skip]") && skips_ci("bump [skip_ci]"));
+        assert!(!skips_ci("ci skip without brackets"));
         assert!(!skips_ci("Bump version"));
     }
 

@@ -21,6 +21,10 @@ pub struct Scenario {
     /// when absent.
     #[serde(default)]
     pub ci_capacity: Option<usize>,
+    /// Real GitLab records a pipeline with status `skipped` (no jobs) for a `[ci skip]` push or
+    /// tag; by default the simulator starts no pipeline at all, as the product brief models it.
+    #[serde(default)]
+    pub skipped_pipelines: bool,
     /// How webhook deliveries are retried.
     #[serde(default)]
     pub webhooks: WebhookSettings,

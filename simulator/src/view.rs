@@ -68,7 +68,7 @@ pub struct PipelineInfo {
     pub reference: String,
     pub sha: String,
     pub tag: bool,
-    /// `created`, `running`, `success`, `failed` or `canceled`.
+    /// `created`, `running`, `success`, `failed`, `canceled` or `skipped`.
     pub status: String,
     /// `push`, `api`, `merge_request_event`.
     pub source: String,

@@ -406,3 +406,82 @@ async fn with_ci_capacity_one_pipeline_waits_for_the_other() {
         "{second}"
     );
 }
+
+#[tokio::test]
+async fn like_real_gitlab_a_ci_skip_push_can_record_a_skipped_pipeline_that_blocks_auto_merge() {
+    let mut scenario = Scenario::from_yaml(common::SCENARIO).unwrap();
+    scenario.skipped_pipelines = true;
+    let simulator = common::start_with(scenario).await;
+    let api = Api::new(&simulator);
+    simulator
+        .push_commit(
+            "group/core",
+            "release/1.0.0",
+            &[("README.md", "x\n")],
+            "Bump [ci skip]",
+        )
+        .unwrap();
+    let skipped = simulator
+        .world()
+        .latest_pipeline("group/core", "release/1.0.0")
+        .expect("a skipped pipeline");
+    assert_eq!(
+        (skipped.status.as_str(), skipped.jobs.len()),
+        ("skipped", 0)
+    );
+
+    api.post(
+        "/projects/group%2Fcore/merge_requests",
+        json!({ "source_branch": "release/1.0.0", "target_branch": "main", "title": "R" }),
+    )
+    .await;
+    let (_, mr) = api.get("/projects/group%2Fcore/merge_requests/1").await;
+    assert_eq!(mr["head_pipeline"]["status"], "skipped");
+    let (status, _) = api
+        .put(
+            "/projects/group%2Fcore/merge_requests/1/merge",
+            json!({ "auto_merge": true }),
+        )
+        .await;
+    assert_eq!(
+        status, 405,
+        "a skipped head pipeline cannot satisfy 'pipelines must succeed'"
+    );
+
+    // Retrying a skipped pipeline does nothing; a new pipeline does.
+    api.post(
+        &format!("/projects/group%2Fcore/pipelines/{}/retry", skipped.id),
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        simulator
+            .world()
+            .latest_pipeline("group/core", "release/1.0.0")
+            .unwrap()
+            .status,
+        "skipped"
+    );
+    api.post(
+        "/projects/group%2Fcore/merge_requests/1/pipelines",
+        json!({}),
+    )
+    .await;
+    let (status, answer) = api
+        .put(
+            "/projects/group%2Fcore/merge_requests/1/merge",
+            json!({ "auto_merge": true }),
+        )
+        .await;
+    assert_eq!(
+        (status, answer["merge_when_pipeline_succeeds"].as_bool()),
+        (200, Some(true))
+    );
+    let world = simulator.world();
+    assert!(
+        world
+            .eventually(WAIT, |w| w.merge_requests("group/core")[0].state
+                == "merged")
+            .await
+    );
+}

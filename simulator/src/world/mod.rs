@@ -169,6 +169,8 @@ pub(crate) struct World {
     pub default_pipeline_duration: Duration,
     /// At most this many pipelines run at once (`None`: no limit).
     pub ci_capacity: Option<usize>,
+    /// Record `skipped` pipelines for `[ci skip]` pushes, as real GitLab does.
+    pub record_skipped_pipelines: bool,
     pub faults: FaultControl,
     pub projects: Vec<Project>,
     pub commits: HashMap<String, Commit>,
@@ -194,6 +196,7 @@ impl World {
             base_url: base_url.trim_end_matches('/').to_string(),
             default_pipeline_duration: Duration::from_millis(scenario.pipeline_duration_ms),
             ci_capacity: scenario.ci_capacity,
+            record_skipped_pipelines: scenario.skipped_pipelines,
             faults,
             projects: Vec::new(),
             commits: HashMap::new(),

@@ -18,6 +18,8 @@ pub(crate) enum PipelineStatus {
     Success,
     Failed,
     Canceled,
+    /// A `[ci skip]` push recorded as real GitLab does (no jobs, never runs).
+    Skipped,
 }
 
 impl PipelineStatus {
@@ -28,6 +30,7 @@ impl PipelineStatus {
             PipelineStatus::Success => "success",
             PipelineStatus::Failed => "failed",
             PipelineStatus::Canceled => "canceled",
+            PipelineStatus::Skipped => "skipped",
         }
     }
 
@@ -82,39 +85,93 @@ impl World {
         source: &str,
         mr_iid: Option<u64>,
     ) -> Result<u64, ApiError> {
-        let project = self.project(project_id);
-        let is_tag =
-            !project.branches.contains_key(reference) && project.tags.contains_key(reference);
-        let sha = match mr_iid {
-            Some(_) => project.branches.get(reference).cloned(),
-            None if is_tag => Some(project.tags[reference].commit.clone()),
-            None => project.branches.get(reference).cloned(),
-        }
-        .ok_or_else(|| {
-            ApiError::new(
-                400,
-                serde_json::json!({ "message": { "base": ["Reference not found"] } }),
-            )
-        })?;
+        let (sha, is_tag) = self.pipeline_target(project_id, reference, mr_iid)?;
         let ci = self.commits[&sha]
             .files
             .get(".gitlab-ci.yml")
             .map(String::as_str);
-        let specs = rules::jobs_for(ci, is_tag).map_err(|why| {
-            ApiError::new(
-                400,
-                serde_json::json!({ "message": { "base": [why.message()] } }),
-            )
-        })?;
+        let specs = rules::jobs_for(ci, is_tag).map_err(|why| base_error(&why.message()))?;
+        let pipeline_ref = match mr_iid {
+            Some(iid) => format!("refs/merge-requests/{iid}/head"),
+            None => reference.to_string(),
+        };
+        let id = self.insert_pipeline(
+            project_id,
+            sha,
+            pipeline_ref,
+            is_tag,
+            source,
+            mr_iid,
+            &specs,
+        );
+        for spec in specs {
+            self.add_job(id, spec);
+        }
+        self.emit_pipeline(id);
+        Ok(id)
+    }
+
+    /// What real GitLab does for a `[ci skip]` push when the project has CI: a pipeline with
+    /// status `skipped` and no jobs (only when the scenario asks for it).
+    pub fn record_skipped_pipeline(&mut self, project_id: u64, reference: &str) {
+        let Ok((sha, is_tag)) = self.pipeline_target(project_id, reference, None) else {
+            return;
+        };
+        if !self.commits[&sha].files.contains_key(".gitlab-ci.yml") {
+            return;
+        }
+        let id = self.insert_pipeline(
+            project_id,
+            sha,
+            reference.to_string(),
+            is_tag,
+            "push",
+            None,
+            &[],
+        );
+        let pipeline = self.pipeline_mut(id);
+        pipeline.status = PipelineStatus::Skipped;
+        pipeline.finished_at = Some(Utc::now());
+        pipeline.next_step_at = None;
+        self.emit_pipeline(id);
+    }
+
+    /// The commit a pipeline for `reference` runs on, and whether it is a tag pipeline.
+    fn pipeline_target(
+        &self,
+        project_id: u64,
+        reference: &str,
+        mr_iid: Option<u64>,
+    ) -> Result<(String, bool), ApiError> {
+        let project = self.project(project_id);
+        let is_tag = mr_iid.is_none()
+            && !project.branches.contains_key(reference)
+            && project.tags.contains_key(reference);
+        let sha = if is_tag {
+            project.tags.get(reference).map(|t| t.commit.clone())
+        } else {
+            project.branches.get(reference).cloned()
+        };
+        sha.map(|sha| (sha, is_tag))
+            .ok_or_else(|| base_error("Reference not found"))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn insert_pipeline(
+        &mut self,
+        project_id: u64,
+        sha: String,
+        pipeline_ref: String,
+        tag: bool,
+        source: &str,
+        mr_iid: Option<u64>,
+        specs: &[JobSpec],
+    ) -> u64 {
         let before_sha = self.commits[&sha]
             .parents
             .first()
             .cloned()
             .unwrap_or_else(|| "0".repeat(40));
-        let pipeline_ref = match mr_iid {
-            Some(iid) => format!("refs/merge-requests/{iid}/head"),
-            None => reference.to_string(),
-        };
         let id = self.pipelines.len() as u64 + 1;
         let project = self.project_mut(project_id);
         let iid = project.next_pipeline_iid;
@@ -122,7 +179,7 @@ impl World {
         let duration = project.pipeline_duration;
         let now = Utc::now();
         let mut stages: Vec<String> = Vec::new();
-        for spec in &specs {
+        for spec in specs {
             if !stages.contains(&spec.stage) {
                 stages.push(spec.stage.clone());
             }
@@ -134,7 +191,7 @@ impl World {
             sha,
             before_sha,
             ref_: pipeline_ref,
-            tag: is_tag,
+            tag,
             source: source.to_string(),
             status: PipelineStatus::Created,
             created_at: now,
@@ -147,11 +204,7 @@ impl World {
             next_step_at: Some(Instant::now() + queue_time(duration)),
             duration,
         });
-        for spec in specs {
-            self.add_job(id, spec);
-        }
-        self.emit_pipeline(id);
-        Ok(id)
+        id
     }
 
     fn add_job(&mut self, pipeline_id: u64, spec: JobSpec) -> u64 {
@@ -327,7 +380,12 @@ impl World {
     /// Retries the failed and canceled jobs of a pipeline, as GitLab's retry does.
     pub fn retry_pipeline(&mut self, pipeline_id: u64) -> Result<(), ApiError> {
         let pipeline = self.pipeline(pipeline_id);
-        if pipeline.status.is_active() || pipeline.status == PipelineStatus::Success {
+        if pipeline.status.is_active()
+            || matches!(
+                pipeline.status,
+                PipelineStatus::Success | PipelineStatus::Skipped
+            )
+        {
             // GitLab accepts the call and has nothing to retry.
             return Ok(());
         }
@@ -504,6 +562,11 @@ impl World {
             .rev()
             .find(|p| p.project_id == project_id && p.sha == sha)
     }
+}
+
+/// GitLab's `{"message":{"base":[...]}}` answer for a pipeline it will not create.
+fn base_error(message: &str) -> ApiError {
+    ApiError::new(400, serde_json::json!({ "message": { "base": [message] } }))
 }
 
 fn is_podspec(path: &str) -> bool {

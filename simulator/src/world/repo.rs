@@ -235,9 +235,17 @@ impl World {
             .branches
             .insert(branch.to_string(), after.clone());
         self.emit_push(project_id, branch, before.as_deref(), &after, &new_commits);
-        if !skips_ci(&self.commits[&after].message) {
-            // A push with no CI config or no matching job simply has no pipeline.
-            let _ = self.create_pipeline(project_id, branch, "push", None);
+        self.pipeline_for_push(project_id, branch, &after);
+    }
+
+    /// What a push of a branch or tag does to CI: a pipeline, or none for a `[ci skip]` head
+    /// (a `skipped` one when the scenario asks for real GitLab's behaviour).
+    fn pipeline_for_push(&mut self, project_id: u64, reference: &str, sha: &str) {
+        if !skips_ci(&self.commits[sha].message) {
+            // No CI config or no matching job: simply no pipeline.
+            let _ = self.create_pipeline(project_id, reference, "push", None);
+        } else if self.record_skipped_pipelines {
+            self.record_skipped_pipeline(project_id, reference);
         }
     }
 
@@ -270,9 +278,7 @@ impl World {
             .insert(name.to_string(), tag);
         tracing::info!(project = %self.project(project_id).path, tag = name, %commit, "tag created");
         self.emit_tag_push(project_id, name, &commit);
-        if !skips_ci(&self.commits[&commit].message) {
-            let _ = self.create_pipeline(project_id, name, "push", None);
-        }
+        self.pipeline_for_push(project_id, name, &commit);
         Ok(())
     }
 
