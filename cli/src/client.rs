@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -75,7 +75,9 @@ pub struct ApiClient {
 
 impl ApiClient {
     pub fn new(base: &str, token: Option<String>, actor: &str) -> anyhow::Result<ApiClient> {
-        let http = reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?;
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()?;
         Ok(ApiClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
@@ -84,40 +86,68 @@ impl ApiClient {
         })
     }
 
-    pub async fn create_release(&self, project: &str, git_ref: &str, require_review: bool) -> anyhow::Result<ReleaseView> {
-        let body = json!({ "app_project": project, "app_ref": git_ref, "require_review": require_review });
-        self.send(self.http.post(self.url("/api/v1/releases")).json(&body)).await
+    pub async fn create_release(
+        &self,
+        project: &str,
+        git_ref: &str,
+        require_review: bool,
+    ) -> anyhow::Result<ReleaseView> {
+        let body =
+            json!({ "app_project": project, "app_ref": git_ref, "require_review": require_review });
+        self.send(self.http.post(self.url("/api/v1/releases")).json(&body))
+            .await
     }
 
     pub async fn release(&self, id: i64) -> anyhow::Result<ReleaseView> {
-        self.send(self.http.get(self.url(&format!("/api/v1/releases/{id}")))).await
+        self.send(self.http.get(self.url(&format!("/api/v1/releases/{id}"))))
+            .await
     }
 
     pub async fn events(&self, id: i64, after: i64) -> anyhow::Result<Vec<EventView>> {
-        let url = self.url(&format!("/api/v1/releases/{id}/events?after={after}&limit=500"));
+        let url = self.url(&format!(
+            "/api/v1/releases/{id}/events?after={after}&limit=500"
+        ));
         let page: EventsPage = self.send(self.http.get(url)).await?;
         Ok(page.events)
     }
 
     pub async fn deploy_all(&self, id: i64) -> anyhow::Result<ReleaseView> {
-        self.send(self.http.post(self.url(&format!("/api/v1/releases/{id}/deploy")))).await
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/releases/{id}/deploy"))),
+        )
+        .await
     }
 
-    pub async fn mark_released(&self, id: i64, component: &str, reason: &str) -> anyhow::Result<ReleaseView> {
-        let url = self.url(&format!("/api/v1/releases/{id}/components/{component}/released"));
-        self.send(self.http.post(url).json(&json!({ "reason": reason }))).await
+    pub async fn mark_released(
+        &self,
+        id: i64,
+        component: &str,
+        reason: &str,
+    ) -> anyhow::Result<ReleaseView> {
+        let url = self.url(&format!(
+            "/api/v1/releases/{id}/components/{component}/released"
+        ));
+        self.send(self.http.post(url).json(&json!({ "reason": reason })))
+            .await
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
 
-    async fn send<T: serde::de::DeserializeOwned>(&self, request: reqwest::RequestBuilder) -> anyhow::Result<T> {
+    async fn send<T: serde::de::DeserializeOwned>(
+        &self,
+        request: reqwest::RequestBuilder,
+    ) -> anyhow::Result<T> {
         let mut request = request.header("X-Convoy-Actor", &self.actor);
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
-        let response = request.send().await.with_context(|| format!("cannot reach Convoy at {}", self.base))?;
+        let response = request
+            .send()
+            .await
+            .with_context(|| format!("cannot reach Convoy at {}", self.base))?;
         let status = response.status();
         let text = response.text().await?;
         if !status.is_success() {
@@ -127,7 +157,8 @@ impl ApiClient {
                 .unwrap_or(text);
             bail!("{sentence} (HTTP {status})");
         }
-        serde_json::from_str(&text).with_context(|| format!("Convoy answered something unexpected: {text}"))
+        serde_json::from_str(&text)
+            .with_context(|| format!("Convoy answered something unexpected: {text}"))
     }
 }
 
@@ -165,6 +196,13 @@ pub fn event_line(event: &EventView) -> String {
         (_, Some(to)) => to.clone(),
         _ => event.kind.clone(),
     };
-    let reason = event.reason.as_deref().map(|r| format!("  {r}")).unwrap_or_default();
-    format!("{time}  {subject:<14} {what:<22}{reason}  ({})", event.actor)
+    let reason = event
+        .reason
+        .as_deref()
+        .map(|r| format!("  {r}"))
+        .unwrap_or_default();
+    format!(
+        "{time}  {subject:<14} {what:<22}{reason}  ({})",
+        event.actor
+    )
 }

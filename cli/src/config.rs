@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -56,29 +56,42 @@ impl Settings {
         Self::from_sources(file, &|name| std::env::var(name).ok())
     }
 
-    fn from_sources(file: FileConfig, env: &dyn Fn(&str) -> Option<String>) -> anyhow::Result<Settings> {
-        let listen = env("CONVOY_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".to_owned());
-        let listen = listen
-            .parse()
-            .with_context(|| format!("CONVOY_LISTEN {listen:?} is not an address like 127.0.0.1:8080"))?;
+    fn from_sources(
+        file: FileConfig,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Settings> {
+        let listen = env("CONVOY_LISTEN")
+            .or(file.listen)
+            .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
+        let listen = listen.parse().with_context(|| {
+            format!("CONVOY_LISTEN {listen:?} is not an address like 127.0.0.1:8080")
+        })?;
         let Some(gitlab_url) = env("CONVOY_GITLAB_URL").or(file.gitlab_url) else {
             bail!("no GitLab URL: set CONVOY_GITLAB_URL (or gitlab_url in the config file)");
         };
         let gitlab_token = secret(env, "CONVOY_GITLAB_TOKEN", file.gitlab_token_file)?
             .context("no GitLab token: set CONVOY_GITLAB_TOKEN or CONVOY_GITLAB_TOKEN_FILE (an api-scope token)")?;
         let webhook_secret = secret(env, "CONVOY_WEBHOOK_SECRET", file.webhook_secret_file)?
-            .context("no webhook secret: set CONVOY_WEBHOOK_SECRET or CONVOY_WEBHOOK_SECRET_FILE")?;
+            .context(
+                "no webhook secret: set CONVOY_WEBHOOK_SECRET or CONVOY_WEBHOOK_SECRET_FILE",
+            )?;
         let reconcile_seconds = match env("CONVOY_RECONCILE_SECONDS") {
-            Some(text) => text.parse().with_context(|| format!("CONVOY_RECONCILE_SECONDS {text:?} is not a number of seconds"))?,
+            Some(text) => text.parse().with_context(|| {
+                format!("CONVOY_RECONCILE_SECONDS {text:?} is not a number of seconds")
+            })?,
             None => file.reconcile_seconds.unwrap_or(30),
         };
         let max_running_pipelines = match env("CONVOY_MAX_RUNNING_PIPELINES") {
-            Some(text) => Some(text.parse().with_context(|| format!("CONVOY_MAX_RUNNING_PIPELINES {text:?} is not a number"))?),
+            Some(text) => Some(text.parse().with_context(|| {
+                format!("CONVOY_MAX_RUNNING_PIPELINES {text:?} is not a number")
+            })?),
             None => file.max_running_pipelines,
         };
         Ok(Settings {
             listen,
-            database_url: env("CONVOY_DATABASE_URL").or(file.database_url).unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            database_url: env("CONVOY_DATABASE_URL")
+                .or(file.database_url)
+                .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             gitlab_url,
             gitlab_token,
             webhook_secret,
@@ -91,14 +104,19 @@ impl Settings {
 }
 
 /// A secret from `NAME`, or from the file named by `NAME_FILE` or the config file.
-fn secret(env: &dyn Fn(&str) -> Option<String>, name: &str, file_key: Option<String>) -> anyhow::Result<Option<SecretString>> {
+fn secret(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &str,
+    file_key: Option<String>,
+) -> anyhow::Result<Option<SecretString>> {
     if let Some(value) = env(name) {
         return Ok(Some(SecretString::from(value)));
     }
     let Some(path) = env(&format!("{name}_FILE")).or(file_key) else {
         return Ok(None);
     };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read the secret file {path} (named by {name}_FILE)"))?;
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| format!("cannot read the secret file {path} (named by {name}_FILE)"))?;
     Ok(Some(SecretString::from(text.trim().to_owned())))
 }
 
@@ -111,7 +129,10 @@ mod tests {
     use super::*;
 
     fn env_of(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |name| map.get(name).cloned()
     }
 
@@ -122,7 +143,11 @@ mod tests {
             listen: Some("127.0.0.1:1".into()),
             ..FileConfig::default()
         };
-        let env = env_of(&[("CONVOY_GITLAB_URL", "http://env"), ("CONVOY_GITLAB_TOKEN", "t"), ("CONVOY_WEBHOOK_SECRET", "s")]);
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://env"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ]);
         let settings = Settings::from_sources(file, &env).unwrap();
         assert_eq!(settings.gitlab_url, "http://env");
         assert_eq!(settings.listen.port(), 1);
@@ -133,8 +158,13 @@ mod tests {
     #[test]
     fn a_missing_token_is_reported_with_what_to_set() {
         let env = env_of(&[("CONVOY_GITLAB_URL", "http://gitlab")]);
-        let error = Settings::from_sources(FileConfig::default(), &env).err().unwrap();
-        assert!(error.to_string().contains("set CONVOY_GITLAB_TOKEN"), "{error}");
+        let error = Settings::from_sources(FileConfig::default(), &env)
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("set CONVOY_GITLAB_TOKEN"),
+            "{error}"
+        );
     }
 
     #[test]
@@ -143,7 +173,12 @@ mod tests {
         let path = dir.path().join("token");
         std::fs::write(&path, "from-file\n").unwrap();
         let path = path.to_string_lossy().to_string();
-        let env = env_of(&[("CONVOY_GITLAB_URL", "http://gitlab"), ("CONVOY_GITLAB_TOKEN_FILE", &path), ("CONVOY_WEBHOOK_SECRET", "s")]);
+        let pairs = [
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN_FILE", path.as_str()),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ];
+        let env = env_of(&pairs);
         let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
         assert_eq!(settings.gitlab_token.expose_secret(), "from-file");
     }

@@ -9,7 +9,11 @@ use clap::{Parser, Subcommand};
 use convoy::commands;
 
 #[derive(Parser)]
-#[command(name = "convoy", version, about = "Release many components of one app together, in dependency order, through GitLab.")]
+#[command(
+    name = "convoy",
+    version,
+    about = "Release many components of one app together, in dependency order, through GitLab."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -44,7 +48,10 @@ struct ConfigArgs {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(error) => {
             eprintln!("error: cannot start the async runtime: {error}");
@@ -64,9 +71,15 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => commands::demo::demo(args).await,
-        Command::Run(args) => commands::service::run(args.config.as_deref(), commands::service::Role::Both).await,
-        Command::Serve(args) => commands::service::run(args.config.as_deref(), commands::service::Role::Server).await,
-        Command::Work(args) => commands::service::run(args.config.as_deref(), commands::service::Role::Worker).await,
+        Command::Run(args) => {
+            commands::service::run(args.config.as_deref(), commands::service::Role::Both).await
+        }
+        Command::Serve(args) => {
+            commands::service::run(args.config.as_deref(), commands::service::Role::Server).await
+        }
+        Command::Work(args) => {
+            commands::service::run(args.config.as_deref(), commands::service::Role::Worker).await
+        }
         Command::Sim(args) => commands::sim::sim(args).await,
         Command::Inspect(command) => Ok(commands::inspect::inspect(command)),
         Command::Release(command) => commands::release::release(command).await,

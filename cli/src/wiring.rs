@@ -5,8 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_forge::Forge;
+use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_server::settings::ServerSettings;
 use convoy_server::startup::Application;
 use convoy_store::Store;
@@ -29,13 +29,19 @@ pub async fn storage(database_url: &str) -> anyhow::Result<Storage> {
 
 /// The GitLab adapter.
 pub fn gitlab(url: &str, token: &SecretString) -> anyhow::Result<Arc<dyn Forge>> {
-    let gitlab = GitLab::new(url, token.expose_secret().to_owned(), GitLabOptions::default())?;
+    let gitlab = GitLab::new(
+        url,
+        token.expose_secret().to_owned(),
+        GitLabOptions::default(),
+    )?;
     Ok(Arc::new(gitlab))
 }
 
 /// GitLab's webhook payloads, parsed for the worker.
 pub fn gitlab_webhooks() -> ParseWebhook {
-    Arc::new(|event, body| convoy_forge::gitlab::parse_webhook(event, body).map_err(|e| e.to_string()))
+    Arc::new(|event, body| {
+        convoy_forge::gitlab::parse_webhook(event, body).map_err(|e| e.to_string())
+    })
 }
 
 /// What a worker needs besides storage and forge.
@@ -47,7 +53,11 @@ pub struct WorkerOptions {
 }
 
 /// Starts the worker (job consumers and reconcile loop) on the current runtime.
-pub fn spawn_worker(storage: &Storage, forge: Arc<dyn Forge>, options: WorkerOptions) -> tokio::task::JoinHandle<()> {
+pub fn spawn_worker(
+    storage: &Storage,
+    forge: Arc<dyn Forge>,
+    options: WorkerOptions,
+) -> tokio::task::JoinHandle<()> {
     let settings = WorkerSettings {
         worker_id: format!("worker-{}", std::process::id()),
         public_url: options.public_url,
@@ -80,8 +90,18 @@ pub async fn spawn_server(
     api_token: Option<SecretString>,
     forge_web_url: String,
 ) -> anyhow::Result<(u16, tokio::task::JoinHandle<()>)> {
-    let settings = ServerSettings { listen, webhook_secret, forge_web_url, api_token };
-    let app = Application::build(settings, storage.store.clone(), Arc::new(storage.jobs.clone())).await?;
+    let settings = ServerSettings {
+        listen,
+        webhook_secret,
+        forge_web_url,
+        api_token,
+    };
+    let app = Application::build(
+        settings,
+        storage.store.clone(),
+        Arc::new(storage.jobs.clone()),
+    )
+    .await?;
     let port = app.port();
     let handle = tokio::spawn(async move {
         if let Err(error) = app.run_until_stopped().await {

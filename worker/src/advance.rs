@@ -1,6 +1,7 @@
 //! Advancing one release: take its lease, then pass over it until nothing changes.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use convoy_core::component::ComponentEvent;
@@ -27,23 +28,35 @@ const COMPONENT_CONCURRENCY: usize = 8;
 /// number of workers: one holds the release's lease, the others return at once (the holder
 /// sees their wake-up because every change sets the release's wake flag).
 pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
-    let owner = &ctx.settings.worker_id;
-    if !ctx.store.try_lease_release(release_id, owner, now_ms(), LEASE_MS).await? {
+    // Each call is its own lease owner: several job consumers of one process must exclude
+    // each other as much as workers on other machines do.
+    static CALLS: AtomicU64 = AtomicU64::new(0);
+    let owner = format!(
+        "{}#{}",
+        ctx.settings.worker_id,
+        CALLS.fetch_add(1, Ordering::Relaxed)
+    );
+    if !ctx
+        .store
+        .try_lease_release(release_id, &owner, now_ms(), LEASE_MS)
+        .await?
+    {
         tracing::debug!(release_id, "another worker holds the release");
         return Ok(());
     }
-    let result = pass_until_quiet(ctx, release_id).await;
-    ctx.store.release_lease(release_id, owner).await?;
+    let result = pass_until_quiet(ctx, release_id, &owner).await;
+    ctx.store.release_lease(release_id, &owner).await?;
     result
 }
 
-async fn pass_until_quiet(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+async fn pass_until_quiet(ctx: &Context, release_id: i64, owner: &str) -> anyhow::Result<()> {
     for _ in 0..MAX_PASSES {
         if !ctx.store.take_wake(release_id).await? {
             return Ok(());
         }
+        // Renew the lease for this pass.
         ctx.store
-            .try_lease_release(release_id, &ctx.settings.worker_id, now_ms(), LEASE_MS)
+            .try_lease_release(release_id, owner, now_ms(), LEASE_MS)
             .await?;
         if let Err(error) = pass(ctx, release_id).await {
             // Leave the wake flag set so the next nudge or reconcile tries again.
@@ -153,7 +166,10 @@ pub(crate) async fn apply_component_event(
     let transition = convoy_core::component::decide(component.state, event)?;
     let change = Change {
         actor: ACTOR.to_owned(),
-        reason: transition.reason.clone(),
+        reason: transition
+            .reason
+            .clone()
+            .or_else(|| describe(component, event)),
     };
     let applied = ctx
         .store
@@ -168,6 +184,39 @@ pub(crate) async fn apply_component_event(
     Ok(())
 }
 
+/// What the worker did or is waiting for, when the machine's transition names no reason. It
+/// becomes the component's reason, so the dashboard says why it stands where it stands.
+fn describe(component: &ComponentRelease, event: &ComponentEvent) -> Option<String> {
+    let target = component
+        .target_branch
+        .as_deref()
+        .unwrap_or("the target branch");
+    let sentence = match (component.state, event) {
+        (_, ComponentEvent::PreparedAlreadyMerged) => {
+            format!("{} is already in {target}", component.branch)
+        }
+        (_, ComponentEvent::PreparedMergeRequestOpened { iid }) => {
+            format!("merge request !{iid} is open")
+        }
+        (ComponentState::Pending, ComponentEvent::DependenciesReleased) => {
+            "dependencies released: pipeline retried, merges when it succeeds".to_owned()
+        }
+        (ComponentState::Merged, ComponentEvent::DependenciesReleased) => {
+            format!("dependencies released: tagging {target}")
+        }
+        (_, ComponentEvent::MergeRequestMerged) => format!("merged into {target}"),
+        (_, ComponentEvent::TagCreated { tag }) => {
+            format!("tag {tag} created: waiting for its pipeline")
+        }
+        (_, ComponentEvent::TagPipelineMissing) => {
+            "the tagged commit skips CI: tag pipeline created".to_owned()
+        }
+        (_, ComponentEvent::TagPipelineSucceeded) => "tag pipeline succeeded".to_owned(),
+        _ => return None,
+    };
+    Some(sentence)
+}
+
 /// Decides a main release event with the core machine and records the transition.
 pub(crate) async fn apply_release_event(
     ctx: &Context,
@@ -175,9 +224,18 @@ pub(crate) async fn apply_release_event(
     event: &MainReleaseEvent,
 ) -> Result<(), StepError> {
     let transition = convoy_core::main_release::decide(release.state, event)?;
+    let reason = match event {
+        MainReleaseEvent::Analyzed => {
+            Some("plan ready: review the versions, then deploy".to_owned())
+        }
+        MainReleaseEvent::ManifestRewritten => {
+            Some("every component is released and the Podfile pins them".to_owned())
+        }
+        _ => transition.reason.clone(),
+    };
     let change = Change {
         actor: ACTOR.to_owned(),
-        reason: transition.reason.clone(),
+        reason,
     };
     let applied = ctx
         .store

@@ -3,14 +3,14 @@
 use std::collections::BTreeMap;
 
 use convoy_core::main_release::MainReleaseEvent;
-use convoy_core::manifest::podfile::{parse_podfile, PodDependency, PodSource};
+use convoy_core::manifest::podfile::{PodDependency, PodSource, parse_podfile};
 use convoy_core::manifest::podspec::parse_podspec_file;
-use convoy_core::plan::{project_path_from_git_url, ComponentInput, ReleasePlan};
+use convoy_core::plan::{ComponentInput, ReleasePlan, project_path_from_git_url};
 use convoy_forge::{FileContent, ForgeError};
 use convoy_store::{MainRelease, NewEvent};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::advance::{apply_release_event, ACTOR};
+use crate::advance::{ACTOR, apply_release_event};
 use crate::context::Context;
 use crate::error::StepError;
 
@@ -61,9 +61,8 @@ async fn build_plan(
         .buffered(ctx.settings.analysis_concurrency.max(1))
         .try_collect()
         .await?;
-    let plan = ReleasePlan::build(inputs).map_err(|error| {
-        StepError::Fatal(format!("the release plan cannot be built: {error}"))
-    })?;
+    let plan = ReleasePlan::build(inputs)
+        .map_err(|error| StepError::Fatal(format!("the release plan cannot be built: {error}")))?;
     Ok((plan, podfile_file, warnings))
 }
 
@@ -90,7 +89,9 @@ struct WantedComponent {
 }
 
 /// One entry per pod (subspecs and targets folded) for the git dependencies on a branch.
-fn components_to_release(dependencies: &[PodDependency]) -> Result<Vec<WantedComponent>, StepError> {
+fn components_to_release(
+    dependencies: &[PodDependency],
+) -> Result<Vec<WantedComponent>, StepError> {
     let mut wanted: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
     for dependency in dependencies.iter().filter(|d| d.needs_release) {
         let PodSource::Git { url, branch, .. } = &dependency.source else {
@@ -111,28 +112,46 @@ fn components_to_release(dependencies: &[PodDependency]) -> Result<Vec<WantedCom
     }
     Ok(wanted
         .into_iter()
-        .map(|(name, (git_url, branch))| WantedComponent { name, git_url, branch })
+        .map(|(name, (git_url, branch))| WantedComponent {
+            name,
+            git_url,
+            branch,
+        })
         .collect())
 }
 
-async fn read_component(ctx: &Context, wanted: WantedComponent) -> Result<ComponentInput, StepError> {
+async fn read_component(
+    ctx: &Context,
+    wanted: WantedComponent,
+) -> Result<ComponentInput, StepError> {
     let name = &wanted.name;
     let project_path = project_path_from_git_url(&wanted.git_url).ok_or_else(|| {
-        StepError::Fatal(format!("{name}: cannot tell the project of git URL {}", wanted.git_url))
+        StepError::Fatal(format!(
+            "{name}: cannot tell the project of git URL {}",
+            wanted.git_url
+        ))
     })?;
     let branch = match &wanted.branch {
         Some(branch) => branch.clone(),
         None => {
             let project = ctx.forge.project(&project_path).await.map_err(|error| {
-                not_found_as(error, format!("{name}: project {project_path} cannot be read"))
+                not_found_as(
+                    error,
+                    format!("{name}: project {project_path} cannot be read"),
+                )
             })?;
             project.default_branch
         }
     };
     let podspec_path = find_podspec(ctx, name, &project_path, &branch).await?;
-    let file = ctx.forge.read_file(&project_path, &podspec_path, &branch).await?;
+    let file = ctx
+        .forge
+        .read_file(&project_path, &podspec_path, &branch)
+        .await?;
     let podspec = parse_podspec_file(&podspec_path, &file.content).map_err(|error| {
-        StepError::Fatal(format!("{name}: {podspec_path} on {branch} cannot be read ({error})"))
+        StepError::Fatal(format!(
+            "{name}: {podspec_path} on {branch} cannot be read ({error})"
+        ))
     })?;
     Ok(ComponentInput {
         name: name.clone(),
@@ -145,7 +164,12 @@ async fn read_component(ctx: &Context, wanted: WantedComponent) -> Result<Compon
 }
 
 /// `Name.podspec` or `Name.podspec.json` at the root, else the only podspec near the root.
-async fn find_podspec(ctx: &Context, name: &str, project: &str, branch: &str) -> Result<String, StepError> {
+async fn find_podspec(
+    ctx: &Context,
+    name: &str,
+    project: &str,
+    branch: &str,
+) -> Result<String, StepError> {
     let context = format!("{name}: {project} at {branch} cannot be read");
     let mut found = ctx
         .forge
@@ -178,9 +202,9 @@ async fn find_podspec(ctx: &Context, name: &str, project: &str, branch: &str) ->
 /// A forge "not found" during analysis means the user named something that is not there.
 fn not_found_as(error: ForgeError, sentence: String) -> StepError {
     match error {
-        ForgeError::NotFound(what) => {
-            StepError::Fatal(format!("{sentence}: {what} not found. Check the name and the ref"))
-        }
+        ForgeError::NotFound(what) => StepError::Fatal(format!(
+            "{sentence}: {what} not found. Check the name and the ref"
+        )),
         other => other.into(),
     }
 }

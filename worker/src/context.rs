@@ -10,7 +10,8 @@ use crate::queue::Jobs;
 
 /// Turns a webhook delivery (event name, body) into a forge event; `Ok(None)` for event kinds
 /// Convoy does not use. Supplied by the forge adapter, so the worker never names the forge.
-pub type ParseWebhook = Arc<dyn Fn(&str, &[u8]) -> Result<Option<ForgeEvent>, String> + Send + Sync>;
+pub type ParseWebhook =
+    Arc<dyn Fn(&str, &[u8]) -> Result<Option<ForgeEvent>, String> + Send + Sync>;
 
 /// The worker's settings.
 #[derive(Clone)]

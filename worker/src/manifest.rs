@@ -1,7 +1,7 @@
 //! The last step of a main release: the app's Podfile pins every released version.
 
 use convoy_core::main_release::MainReleaseEvent;
-use convoy_core::manifest::template::{render_podfile_template, Pin};
+use convoy_core::manifest::template::{Pin, render_podfile_template};
 use convoy_forge::{FileUpdate, ForgeError};
 use convoy_store::MainRelease;
 
@@ -13,9 +13,14 @@ const TEMPLATE_NAME: &str = "PodfileTemplate";
 
 /// Rewrites the Podfile from its template, refusing to overwrite a Podfile that changed since
 /// analysis read it. Returns the event that ends the release.
-pub(crate) async fn rewrite_manifest(ctx: &Context, release: &MainRelease) -> Result<MainReleaseEvent, StepError> {
+pub(crate) async fn rewrite_manifest(
+    ctx: &Context,
+    release: &MainRelease,
+) -> Result<MainReleaseEvent, StepError> {
     let (Some(path), Some(read_at)) = (&release.manifest_path, &release.manifest_commit_id) else {
-        return Ok(failed("the Podfile was never read: retry the release".to_owned()));
+        return Ok(failed(
+            "the Podfile was never read: retry the release".to_owned(),
+        ));
     };
     let (project, git_ref) = (&release.app_project, &release.app_ref);
     let template_path = sibling(path, TEMPLATE_NAME);
@@ -33,7 +38,12 @@ pub(crate) async fn rewrite_manifest(ctx: &Context, release: &MainRelease) -> Re
         .components(release.id)
         .await?
         .into_iter()
-        .filter_map(|c| c.version.map(|version| Pin { name: c.name, version }))
+        .filter_map(|c| {
+            c.version.map(|version| Pin {
+                name: c.name,
+                version,
+            })
+        })
         .collect();
     let rendered = match render_podfile_template(&template, &pins) {
         Ok(text) => text,
@@ -80,6 +90,9 @@ mod tests {
     #[test]
     fn the_template_sits_next_to_the_podfile() {
         assert_eq!(sibling("Podfile", "PodfileTemplate"), "PodfileTemplate");
-        assert_eq!(sibling("Example/Podfile", "PodfileTemplate"), "Example/PodfileTemplate");
+        assert_eq!(
+            sibling("Example/Podfile", "PodfileTemplate"),
+            "Example/PodfileTemplate"
+        );
     }
 }

@@ -45,7 +45,9 @@ impl JobStorage {
             apalis_postgres::PostgresStorage::setup(&pool)
                 .await
                 .context("cannot set up the job queue tables")?;
-            return Ok(JobStorage::Postgres(apalis_postgres::PostgresStorage::new(&pool)));
+            return Ok(JobStorage::Postgres(apalis_postgres::PostgresStorage::new(
+                &pool,
+            )));
         }
         let options: sqlx::sqlite::SqliteConnectOptions = database_url
             .parse()

@@ -18,10 +18,15 @@ pub async fn process_delivery(ctx: &Context, delivery_id: i64) -> anyhow::Result
     }
     let outcome = match (ctx.parse_webhook)(&delivery.event_name, delivery.payload.as_bytes()) {
         Ok(Some(event)) => wake_releases_of(ctx, event.project()).await?,
-        Ok(None) => format!("ignored: Convoy does not use {} events", delivery.event_name),
+        Ok(None) => format!(
+            "ignored: Convoy does not use {} events",
+            delivery.event_name
+        ),
         Err(error) => format!("rejected: {error}"),
     };
-    ctx.store.mark_delivery_processed(delivery_id, &outcome).await?;
+    ctx.store
+        .mark_delivery_processed(delivery_id, &outcome)
+        .await?;
     Ok(())
 }
 
@@ -33,7 +38,13 @@ async fn wake_releases_of(ctx: &Context, project: &str) -> anyhow::Result<String
     }
     for release_id in &releases {
         ctx.store.request_wake(*release_id).await?;
-        if let Err(error) = ctx.jobs.push(Job::AdvanceRelease { release_id: *release_id }).await {
+        if let Err(error) = ctx
+            .jobs
+            .push(Job::AdvanceRelease {
+                release_id: *release_id,
+            })
+            .await
+        {
             // The wake flag is recorded; the reconcile loop will pick it up.
             tracing::warn!(release_id, %error, "could not queue the release; reconcile will");
         }

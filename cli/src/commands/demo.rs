@@ -49,17 +49,25 @@ pub struct DemoArgs {
 pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     crate::telemetry::init("warn");
     let temp = tempfile::tempdir()?;
-    let database = args.database.clone().unwrap_or_else(|| temp.path().join("convoy-demo.db"));
+    let database = args
+        .database
+        .clone()
+        .unwrap_or_else(|| temp.path().join("convoy-demo.db"));
     let database_url = format!("sqlite://{}?mode=rwc", database.display());
     let token = random_secret();
     let webhook_secret = random_secret();
 
     let scenario = load_scenario(&args.scenario)?;
-    let sim_config = SimulatorConfig { listen: "127.0.0.1:0".parse()?, token: token.clone(), scenario };
+    let sim_config = SimulatorConfig {
+        listen: "127.0.0.1:0".parse()?,
+        token: token.clone(),
+        scenario,
+    };
     let sim = RunningSimulator::start(sim_config).await?;
     let storage = wiring::storage(&database_url).await?;
     let secret = SecretString::from(webhook_secret);
-    let (port, _server) = wiring::spawn_server(&storage, args.listen, secret.clone(), None, sim.base_url()).await?;
+    let (port, _server) =
+        wiring::spawn_server(&storage, args.listen, secret.clone(), None, sim.base_url()).await?;
     let url = format!("http://127.0.0.1:{port}");
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token))?;
     let options = WorkerOptions {
@@ -73,7 +81,11 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("database: {}", database.display());
     println!("dashboard: {url}/");
 
-    let outcome = if args.no_release { None } else { Some(run_demo_release(&url).await?) };
+    let outcome = if args.no_release {
+        None
+    } else {
+        Some(run_demo_release(&url).await?)
+    };
     if args.until_done {
         sim.stop().await;
         return Ok(match outcome {
@@ -93,47 +105,93 @@ async fn run_demo_release(url: &str) -> anyhow::Result<ReleaseView> {
     let started = Instant::now();
     let client = ApiClient::new(url, None, "demo")?;
     let release = client.create_release(DEMO_APP, DEMO_REF, false).await?;
-    println!("\nRelease {} of {DEMO_APP} at {DEMO_REF}: {url}/releases/{}\n", release.id, release.id);
+    println!(
+        "\nRelease {} of {DEMO_APP} at {DEMO_REF}: {url}/releases/{}\n",
+        release.id, release.id
+    );
     let mut last_event = 0;
-    let planned = client::follow(&client, release.id, &mut last_event, |r| r.state != "created" && r.state != "analyzing").await?;
+    let planned = client::follow(&client, release.id, &mut last_event, |r| {
+        r.state != "created" && r.state != "analyzing"
+    })
+    .await?;
     if planned.state != "waiting" {
         print_summary(&planned, started.elapsed());
         return Ok(planned);
     }
     print_plan(&planned);
     client.deploy_all(release.id).await?;
-    let finished = client::follow(&client, release.id, &mut last_event, ReleaseView::is_finished).await?;
+    let finished = client::follow(
+        &client,
+        release.id,
+        &mut last_event,
+        ReleaseView::is_finished,
+    )
+    .await?;
     print_summary(&finished, started.elapsed());
     Ok(finished)
 }
 
 fn print_plan(release: &ReleaseView) {
-    println!("\nPlan ({} components, dependencies first):", release.components.len());
+    println!(
+        "\nPlan ({} components, dependencies first):",
+        release.components.len()
+    );
     for c in &release.components {
-        let deps = if c.dependencies.is_empty() { "-".to_owned() } else { c.dependencies.join(", ") };
-        println!("  {:<14} {:<10} after: {deps}", c.name, c.version.as_deref().unwrap_or("?"));
+        let deps = if c.dependencies.is_empty() {
+            "-".to_owned()
+        } else {
+            c.dependencies.join(", ")
+        };
+        println!(
+            "  {:<14} {:<10} after: {deps}",
+            c.name,
+            c.version.as_deref().unwrap_or("?")
+        );
     }
     println!("\nDeploying all components…\n");
 }
 
 fn print_summary(release: &ReleaseView, elapsed: Duration) {
-    println!("\nRelease {} ended {} after {:.1}s", release.id, release.state, elapsed.as_secs_f64());
+    println!(
+        "\nRelease {} ended {} after {:.1}s",
+        release.id,
+        release.state,
+        elapsed.as_secs_f64()
+    );
     if let Some(reason) = &release.reason {
         println!("  {reason}");
     }
     for c in &release.components {
-        let tag = c.tag.as_ref().map(|t| format!("tag {}", t.name)).unwrap_or_default();
-        let mr = c.merge_request.as_ref().map(|m| m.web_url.clone()).unwrap_or_default();
+        let tag = c
+            .tag
+            .as_ref()
+            .map(|t| format!("tag {}", t.name))
+            .unwrap_or_default();
+        let mr = c
+            .merge_request
+            .as_ref()
+            .map(|m| m.web_url.clone())
+            .unwrap_or_default();
         let reason = c.reason.as_deref().unwrap_or_default();
-        println!("  {:<14} {:<10} {:<9} {tag:<12} {mr} {reason}", c.name, c.version.as_deref().unwrap_or("?"), c.state);
+        println!(
+            "  {:<14} {:<10} {:<9} {tag:<12} {mr} {reason}",
+            c.name,
+            c.version.as_deref().unwrap_or("?"),
+            c.state
+        );
     }
     if release.state == "success" {
-        println!("\n{} at {} now pins the released versions.", release.app_project, release.app_ref);
+        println!(
+            "\n{} at {} now pins the released versions.",
+            release.app_project, release.app_ref
+        );
     }
 }
 
 fn random_secret() -> String {
     use rand::Rng;
     let mut rng = rand::rng();
-    (0..32).map(|_| format!("{:x}", rng.random_range(0..16u8))).collect()
+    (0..32)
+        .map(|_| format!("{:x}", rng.random_range(0..16u8)))
+        .collect()
 }

@@ -19,12 +19,17 @@ pub enum InspectCommand {
 pub fn inspect(command: InspectCommand) -> ExitCode {
     let result = match &command {
         InspectCommand::Podfile { path } => read(path).and_then(|text| {
-            let podfile = parse_podfile(&text).map_err(|e| format!("{} is not a readable Podfile: {e}", path.display()))?;
+            let podfile = parse_podfile(&text)
+                .map_err(|e| format!("{} is not a readable Podfile: {e}", path.display()))?;
             Ok(serde_json::to_string_pretty(&podfile).expect("serializable"))
         }),
         InspectCommand::Podspec { path } => read(path).and_then(|text| {
-            let name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-            let podspec = parse_podspec_file(&name, &text).map_err(|e| format!("{} is not a readable podspec: {e}", path.display()))?;
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let podspec = parse_podspec_file(&name, &text)
+                .map_err(|e| format!("{} is not a readable podspec: {e}", path.display()))?;
             Ok(serde_json::to_string_pretty(&podspec).expect("serializable"))
         }),
     };

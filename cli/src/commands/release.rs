@@ -62,20 +62,43 @@ pub enum ReleaseCommand {
 
 pub async fn release(command: ReleaseCommand) -> anyhow::Result<ExitCode> {
     match command {
-        ReleaseCommand::Start { server, project, git_ref, require_review, deploy, watch } => {
+        ReleaseCommand::Start {
+            server,
+            project,
+            git_ref,
+            require_review,
+            deploy,
+            watch,
+        } => {
             let client = connect(&server)?;
-            let release = client.create_release(&project, &git_ref, require_review).await?;
-            println!("release {} started: {}/releases/{}", release.id, server.server.trim_end_matches('/'), release.id);
+            let release = client
+                .create_release(&project, &git_ref, require_review)
+                .await?;
+            println!(
+                "release {} started: {}/releases/{}",
+                release.id,
+                server.server.trim_end_matches('/'),
+                release.id
+            );
             let mut last_event = 0;
             if deploy {
-                let planned = client::follow(&client, release.id, &mut last_event, |r| r.state != "created" && r.state != "analyzing").await?;
+                let planned = client::follow(&client, release.id, &mut last_event, |r| {
+                    r.state != "created" && r.state != "analyzing"
+                })
+                .await?;
                 if planned.state != "waiting" {
                     return Ok(outcome(&planned));
                 }
                 client.deploy_all(release.id).await?;
             }
             if watch {
-                let finished = client::follow(&client, release.id, &mut last_event, ReleaseView::is_finished).await?;
+                let finished = client::follow(
+                    &client,
+                    release.id,
+                    &mut last_event,
+                    ReleaseView::is_finished,
+                )
+                .await?;
                 return Ok(outcome(&finished));
             }
             Ok(ExitCode::SUCCESS)
@@ -85,7 +108,12 @@ pub async fn release(command: ReleaseCommand) -> anyhow::Result<ExitCode> {
             let finished = client::follow(&client, id, &mut 0, ReleaseView::is_finished).await?;
             Ok(outcome(&finished))
         }
-        ReleaseCommand::MarkReleased { server, id, component, reason } => {
+        ReleaseCommand::MarkReleased {
+            server,
+            id,
+            component,
+            reason,
+        } => {
             let client = connect(&server)?;
             client.mark_released(id, &component, &reason).await?;
             println!("{component} marked as released");
@@ -103,5 +131,9 @@ fn outcome(release: &ReleaseView) -> ExitCode {
     if let Some(reason) = &release.reason {
         println!("  {reason}");
     }
-    if release.state == "success" { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if release.state == "success" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

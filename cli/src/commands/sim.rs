@@ -21,8 +21,16 @@ pub struct SimArgs {
 pub async fn sim(args: SimArgs) -> anyhow::Result<ExitCode> {
     crate::telemetry::init("info");
     let scenario = load_scenario(&args.scenario)?;
-    println!("GitLab simulator on http://{} (token from --token)", args.listen);
-    convoy_simulator::run_standalone(SimulatorConfig { listen: args.listen, token: args.token, scenario }).await?;
+    println!(
+        "GitLab simulator on http://{} (token from --token)",
+        args.listen
+    );
+    convoy_simulator::run_standalone(SimulatorConfig {
+        listen: args.listen,
+        token: args.token,
+        scenario,
+    })
+    .await?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -18,7 +18,9 @@ pub(crate) async fn pending(
     ready: bool,
 ) -> Result<Option<ComponentEvent>, StepError> {
     let Some(iid) = c.merge_request_iid else {
-        return Err(StepError::Fatal("no merge request is recorded: retry the component".to_owned()));
+        return Err(StepError::Fatal(
+            "no merge request is recorded: retry the component".to_owned(),
+        ));
     };
     let mr = ctx.forge.merge_request(&c.project_path, iid).await?;
     ctx.store
@@ -41,7 +43,11 @@ pub(crate) async fn pending(
 }
 
 /// Retries (or starts) the MR pipeline and sets the MR to merge when it succeeds.
-async fn request_merge(ctx: &Context, c: &ComponentRelease, mr: &MergeRequest) -> Result<(), StepError> {
+async fn request_merge(
+    ctx: &Context,
+    c: &ComponentRelease,
+    mr: &MergeRequest,
+) -> Result<(), StepError> {
     let forge = &ctx.forge;
     match &mr.head_pipeline {
         Some(p) if matches!(p.status, PipelineStatus::Failed | PipelineStatus::Canceled) => {
@@ -49,14 +55,19 @@ async fn request_merge(ctx: &Context, c: &ComponentRelease, mr: &MergeRequest) -
         }
         Some(_) => {}
         None => {
-            forge.create_merge_request_pipeline(&c.project_path, mr.iid).await?;
+            forge
+                .create_merge_request_pipeline(&c.project_path, mr.iid)
+                .await?;
         }
     }
     enable_auto_merge(ctx, c, mr.iid).await
 }
 
 async fn enable_auto_merge(ctx: &Context, c: &ComponentRelease, iid: u64) -> Result<(), StepError> {
-    let mr = ctx.forge.merge_when_pipeline_succeeds(&c.project_path, iid).await?;
+    let mr = ctx
+        .forge
+        .merge_when_pipeline_succeeds(&c.project_path, iid)
+        .await?;
     ctx.store
         .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
         .await?;

@@ -59,15 +59,33 @@ impl Failure {
 }
 
 /// Finds the first failed job of the pipeline and the tail of its log.
-pub(crate) async fn failure_of(ctx: &Context, project: &str, pipeline: &Pipeline) -> Result<Failure, StepError> {
+pub(crate) async fn failure_of(
+    ctx: &Context,
+    project: &str,
+    pipeline: &Pipeline,
+) -> Result<Failure, StepError> {
     let jobs = ctx.forge.pipeline_jobs(project, pipeline.id).await?;
     let Some(job) = jobs.iter().find(|j| j.status == PipelineStatus::Failed) else {
         let status = status_word(&pipeline.status);
-        return Ok(Failure { job: format!("pipeline {status}"), log_tail: String::new() });
+        return Ok(Failure {
+            job: format!("pipeline {status}"),
+            log_tail: String::new(),
+        });
     };
-    let log = ctx.forge.job_log_tail(project, job.id, LOG_TAIL_LINES).await?;
-    let log_tail = log.lines().map(str::trim).filter(|l| !l.is_empty()).collect::<Vec<_>>().join(" / ");
-    Ok(Failure { job: job.name.clone(), log_tail })
+    let log = ctx
+        .forge
+        .job_log_tail(project, job.id, LOG_TAIL_LINES)
+        .await?;
+    let log_tail = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" / ");
+    Ok(Failure {
+        job: job.name.clone(),
+        log_tail,
+    })
 }
 
 /// The forge's word for a status (`success`, `failed`, …).

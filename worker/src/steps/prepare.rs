@@ -16,7 +16,10 @@ const RELEASE_TARGETS: [&str; 2] = ["main", "master"];
 const CI_CONFIG: &str = ".gitlab-ci.yml";
 
 /// Prepares a component and says where it stands: merged already, MR open, or not releasable.
-pub(crate) async fn prepare(ctx: &Context, c: &ComponentRelease) -> Result<ComponentEvent, StepError> {
+pub(crate) async fn prepare(
+    ctx: &Context,
+    c: &ComponentRelease,
+) -> Result<ComponentEvent, StepError> {
     let project = ctx.forge.project(&c.project_path).await?;
     if let Some(url) = ctx.settings.hook_url() {
         ctx.forge
@@ -35,7 +38,12 @@ pub(crate) async fn prepare(ctx: &Context, c: &ComponentRelease) -> Result<Compo
         return Ok(ComponentEvent::PreparedNotReleasable { reason });
     }
     bump_podspec(ctx, c).await?;
-    if c.branch == target || ctx.forge.is_merged(&c.project_path, &c.branch, &target).await? {
+    if c.branch == target
+        || ctx
+            .forge
+            .is_merged(&c.project_path, &c.branch, &target)
+            .await?
+    {
         return Ok(ComponentEvent::PreparedAlreadyMerged);
     }
     let mr = open_merge_request(ctx, c, &target).await?;
@@ -43,8 +51,15 @@ pub(crate) async fn prepare(ctx: &Context, c: &ComponentRelease) -> Result<Compo
 }
 
 /// Why the repository cannot publish by itself, if it cannot.
-async fn ci_config_problem(ctx: &Context, c: &ComponentRelease) -> Result<Option<String>, StepError> {
-    let config = match ctx.forge.read_file(&c.project_path, CI_CONFIG, &c.branch).await {
+async fn ci_config_problem(
+    ctx: &Context,
+    c: &ComponentRelease,
+) -> Result<Option<String>, StepError> {
+    let config = match ctx
+        .forge
+        .read_file(&c.project_path, CI_CONFIG, &c.branch)
+        .await
+    {
         Ok(file) => file.content,
         Err(ForgeError::NotFound(_)) => {
             return Ok(Some(format!(
@@ -73,19 +88,29 @@ fn has_publish_stage(config: &str) -> bool {
 /// Only the version literal changes; the commit says `[ci skip]`.
 async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
     let (Some(path), Some(version)) = (&c.podspec_path, &c.version) else {
-        return Err(StepError::Fatal(format!("{} has no podspec or version recorded: retry the analysis", c.name)));
+        return Err(StepError::Fatal(format!(
+            "{} has no podspec or version recorded: retry the analysis",
+            c.name
+        )));
     };
-    let target = parse_pod_version(version)
-        .ok_or_else(|| StepError::Fatal(format!("version {version} is not valid: change it and retry")))?;
-    let file = ctx.forge.read_file(&c.project_path, path, &c.branch).await?;
+    let target = parse_pod_version(version).ok_or_else(|| {
+        StepError::Fatal(format!(
+            "version {version} is not valid: change it and retry"
+        ))
+    })?;
+    let file = ctx
+        .forge
+        .read_file(&c.project_path, path, &c.branch)
+        .await?;
     let podspec = parse_podspec_file(path, &file.content)
         .map_err(|error| StepError::Fatal(format!("{path} cannot be read ({error})")))?;
     let current = podspec.version.as_deref().and_then(parse_pod_version);
     if current.as_ref().is_some_and(|current| *current >= target) {
         return Ok(());
     }
-    let content = rewrite_podspec_version(path, &file.content, version)
-        .map_err(|error| StepError::Fatal(format!("{path}: the version cannot be changed ({error})")))?;
+    let content = rewrite_podspec_version(path, &file.content, version).map_err(|error| {
+        StepError::Fatal(format!("{path}: the version cannot be changed ({error})"))
+    })?;
     let update = FileUpdate {
         project: c.project_path.clone(),
         file_path: path.clone(),
@@ -98,26 +123,47 @@ async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepErr
         Ok(_) => {}
         // Someone pushed meanwhile: read again on the next pass rather than clobber.
         Err(ForgeError::FileChanged { path, .. }) => {
-            return Err(StepError::Transient(format!("{path} changed while Convoy bumped it")));
+            return Err(StepError::Transient(format!(
+                "{path} changed while Convoy bumped it"
+            )));
         }
         Err(error) => return Err(error.into()),
     }
     let from = podspec.version.unwrap_or_else(|| "none".to_owned());
-    note(ctx, c, format!("{path}: version {from} → {version} committed to {} with [ci skip]", c.branch)).await
+    note(
+        ctx,
+        c,
+        format!(
+            "{path}: version {from} → {version} committed to {} with [ci skip]",
+            c.branch
+        ),
+    )
+    .await
 }
 
 /// Finds the open merge request from the branch into the target, or opens one.
-async fn open_merge_request(ctx: &Context, c: &ComponentRelease, target: &str) -> Result<MergeRequest, StepError> {
+async fn open_merge_request(
+    ctx: &Context,
+    c: &ComponentRelease,
+    target: &str,
+) -> Result<MergeRequest, StepError> {
     let forge = &ctx.forge;
-    let mr = match forge.find_open_merge_request(&c.project_path, &c.branch, target).await? {
+    let mr = match forge
+        .find_open_merge_request(&c.project_path, &c.branch, target)
+        .await?
+    {
         Some(mr) => mr,
         None => {
             let version = c.version.as_deref().unwrap_or_default();
             let title = format!("Release {} {version}", c.name);
-            forge.create_merge_request(&c.project_path, &c.branch, target, &title).await?
+            forge
+                .create_merge_request(&c.project_path, &c.branch, target, &title)
+                .await?
         }
     };
-    ctx.store.record_merge_request(c.id, &merge_request_record(&c.project_path, &mr)).await?;
+    ctx.store
+        .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
+        .await?;
     Ok(mr)
 }
 
@@ -135,7 +181,11 @@ pub(crate) fn merge_request_record(project: &str, mr: &MergeRequest) -> MergeReq
 }
 
 /// Records what the worker did for a component in the event log.
-pub(crate) async fn note(ctx: &Context, c: &ComponentRelease, reason: String) -> Result<(), StepError> {
+pub(crate) async fn note(
+    ctx: &Context,
+    c: &ComponentRelease,
+    reason: String,
+) -> Result<(), StepError> {
     let event = NewEvent {
         release_id: c.release_id,
         component_id: Some(c.id),
@@ -154,7 +204,9 @@ mod tests {
     #[test]
     fn a_ci_config_with_a_publish_stage_can_release() {
         assert!(has_publish_stage("stages:\n  - lint\n  - publish\n"));
-        assert!(has_publish_stage("push:\n  stage: deploy\n  script: pod trunk push\n"));
+        assert!(has_publish_stage(
+            "push:\n  stage: deploy\n  script: pod trunk push\n"
+        ));
     }
 
     #[test]

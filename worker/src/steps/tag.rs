@@ -9,13 +9,23 @@ use crate::context::Context;
 use crate::error::StepError;
 
 /// Creates the tag if needed and follows its pipeline to success or failure.
-pub(crate) async fn deploying(ctx: &Context, c: &ComponentRelease) -> Result<Option<ComponentEvent>, StepError> {
+pub(crate) async fn deploying(
+    ctx: &Context,
+    c: &ComponentRelease,
+) -> Result<Option<ComponentEvent>, StepError> {
     let (Some(version), Some(target)) = (&c.version, &c.target_branch) else {
-        return Err(StepError::Fatal(format!("{} has no version or target branch recorded: retry it", c.name)));
+        return Err(StepError::Fatal(format!(
+            "{} has no version or target branch recorded: retry it",
+            c.name
+        )));
     };
     let tag = match ensure_tag(ctx, c, version, target).await? {
         TagOutcome::Ours(tag) => tag,
-        TagOutcome::Taken => return Ok(Some(ComponentEvent::TagExists { tag: version.clone() })),
+        TagOutcome::Taken => {
+            return Ok(Some(ComponentEvent::TagExists {
+                tag: version.clone(),
+            }));
+        }
     };
     if c.tag_name.as_deref() != Some(version.as_str()) {
         let record = TagRecord {
@@ -36,23 +46,42 @@ enum TagOutcome {
     Taken,
 }
 
-async fn ensure_tag(ctx: &Context, c: &ComponentRelease, version: &str, target: &str) -> Result<TagOutcome, StepError> {
+async fn ensure_tag(
+    ctx: &Context,
+    c: &ComponentRelease,
+    version: &str,
+    target: &str,
+) -> Result<TagOutcome, StepError> {
     let forge = &ctx.forge;
     if let Some(tag) = forge.tag(&c.project_path, version).await? {
-        return Ok(if is_ours(ctx, c, &tag, target).await? { TagOutcome::Ours(tag) } else { TagOutcome::Taken });
+        return Ok(if is_ours(ctx, c, &tag, target).await? {
+            TagOutcome::Ours(tag)
+        } else {
+            TagOutcome::Taken
+        });
     }
     let message = format!("Release {} {version}", c.name);
-    match forge.create_tag(&c.project_path, version, target, &message).await {
+    match forge
+        .create_tag(&c.project_path, version, target, &message)
+        .await
+    {
         Ok(tag) => Ok(TagOutcome::Ours(tag)),
         // Created between our look and our call: the next pass decides whose it is.
-        Err(ForgeError::TagExists { tag }) => Err(StepError::Transient(format!("tag {tag} appeared meanwhile"))),
+        Err(ForgeError::TagExists { tag }) => Err(StepError::Transient(format!(
+            "tag {tag} appeared meanwhile"
+        ))),
         Err(error) => Err(error.into()),
     }
 }
 
 /// A tag is Convoy's when Convoy recorded it, or when it points at the target branch's head
 /// (Convoy created it and stopped before recording it).
-async fn is_ours(ctx: &Context, c: &ComponentRelease, tag: &Tag, target: &str) -> Result<bool, StepError> {
+async fn is_ours(
+    ctx: &Context,
+    c: &ComponentRelease,
+    tag: &Tag,
+    target: &str,
+) -> Result<bool, StepError> {
     if c.tag_name.as_deref() == Some(tag.name.as_str()) {
         return Ok(true);
     }
@@ -60,7 +89,11 @@ async fn is_ours(ctx: &Context, c: &ComponentRelease, tag: &Tag, target: &str) -
     Ok(head.commit_sha == tag.commit_sha)
 }
 
-async fn follow_tag_pipeline(ctx: &Context, c: &ComponentRelease, tag: &Tag) -> Result<Option<ComponentEvent>, StepError> {
+async fn follow_tag_pipeline(
+    ctx: &Context,
+    c: &ComponentRelease,
+    tag: &Tag,
+) -> Result<Option<ComponentEvent>, StepError> {
     let forge = &ctx.forge;
     let Some(pipeline) = forge.latest_pipeline(&c.project_path, &tag.name).await? else {
         if skips_ci(&tag.commit_message) {
@@ -83,7 +116,11 @@ async fn follow_tag_pipeline(ctx: &Context, c: &ComponentRelease, tag: &Tag) -> 
         PipelineStatus::Failed | PipelineStatus::Canceled => {
             let failure = failure_of(ctx, &c.project_path, &pipeline).await?;
             pipelines::record(ctx, c, PipelineKind::Tag, &pipeline, Some(&failure)).await?;
-            let reason = format!("{} ({})", failure.sentence("tag pipeline"), pipeline.web_url);
+            let reason = format!(
+                "{} ({})",
+                failure.sentence("tag pipeline"),
+                pipeline.web_url
+            );
             Ok(Some(ComponentEvent::TagPipelineFailed { reason }))
         }
         _ => {
