@@ -53,9 +53,30 @@ const RESERVED_KEYS: [&str; 9] = [
     "after_script",
 ];
 
-/// The jobs `.gitlab-ci.yml` runs for a branch (`for_tag` false) or a tag pipeline, ordered by
-/// stage. Understands `stages`, `stage`, `only`/`except: [tags]` and `rules: - if: $CI_COMMIT_TAG`.
-pub fn jobs_for(ci_yaml: Option<&str>, for_tag: bool) -> Result<Vec<JobSpec>, NoPipeline> {
+/// What a pipeline is for; `.gitlab-ci.yml` picks jobs per kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PipelineKind {
+    Branch,
+    Tag,
+    MergeRequest,
+}
+
+impl PipelineKind {
+    /// The `only`/`except` keyword of this kind.
+    fn keyword(self) -> &'static str {
+        match self {
+            PipelineKind::Branch => "branches",
+            PipelineKind::Tag => "tags",
+            PipelineKind::MergeRequest => "merge_requests",
+        }
+    }
+}
+
+/// The jobs `.gitlab-ci.yml` runs for a pipeline of this kind, ordered by stage. Understands
+/// `stages`, `stage`, `only`/`except` (`branches`, `tags`, `merge_requests`) and `rules` whose
+/// `if` tests `$CI_COMMIT_TAG`, `$CI_COMMIT_BRANCH` or `merge_request_event`. As in GitLab, a
+/// job without any of these runs for branches and tags, not in merge request pipelines.
+pub fn jobs_for(ci_yaml: Option<&str>, kind: PipelineKind) -> Result<Vec<JobSpec>, NoPipeline> {
     let text = ci_yaml.ok_or(NoPipeline::MissingConfig)?;
     let doc: serde_yaml::Value =
         serde_yaml::from_str(text).map_err(|e| NoPipeline::InvalidConfig(e.to_string()))?;
@@ -84,7 +105,7 @@ pub fn jobs_for(ci_yaml: Option<&str>, for_tag: bool) -> Result<Vec<JobSpec>, No
             .and_then(|s| s.as_str())
             .unwrap_or("test")
             .to_string();
-        if runs_for(value, for_tag) {
+        if runs_for(value, kind) {
             jobs.push(JobSpec {
                 name: name.to_string(),
                 stage,
@@ -104,28 +125,48 @@ pub fn jobs_for(ci_yaml: Option<&str>, for_tag: bool) -> Result<Vec<JobSpec>, No
     }
 }
 
-fn runs_for(job: &serde_yaml::Value, for_tag: bool) -> bool {
-    let mentions_tags = |key: &str| {
-        job.get(key)
-            .and_then(|v| v.as_sequence())
-            .is_some_and(|list| list.iter().any(|item| item.as_str() == Some("tags")))
+fn runs_for(job: &serde_yaml::Value, kind: PipelineKind) -> bool {
+    let list = |key: &str| -> Option<Vec<String>> {
+        job.get(key).and_then(|v| v.as_sequence()).map(|items| {
+            items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect()
+        })
     };
-    if mentions_tags("only") {
-        return for_tag;
+    if let Some(only) = list("only") {
+        // Anything but the kind keywords (a branch name, a pattern) means branches.
+        let for_branches = only
+            .iter()
+            .any(|item| item != "tags" && item != "merge_requests");
+        return only.iter().any(|item| item == kind.keyword())
+            || (kind == PipelineKind::Branch && for_branches);
     }
-    if mentions_tags("except") {
-        return !for_tag;
+    if let Some(except) = list("except") {
+        return kind != PipelineKind::MergeRequest
+            && !except.iter().any(|item| item == kind.keyword());
     }
     if let Some(rules) = job.get("rules").and_then(|r| r.as_sequence()) {
-        let tag_rule = rules
+        let conditions: Vec<&str> = rules
             .iter()
             .filter_map(|rule| rule.get("if").and_then(|c| c.as_str()))
-            .any(|condition| condition.contains("$CI_COMMIT_TAG"));
-        if tag_rule {
-            return for_tag;
+            .collect();
+        let tests = |needle: &str| conditions.iter().any(|c| c.contains(needle));
+        let (tag, branch, merge_request) = (
+            tests("$CI_COMMIT_TAG"),
+            tests("$CI_COMMIT_BRANCH"),
+            tests("merge_request_event"),
+        );
+        if !(tag || branch || merge_request) {
+            return true;
         }
+        return match kind {
+            PipelineKind::Tag => tag,
+            PipelineKind::Branch => branch,
+            PipelineKind::MergeRequest => merge_request,
+        };
     }
-    true
+    kind != PipelineKind::MergeRequest
 }
 
 /// Whether a job of this stage checks that the pod's dependencies are released (as
@@ -367,12 +408,12 @@ mod tests {
 
     #[test]
     fn tag_only_jobs_run_in_tag_pipelines_only() {
-        let branch: Vec<String> = jobs_for(Some(CI), false)
+        let branch: Vec<String> = jobs_for(Some(CI), PipelineKind::Branch)
             .unwrap()
             .into_iter()
             .map(|j| j.name)
             .collect();
-        let tag: Vec<String> = jobs_for(Some(CI), true)
+        let tag: Vec<String> = jobs_for(Some(CI), PipelineKind::Tag)
             .unwrap()
             .into_iter()
             .map(|j| j.name)
@@ -382,10 +423,35 @@ mod tests {
     }
 
     #[test]
+    fn merge_request_pipelines_need_jobs_that_ask_for_them() {
+        assert_eq!(
+            jobs_for(Some(CI), PipelineKind::MergeRequest),
+            Err(NoPipeline::NoJobs)
+        );
+        let ci = "lint:\n  stage: test\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n    - if: $CI_COMMIT_BRANCH\nold:\n  only: [merge_requests]\n";
+        let names = |kind| {
+            jobs_for(Some(ci), kind)
+                .map(|jobs| jobs.into_iter().map(|j| j.name).collect::<Vec<_>>())
+        };
+        assert_eq!(
+            names(PipelineKind::MergeRequest),
+            Ok(vec!["lint".to_string(), "old".to_string()])
+        );
+        assert_eq!(names(PipelineKind::Branch), Ok(vec!["lint".to_string()]));
+        assert_eq!(names(PipelineKind::Tag), Err(NoPipeline::NoJobs));
+    }
+
+    #[test]
     fn no_config_and_no_jobs_are_told_apart() {
-        assert_eq!(jobs_for(None, false), Err(NoPipeline::MissingConfig));
+        assert_eq!(
+            jobs_for(None, PipelineKind::Branch),
+            Err(NoPipeline::MissingConfig)
+        );
         let only_tags = "publish:\n  stage: deploy\n  only: [tags]\n";
-        assert_eq!(jobs_for(Some(only_tags), false), Err(NoPipeline::NoJobs));
+        assert_eq!(
+            jobs_for(Some(only_tags), PipelineKind::Branch),
+            Err(NoPipeline::NoJobs)
+        );
     }
 
     #[test]

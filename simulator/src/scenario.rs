@@ -25,6 +25,11 @@ pub struct Scenario {
     /// tag; by default the simulator starts no pipeline at all, as the product brief models it.
     #[serde(default)]
     pub skipped_pipelines: bool,
+    /// Real GitLab runs in a merge request pipeline only jobs with `only: [merge_requests]` or
+    /// a `merge_request_event` rule, and refuses the pipeline when there are none; by default the
+    /// simulator runs the branch's jobs instead.
+    #[serde(default)]
+    pub strict_merge_request_pipelines: bool,
     /// How webhook deliveries are retried.
     #[serde(default)]
     pub webhooks: WebhookSettings,

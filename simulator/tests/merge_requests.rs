@@ -211,3 +211,46 @@ async fn a_fast_forward_project_moves_main_to_the_source_head() {
     );
     assert_eq!(mr["merge_commit_sha"], serde_json::Value::Null);
 }
+
+#[tokio::test]
+async fn a_strict_merge_request_pipeline_needs_jobs_that_ask_for_it() {
+    let mut scenario = convoy_simulator::Scenario::from_yaml(common::SCENARIO).unwrap();
+    scenario.strict_merge_request_pipelines = true;
+    let simulator = common::start_with(scenario).await;
+    let api = Api::new(&simulator);
+    open(&api, "group%2Fcore", "release/1.0.0").await;
+    let (status, body) = api
+        .post(
+            "/projects/group%2Fcore/merge_requests/1/pipelines",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+
+    let ci = "stages: [lint]\nlint:\n  stage: lint\n  script: pod lib lint\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n";
+    simulator
+        .push_commit(
+            "group/core",
+            "release/1.0.0",
+            &[(".gitlab-ci.yml", ci)],
+            "MR pipelines",
+        )
+        .unwrap();
+    let (status, pipeline) = api
+        .post(
+            "/projects/group%2Fcore/merge_requests/1/pipelines",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 201, "{pipeline}");
+    assert_eq!(pipeline["ref"], "refs/merge-requests/1/head");
+    assert_eq!(
+        simulator
+            .world()
+            .latest_pipeline("group/core", "refs/merge-requests/1/head")
+            .unwrap()
+            .jobs[0]
+            .name,
+        "lint"
+    );
+}

@@ -171,6 +171,8 @@ pub(crate) struct World {
     pub ci_capacity: Option<usize>,
     /// Record `skipped` pipelines for `[ci skip]` pushes, as real GitLab does.
     pub record_skipped_pipelines: bool,
+    /// Merge request pipelines run only jobs that ask for them, as in real GitLab.
+    pub strict_merge_request_pipelines: bool,
     pub faults: FaultControl,
     pub projects: Vec<Project>,
     pub commits: HashMap<String, Commit>,
@@ -197,6 +199,7 @@ impl World {
             default_pipeline_duration: Duration::from_millis(scenario.pipeline_duration_ms),
             ci_capacity: scenario.ci_capacity,
             record_skipped_pipelines: scenario.skipped_pipelines,
+            strict_merge_request_pipelines: scenario.strict_merge_request_pipelines,
             faults,
             projects: Vec::new(),
             commits: HashMap::new(),

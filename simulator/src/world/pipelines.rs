@@ -9,7 +9,7 @@ use convoy_core::manifest::podspec::parse_podspec_file;
 
 use super::{Job, Pipeline, World};
 use crate::error::ApiError;
-use crate::rules::{self, JobSpec, ReleasedVersions};
+use crate::rules::{self, JobSpec, PipelineKind, ReleasedVersions};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PipelineStatus {
@@ -90,7 +90,9 @@ impl World {
             .files
             .get(".gitlab-ci.yml")
             .map(String::as_str);
-        let specs = rules::jobs_for(ci, is_tag).map_err(|why| base_error(&why.message()))?;
+        let specs = self
+            .jobs_for(ci, is_tag, mr_iid.is_some())
+            .map_err(|why| base_error(&why.message()))?;
         let pipeline_ref = match mr_iid {
             Some(iid) => format!("refs/merge-requests/{iid}/head"),
             None => reference.to_string(),
@@ -109,6 +111,30 @@ impl World {
         }
         self.emit_pipeline(id);
         Ok(id)
+    }
+
+    /// The jobs of a new pipeline. Real GitLab runs in a merge request pipeline only the jobs
+    /// that ask for one; unless the scenario is strict, the simulator falls back to the
+    /// branch's jobs so that plain CI configurations work.
+    fn jobs_for(
+        &self,
+        ci: Option<&str>,
+        is_tag: bool,
+        for_merge_request: bool,
+    ) -> Result<Vec<JobSpec>, rules::NoPipeline> {
+        let kind = match (is_tag, for_merge_request) {
+            (_, true) => PipelineKind::MergeRequest,
+            (true, false) => PipelineKind::Tag,
+            (false, false) => PipelineKind::Branch,
+        };
+        match rules::jobs_for(ci, kind) {
+            Err(rules::NoPipeline::NoJobs)
+                if kind == PipelineKind::MergeRequest && !self.strict_merge_request_pipelines =>
+            {
+                rules::jobs_for(ci, PipelineKind::Branch)
+            }
+            other => other,
+        }
     }
 
     /// What real GitLab does for a `[ci skip]` push when the project has CI: a pipeline with
