@@ -1,5 +1,7 @@
 //! The connection pool, migrations, and the conversions every query shares.
 
+use std::time::Duration;
+
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -20,6 +22,9 @@ const SQLITE_PRAGMAS: [&str; 3] = [
     "PRAGMA foreign_keys = ON",
     "PRAGMA journal_mode = WAL",
 ];
+
+/// How many times a SQLite migration runs before its error is returned (see `migrate`).
+const SQLITE_MIGRATION_ATTEMPTS: u64 = 5;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum DbKind {
@@ -69,12 +74,7 @@ impl Store {
                     .await?
             }
         };
-        let mut migrator = match kind {
-            DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite"),
-            DbKind::Postgres => sqlx::migrate!("../migrations/postgres"),
-        };
-        migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-        migrator.run(&pool).await?;
+        migrate(&pool, kind).await?;
         Ok(Store { pool, kind })
     }
 
@@ -86,6 +86,31 @@ impl Store {
     /// Closes every connection; waits for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+    }
+}
+
+/// Brings the schema up to date, in Convoy's own migrations table.
+///
+/// PostgreSQL migrations run under an advisory lock. SQLite has none: when several processes
+/// start together on a new file, all but one fail on the tables the first one just created.
+/// Running again then skips what was applied, so a failure on SQLite is retried a few times.
+async fn migrate(pool: &AnyPool, kind: DbKind) -> Result<(), StoreError> {
+    let mut migrator = match kind {
+        DbKind::Sqlite => sqlx::migrate!("../migrations/sqlite"),
+        DbKind::Postgres => sqlx::migrate!("../migrations/postgres"),
+    };
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    let mut attempt = 1;
+    loop {
+        match migrator.run(pool).await {
+            Ok(()) => return Ok(()),
+            Err(err) if kind == DbKind::Sqlite && attempt < SQLITE_MIGRATION_ATTEMPTS => {
+                tracing::debug!(attempt, error = %err, "SQLite migration failed, running again");
+                tokio::time::sleep(Duration::from_millis(100 * attempt)).await;
+                attempt += 1;
+            }
+            Err(err) => return Err(err.into()),
+        }
     }
 }
 

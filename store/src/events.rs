@@ -18,12 +18,26 @@ pub(crate) struct EventInsert<'a> {
     pub reason: Option<&'a str>,
 }
 
-/// Appends one event; the component name is copied from the component row so that the log
-/// reads on its own.
+/// The PostgreSQL advisory lock under which events are appended ("convoy" in ASCII).
+const EVENT_LOG_LOCK: i64 = 0x636f_6e76_6f79;
+
+/// Appends one event, inside the caller's transaction; the component name is copied from the
+/// component row so that the log reads on its own.
+///
+/// Readers follow the log by id (`events_since(last_seen)`). On PostgreSQL an id is drawn at
+/// insert but becomes visible at commit, so without care a reader could pass over an id that
+/// commits after a higher one. Appending under one transaction-scoped lock makes ids become
+/// visible in order. SQLite serialises writers already.
 pub(crate) async fn insert_event(
     conn: &mut AnyConnection,
     event: &EventInsert<'_>,
 ) -> Result<i64, StoreError> {
+    if conn.backend_name() == "PostgreSQL" {
+        sqlx::query("SELECT pg_advisory_xact_lock($1)")
+            .bind(EVENT_LOG_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
     Ok(sqlx::query_scalar(
         "INSERT INTO release_events \
          (release_id, component_id, component_name, actor, kind, from_state, to_state, reason, \
@@ -48,9 +62,9 @@ impl Store {
     /// Appends an event (a note, a failure detail, …) without changing any state and without
     /// waking the worker. Returns its id.
     pub async fn append_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
-        let mut conn = self.pool.acquire().await?;
-        insert_event(
-            &mut conn,
+        let mut tx = self.pool.begin().await?;
+        let id = insert_event(
+            &mut tx,
             &EventInsert {
                 release_id: event.release_id,
                 component_id: event.component_id,
@@ -61,7 +75,9 @@ impl Store {
                 reason: event.reason.as_deref(),
             },
         )
-        .await
+        .await?;
+        tx.commit().await?;
+        Ok(id)
     }
 
     /// Events of release `release_id` with an id above `after_id`, oldest first.

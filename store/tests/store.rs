@@ -12,6 +12,7 @@ use support::{Backend, TestDb, abcd_plan, new_release, planned};
 
 on_both_databases!(
     connecting_again_finds_the_schema_up_to_date,
+    processes_starting_together_on_a_new_database_all_connect,
     apalis_storage_then_convoy_share_one_database,
     convoy_then_apalis_storage_share_one_database,
     a_new_main_release_is_in_state_created_with_a_created_event,
@@ -37,6 +38,7 @@ on_both_databases!(
     expected_pipeline_time_averages_successful_tag_pipelines,
     the_event_log_reads_in_the_order_things_happened,
     a_note_names_its_component_and_does_not_wake_the_worker,
+    a_reader_following_the_log_misses_no_event_written_concurrently,
     a_duplicate_delivery_is_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
     deliveries_wait_until_marked_processed,
@@ -56,6 +58,20 @@ async fn connecting_again_finds_the_schema_up_to_date(db: &TestDb) {
     let store = db.store().await;
     assert_eq!(store.main_release(release.id).await.unwrap(), Some(release));
     assert_eq!(store.is_postgres(), db.backend == Backend::Postgres);
+    assert_eq!(applied_convoy_migrations(db).await, 1);
+}
+
+async fn processes_starting_together_on_a_new_database_all_connect(db: &TestDb) {
+    let connects = (0..4).map(|_| {
+        let url = db.url.clone();
+        tokio::spawn(async move { Store::connect(&url).await })
+    });
+
+    let results = futures::future::join_all(connects).await;
+
+    for result in results {
+        result.unwrap().expect("every store connects");
+    }
     assert_eq!(applied_convoy_migrations(db).await, 1);
 }
 
@@ -884,6 +900,52 @@ async fn a_note_names_its_component_and_does_not_wake_the_worker(db: &TestDb) {
     assert!(!store.take_wake(release_id).await.unwrap());
 }
 
+async fn a_reader_following_the_log_misses_no_event_written_concurrently(db: &TestDb) {
+    let store = db.store().await;
+    let release_id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let writers: Vec<_> = (0..4)
+        .map(|writer| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for n in 0..25 {
+                    store
+                        .append_event(&note(release_id, &format!("{writer}/{n}")))
+                        .await
+                        .unwrap();
+                }
+            })
+        })
+        .collect();
+
+    let mut seen = Vec::new();
+    let mut last_seen = 0;
+    loop {
+        // Read once more after the writers finished, to see the last ones.
+        let finished = writers.iter().all(|writer| writer.is_finished());
+        for event in store.events_since(last_seen, 1000).await.unwrap() {
+            last_seen = event.id;
+            seen.push(event.id);
+        }
+        if finished {
+            break;
+        }
+    }
+    futures::future::join_all(writers).await;
+
+    let all: Vec<i64> = store
+        .events(release_id, 0, 1000)
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(seen, all);
+}
+
 async fn a_duplicate_delivery_is_recorded_once(db: &TestDb) {
     let store = db.store().await;
     let delivery = new_delivery("uuid-1");
@@ -1134,6 +1196,16 @@ fn tag(name: &str) -> TagRecord {
         project_path: "pods/a".to_string(),
         name: name.to_string(),
         sha: "0123abcd".to_string(),
+    }
+}
+
+fn note(release_id: i64, text: &str) -> NewEvent {
+    NewEvent {
+        release_id,
+        component_id: None,
+        actor: "worker".to_string(),
+        kind: "note".to_string(),
+        reason: Some(text.to_string()),
     }
 }
 
