@@ -8,7 +8,9 @@ use convoy_core::scheduler::{self, ComponentStatus, SchedulerOptions};
 use convoy_core::{
     ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, component, main_release,
 };
-use convoy_store::{ComponentRelease, MainRelease, ReleaseEvent, Store, StoreError};
+use convoy_store::{
+    ComponentRelease, MainRelease, MainReleaseSummary, ReleaseEvent, Store, StoreError,
+};
 use serde::Serialize;
 
 /// How far a release got: released components out of all components in its plan.
@@ -83,6 +85,8 @@ pub struct PipelineLink {
     pub status: String,
     pub web_url: String,
     pub failed_job: Option<String>,
+    /// The last lines of the failed job's log.
+    pub failure_log: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -117,6 +121,25 @@ pub struct EventView {
     pub to_state: Option<String>,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl From<MainReleaseSummary> for ReleaseSummary {
+    fn from(summary: MainReleaseSummary) -> ReleaseSummary {
+        let release = summary.release;
+        ReleaseSummary {
+            id: release.id,
+            app_project: release.app_project,
+            app_ref: release.app_ref,
+            state: release.state,
+            started_by: release.started_by,
+            created_at: release.created_at,
+            finished_at: release.finished_at,
+            progress: Progress {
+                released: summary.components_released,
+                total: summary.components_total,
+            },
+        }
+    }
 }
 
 impl From<ReleaseEvent> for EventView {
@@ -182,6 +205,7 @@ pub async fn release_detail(
             status: p.status,
             web_url: p.web_url,
             failed_job: p.failed_job,
+            failure_log: p.failure_log,
         });
         let waiting_on = schedule
             .waiting_on
@@ -305,7 +329,9 @@ pub fn component_actions(release: &MainRelease, c: &ComponentRelease) -> Vec<&'s
     if allows(ComponentEvent::VersionChanged { version }) {
         actions.push("edit_version");
     }
-    if allows(ComponentEvent::Deploy) {
+    // A failed release goes on through retry, not through deploying more components.
+    let deployable = release.state != MainReleaseState::Failed;
+    if deployable && allows(ComponentEvent::Deploy) {
         actions.push("deploy");
     }
     if release.require_review && !c.reviewed && c.state == ComponentState::Pending {

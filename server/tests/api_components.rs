@@ -4,7 +4,7 @@ mod api_helpers;
 
 use api_helpers::{TestApp, error_of, spawn_app};
 use convoy_core::{ComponentState, MainReleaseState};
-use convoy_store::Change;
+use convoy_store::{Change, MergeRequestRecord, PipelineKind, PipelineRecord, TagRecord};
 use convoy_worker::Job;
 use serde_json::{Value, json};
 
@@ -397,4 +397,87 @@ async fn nothing_changes_in_a_canceled_release() {
         error_of(response).await,
         "cannot mark as released while release is canceled"
     );
+}
+
+#[tokio::test]
+async fn a_failed_component_shows_its_merge_request_pipeline_tag_and_what_it_blocks() {
+    let app = spawn_app().await;
+    let id = app.release_with_a_failed_component().await;
+    let a = app.store.component_by_name(id, "A").await.unwrap().unwrap();
+    app.store
+        .record_merge_request(
+            a.id,
+            &MergeRequestRecord {
+                project_path: "ios/a".to_string(),
+                iid: 4,
+                source_branch: "release/0.1.0".to_string(),
+                target_branch: "main".to_string(),
+                state: "merged".to_string(),
+                web_url: "http://forge.test/ios/a/-/merge_requests/4".to_string(),
+                auto_merge: true,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .record_tag(
+            a.id,
+            &TagRecord {
+                project_path: "ios/a".to_string(),
+                name: "0.1.0".to_string(),
+                sha: "abc123".to_string(),
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .record_pipeline(
+            a.id,
+            &PipelineRecord {
+                project_path: "ios/a".to_string(),
+                pipeline_id: 31,
+                kind: PipelineKind::Tag,
+                git_ref: "0.1.0".to_string(),
+                sha: "abc123".to_string(),
+                status: "failed".to_string(),
+                web_url: "http://forge.test/ios/a/-/pipelines/31".to_string(),
+                failed_job: Some("publish".to_string()),
+                failure_log: Some("pod trunk push failed".to_string()),
+                duration: Some(42),
+            },
+        )
+        .await
+        .unwrap();
+
+    let body: Value = app
+        .get(&format!("/api/v1/releases/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+
+    let a = component(&body, "A");
+    assert_eq!(a["state"], "failed");
+    assert_eq!(a["reason"], "test moves A");
+    assert_eq!(
+        a["merge_request"],
+        json!({"iid": 4, "state": "merged", "web_url": "http://forge.test/ios/a/-/merge_requests/4"})
+    );
+    assert_eq!(
+        a["pipeline"],
+        json!({
+            "id": 31, "kind": "tag", "status": "failed",
+            "web_url": "http://forge.test/ios/a/-/pipelines/31",
+            "failed_job": "publish", "failure_log": "pod trunk push failed"
+        })
+    );
+    assert_eq!(
+        a["tag"],
+        json!({"name": "0.1.0", "web_url": "http://forge.test/ios/a/-/tags/0.1.0"})
+    );
+    assert_eq!(
+        a["actions"],
+        json!(["edit_version", "mark_released", "retry"])
+    );
+    assert_eq!(component(&body, "D")["blocked_by"], json!(["A"]));
 }

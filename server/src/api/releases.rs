@@ -223,22 +223,7 @@ pub async fn list_releases(
         )));
     }
     let (summaries, total) = store.list_main_releases(page, per_page).await?;
-    let releases = summaries
-        .into_iter()
-        .map(|summary| ReleaseSummary {
-            id: summary.release.id,
-            app_project: summary.release.app_project,
-            app_ref: summary.release.app_ref,
-            state: summary.release.state,
-            started_by: summary.release.started_by,
-            created_at: summary.release.created_at,
-            finished_at: summary.release.finished_at,
-            progress: crate::views::Progress {
-                released: summary.components_released,
-                total: summary.components_total,
-            },
-        })
-        .collect();
+    let releases = summaries.into_iter().map(ReleaseSummary::from).collect();
     Ok(HttpResponse::Ok().json(ReleaseList {
         releases,
         page,

@@ -42,10 +42,21 @@ pub struct TestApp {
     pub store: Store,
     pub jobs: Arc<RecordingJobs>,
     pub client: reqwest::Client,
-    _database_dir: tempfile::TempDir,
+    database: TestDatabase,
 }
 
-/// A server with no API token configured.
+/// The database only this test uses.
+enum TestDatabase {
+    /// Holds the SQLite file until the test ends.
+    Sqlite(tempfile::TempDir),
+    /// A database created on the PostgreSQL server for this test.
+    Postgres { admin_url: String, name: String },
+}
+
+/// The PostgreSQL server the store's tests use too.
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// A server with no API token configured, on a fresh SQLite file.
 pub async fn spawn_app() -> TestApp {
     spawn_app_with_token(None).await
 }
@@ -57,7 +68,53 @@ pub async fn spawn_app_with_token(token: Option<&str>) -> TestApp {
         "sqlite://{}",
         database_dir.path().join("convoy.db").display()
     );
-    let store = Store::connect(&url).await.expect("the test database opens");
+    spawn(&url, token, TestDatabase::Sqlite(database_dir)).await
+}
+
+/// A server on a fresh database of the PostgreSQL server named by `CONVOY_TEST_POSTGRES_URL`
+/// (default `postgres://postgres@127.0.0.1:5432/test`). Call `remove_database` at the end.
+pub async fn spawn_app_on_postgres() -> TestApp {
+    let admin_url = std::env::var("CONVOY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_string());
+    let name = format!("convoy_server_test_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = admin_connection(&admin_url).await;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap_or_else(|err| panic!("creating test database {name}: {err}"));
+    let url = with_database(&admin_url, &name);
+    spawn(&url, None, TestDatabase::Postgres { admin_url, name }).await
+}
+
+async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
+    use sqlx::Connection;
+    sqlx::PgConnection::connect(admin_url)
+        .await
+        .unwrap_or_else(|err| {
+            panic!(
+                "the PostgreSQL tests need a server at {admin_url} (set CONVOY_TEST_POSTGRES_URL \
+                 to another one; `pg_isready -h 127.0.0.1` tells whether it runs): {err}"
+            )
+        })
+}
+
+/// `postgres://u@h:5432/test?x=y` with database `name` instead of `test`.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((base, query)) => (base, Some(query)),
+        None => (url, None),
+    };
+    let (server, _) = base
+        .rsplit_once('/')
+        .expect("a PostgreSQL URL names a database");
+    match query {
+        Some(query) => format!("{server}/{name}?{query}"),
+        None => format!("{server}/{name}"),
+    }
+}
+
+async fn spawn(url: &str, token: Option<&str>, database: TestDatabase) -> TestApp {
+    let store = Store::connect(url).await.expect("the test database opens");
     let jobs = Arc::new(RecordingJobs::default());
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
@@ -75,11 +132,24 @@ pub async fn spawn_app_with_token(token: Option<&str>) -> TestApp {
         store,
         jobs,
         client: reqwest::Client::new(),
-        _database_dir: database_dir,
+        database,
     }
 }
 
 impl TestApp {
+    /// Drops a PostgreSQL test database (a failed test leaves it, to look at).
+    pub async fn remove_database(self) {
+        if let TestDatabase::Postgres { admin_url, name } = &self.database {
+            let mut admin = admin_connection(admin_url).await;
+            sqlx::query(sqlx::AssertSqlSafe(format!(
+                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+            )))
+            .execute(&mut admin)
+            .await
+            .unwrap_or_else(|err| panic!("dropping test database {name}: {err}"));
+        }
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))
