@@ -254,3 +254,25 @@ async fn a_strict_merge_request_pipeline_needs_jobs_that_ask_for_it() {
         "lint"
     );
 }
+
+#[tokio::test]
+async fn a_merge_request_from_a_missing_branch_or_onto_itself_is_422() {
+    let simulator = start().await;
+    let api = Api::new(&simulator);
+    let body = json!({ "source_branch": "nope", "target_branch": "main", "title": "x" });
+    let (status, answer) = api
+        .post("/projects/group%2Fplain/merge_requests", body)
+        .await;
+    assert_eq!(
+        (status, answer),
+        (
+            422,
+            json!({ "message": ["Source branch \"nope\" does not exist"] })
+        )
+    );
+    let body = json!({ "source_branch": "main", "target_branch": "main", "title": "x" });
+    let (status, _) = api
+        .post("/projects/group%2Fplain/merge_requests", body)
+        .await;
+    assert_eq!(status, 422);
+}

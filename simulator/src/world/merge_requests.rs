@@ -34,17 +34,19 @@ impl World {
         title: &str,
         description: &str,
     ) -> Result<u64, ApiError> {
+        // GitLab's handle_merge_request_errors!: branch_conflict and base errors are 422,
+        // validate_branches (a duplicate) 409, each with the messages in an array.
         let project = self.project(project_id);
         if source == target {
             return Err(ApiError::new(
-                400,
+                422,
                 serde_json::json!({ "message": ["You can't use same project/branch for source and target"] }),
             ));
         }
         for (name, branch) in [("Source", source), ("Target", target)] {
             if !project.branches.contains_key(branch) {
                 return Err(ApiError::new(
-                    400,
+                    422,
                     serde_json::json!({ "message": [format!("{name} branch \"{branch}\" does not exist")] }),
                 ));
             }
