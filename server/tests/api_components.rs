@@ -481,3 +481,35 @@ async fn a_failed_component_shows_its_merge_request_pipeline_tag_and_what_it_blo
     );
     assert_eq!(component(&body, "D")["blocked_by"], json!(["A"]));
 }
+
+#[tokio::test]
+async fn marking_the_failed_component_released_lets_a_failed_release_go_on() {
+    let app = spawn_app().await;
+    let id = app.release_with_a_failed_component().await;
+
+    let response = app
+        .post(
+            &format!("/api/v1/releases/{id}/components/A/released"),
+            json!({"reason": "tagged 0.1.0 by hand"}),
+        )
+        .await;
+
+    assert_eq!(response.status().as_u16(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["state"], "deploying");
+    assert_eq!(component(&body, "A")["state"], "success");
+    assert_eq!(component(&body, "B")["blocked_by"], json!([]));
+    let events = app.store.events(id, 0, 100).await.unwrap();
+    let last_two: Vec<_> = events[events.len() - 2..]
+        .iter()
+        .map(|event| (event.component_name.clone(), event.to_state.clone()))
+        .collect();
+    assert_eq!(
+        last_two,
+        vec![
+            (Some("A".to_string()), Some("success".to_string())),
+            (None, Some("deploying".to_string())),
+        ],
+        "the component moves before the release"
+    );
+}

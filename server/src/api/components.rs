@@ -205,9 +205,11 @@ pub async fn mark_released(
     };
     let transition = component::decide(component.state, &event)?;
 
-    // A failed release goes on once the component that stopped it is released.
+    // Checked before anything changes, moved after the component: the worker leaves a failed
+    // release alone, whereas a deploying one whose component is still failed would be judged
+    // stalled and failed again.
     if release.state == MainReleaseState::Failed {
-        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+        main_release::decide(release.state, &MainReleaseEvent::Retry)?;
     }
     let change = Change {
         actor: actor.clone(),
@@ -217,6 +219,10 @@ pub async fn mark_released(
     store
         .set_component_released_by(component.id, &actor)
         .await?;
+    // A failed release goes on once the component that stopped it is released.
+    if release.state == MainReleaseState::Failed {
+        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+    }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
@@ -235,14 +241,18 @@ pub async fn retry_component(
     let (release, component) = load_open(&store, id, &name, "retry").await?;
     let transition = component::decide(component.state, &ComponentEvent::Retry)?;
 
+    // Checked before anything changes, moved after the component (see mark_released).
     if release.state == MainReleaseState::Failed {
-        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+        main_release::decide(release.state, &MainReleaseEvent::Retry)?;
     }
     let change = Change {
-        actor,
+        actor: actor.clone(),
         reason: transition.reason,
     };
     move_component(&store, &component, transition.state, &change).await?;
+    if release.state == MainReleaseState::Failed {
+        reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
+    }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }

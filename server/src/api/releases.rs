@@ -361,19 +361,22 @@ pub async fn retry_release(
         .collect();
 
     // A release still deploying (failures only block their descendants) retries its failed
-    // components without changing state itself.
-    if release.state != MainReleaseState::Deploying {
-        let transition = main_release::decide(release.state, &MainReleaseEvent::Retry)?;
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        move_release(&store, &release, transition.state, &change).await?;
-    } else if retryable.is_empty() {
-        return Err(ActionError::NothingToDo(format!(
-            "no component of release {id} has failed: there is nothing to retry"
-        )));
-    }
+    // components without changing state itself. A failed release is checked first but moved
+    // last: the worker leaves a failed release alone, whereas a deploying one whose components
+    // are still failed would be judged stalled and failed again before they move.
+    let reopen = if release.state == MainReleaseState::Deploying {
+        if retryable.is_empty() {
+            return Err(ActionError::NothingToDo(format!(
+                "no component of release {id} has failed: there is nothing to retry"
+            )));
+        }
+        None
+    } else {
+        Some(main_release::decide(
+            release.state,
+            &MainReleaseEvent::Retry,
+        )?)
+    };
     for (component, transition) in retryable {
         let change = Change {
             actor: actor.clone(),
@@ -383,6 +386,13 @@ pub async fn retry_release(
             Ok(()) | Err(ActionError::ChangedMeanwhile) => {}
             Err(other) => return Err(other),
         }
+    }
+    if let Some(transition) = reopen {
+        let change = Change {
+            actor: actor.clone(),
+            reason: transition.reason,
+        };
+        move_release(&store, &release, transition.state, &change).await?;
     }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
