@@ -2,6 +2,7 @@
 //! Everything is synchronous and in memory; the HTTP layer and the ticker lock it briefly.
 
 mod merge_requests;
+mod outcomes;
 mod pipelines;
 mod repo;
 mod webhooks;
