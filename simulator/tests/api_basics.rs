@@ -187,3 +187,21 @@ async fn branch_and_compare_tell_whether_a_branch_is_merged() {
         (404, json!({ "message": "404 Branch Not Found" }))
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_serves_on_a_multi_thread_runtime_and_stop_closes_the_port() {
+    let simulator = start().await;
+    let api = Api::new(&simulator);
+    assert_eq!(api.get("/projects/1").await.0, 200);
+    let url = format!("{}/projects/1", api.base);
+    simulator.stop().await;
+    let after = reqwest::Client::new()
+        .get(&url)
+        .header("PRIVATE-TOKEN", TOKEN)
+        .send()
+        .await;
+    assert!(
+        after.is_err(),
+        "the port still answers after stop: {after:?}"
+    );
+}
