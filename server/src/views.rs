@@ -189,24 +189,13 @@ pub async fn release_detail(
         .map(|planned| (planned.name.as_str(), &planned.dependencies))
         .collect();
 
+    // Only components with a current merge request or pipeline have a record to read, and
+    // those reads run concurrently (a release page may show hundreds of components).
+    let links =
+        futures::future::try_join_all(components.iter().map(|c| links_of(store, c))).await?;
+
     let mut details = Vec::with_capacity(components.len());
-    for c in &components {
-        let merge_request = store
-            .merge_request_of(c.id)
-            .await?
-            .map(|mr| MergeRequestLink {
-                iid: mr.iid,
-                state: mr.state,
-                web_url: mr.web_url,
-            });
-        let pipeline = store.pipeline_of(c.id).await?.map(|p| PipelineLink {
-            id: p.pipeline_id,
-            kind: p.kind.as_str().to_string(),
-            status: p.status,
-            web_url: p.web_url,
-            failed_job: p.failed_job,
-            failure_log: p.failure_log,
-        });
+    for (c, (merge_request, pipeline)) in components.iter().zip(links) {
         let waiting_on = schedule
             .waiting_on
             .get(&c.name)
@@ -261,6 +250,35 @@ pub async fn release_detail(
         actions: release_actions(&release, &components),
         components: details,
     }))
+}
+
+/// The merge request and pipeline links of one component.
+async fn links_of(
+    store: &Store,
+    c: &ComponentRelease,
+) -> Result<(Option<MergeRequestLink>, Option<PipelineLink>), StoreError> {
+    let merge_request = match c.merge_request_iid {
+        Some(_) => store.merge_request_of(c.id).await?,
+        None => None,
+    };
+    let pipeline = match c.pipeline_id {
+        Some(_) => store.pipeline_of(c.id).await?,
+        None => None,
+    };
+    let merge_request = merge_request.map(|mr| MergeRequestLink {
+        iid: mr.iid,
+        state: mr.state,
+        web_url: mr.web_url,
+    });
+    let pipeline = pipeline.map(|p| PipelineLink {
+        id: p.pipeline_id,
+        kind: p.kind.as_str().to_string(),
+        status: p.status,
+        web_url: p.web_url,
+        failed_job: p.failed_job,
+        failure_log: p.failure_log,
+    });
+    Ok((merge_request, pipeline))
 }
 
 /// Released components out of all of them.
