@@ -426,6 +426,6 @@ async fn an_unknown_api_address_answers_404_in_json() {
     assert_eq!(response.status().as_u16(), 404);
     assert_eq!(
         error_of(response).await,
-        "there is no GET /api/v1/nothing-here endpoint: see the API routes in the README"
+        "there is no GET /api/v1/nothing-here endpoint: the API's routes start with /api/v1/releases"
     );
 }

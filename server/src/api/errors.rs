@@ -130,7 +130,7 @@ pub async fn unknown_endpoint(request: HttpRequest) -> HttpResponse {
     error_response(
         StatusCode::NOT_FOUND,
         format!(
-            "there is no {} {} endpoint: see the API routes in the README",
+            "there is no {} {} endpoint: the API's routes start with /api/v1/releases",
             request.method(),
             request.path()
         ),
