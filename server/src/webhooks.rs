@@ -22,11 +22,7 @@ pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// Registers the webhook route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/webhooks/gitlab")
-            .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
-            .route(web::post().to(gitlab_webhook)),
-    );
+    cfg.route("/webhooks/gitlab", web::post().to(gitlab_webhook));
 }
 
 /// Why a delivery was refused.
@@ -38,6 +34,11 @@ pub enum WebhookError {
     MissingEvent,
     #[error("the delivery body is not JSON: GitLab sends webhook payloads as JSON ({0})")]
     NotJson(String),
+    #[error("the delivery body is larger than 5 MB: Convoy does not use deliveries that large")]
+    TooLarge,
+    /// The connection broke while the body was read.
+    #[error("the delivery body could not be read: {0}")]
+    Unreadable(actix_web::Error),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -46,7 +47,10 @@ impl ResponseError for WebhookError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebhookError::WrongToken => StatusCode::UNAUTHORIZED,
-            WebhookError::MissingEvent | WebhookError::NotJson(_) => StatusCode::BAD_REQUEST,
+            WebhookError::MissingEvent | WebhookError::NotJson(_) | WebhookError::Unreadable(_) => {
+                StatusCode::BAD_REQUEST
+            }
+            WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -70,7 +74,7 @@ struct Acknowledgement {
 /// Records one delivery and nudges the worker; a delivery seen before is acknowledged again.
 pub async fn gitlab_webhook(
     request: HttpRequest,
-    body: web::Bytes,
+    payload: web::Payload,
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
@@ -87,6 +91,12 @@ pub async fn gitlab_webhook(
         .filter(|name| !name.is_empty())
         .ok_or(WebhookError::MissingEvent)?
         .to_string();
+    // Read only once the sender is known to be GitLab, and never more than the limit.
+    let body = payload
+        .to_bytes_limited(MAX_BODY_BYTES)
+        .await
+        .map_err(|_| WebhookError::TooLarge)?
+        .map_err(WebhookError::Unreadable)?;
     let payload: serde_json::Value =
         serde_json::from_slice(&body).map_err(|err| WebhookError::NotJson(err.to_string()))?;
     let project_path = payload

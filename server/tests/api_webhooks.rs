@@ -206,3 +206,46 @@ async fn a_delivery_that_is_not_json_is_refused() {
     );
     assert!(app.jobs.pushed().is_empty());
 }
+
+#[tokio::test]
+async fn a_delivery_larger_than_5_mb_is_refused() {
+    let app = spawn_app().await;
+    let padding = "x".repeat(5 * 1024 * 1024);
+    let body = json!({"object_kind": "push", "padding": padding}).to_string();
+
+    let response = app
+        .deliver(
+            &[
+                ("X-Gitlab-Token", WEBHOOK_SECRET),
+                ("X-Gitlab-Event", "Push Hook"),
+            ],
+            &body,
+        )
+        .await;
+
+    assert_eq!(response.status().as_u16(), 413);
+    assert_eq!(
+        error_of(response).await,
+        "the delivery body is larger than 5 MB: Convoy does not use deliveries that large"
+    );
+    assert!(app.jobs.pushed().is_empty());
+}
+
+#[tokio::test]
+async fn a_delivery_just_under_the_limit_is_accepted() {
+    let app = spawn_app().await;
+    let padding = "x".repeat(4 * 1024 * 1024);
+    let body = json!({"object_kind": "push", "padding": padding}).to_string();
+
+    let response = app
+        .deliver(
+            &[
+                ("X-Gitlab-Token", WEBHOOK_SECRET),
+                ("X-Gitlab-Event", "Push Hook"),
+            ],
+            &body,
+        )
+        .await;
+
+    assert_eq!(response.status().as_u16(), 200);
+}
