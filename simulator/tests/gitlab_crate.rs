@@ -143,7 +143,7 @@ struct Job {
 
 #[tokio::test]
 async fn merge_requests_pipelines_and_retry_through_the_gitlab_crate() {
-    let simulator = start().await;
+    let simulator = common::start_slow().await;
     let gl = client(&simulator).await;
     let mr: Mr = CreateMergeRequest::builder()
         .project("group/net")

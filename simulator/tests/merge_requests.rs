@@ -16,7 +16,7 @@ async fn open(api: &Api, project: &str, source: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn auto_merge_waits_for_the_pipeline_then_merges_exactly_once() {
-    let simulator = start().await;
+    let simulator = common::start_slow().await;
     let api = Api::new(&simulator);
     let mr = open(&api, "group%2Fcore", "release/1.0.0").await;
     assert_eq!(mr["state"], "opened");

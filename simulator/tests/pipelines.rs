@@ -411,6 +411,8 @@ async fn with_ci_capacity_one_pipeline_waits_for_the_other() {
 async fn like_real_gitlab_a_ci_skip_push_can_record_a_skipped_pipeline_that_blocks_auto_merge() {
     let mut scenario = Scenario::from_yaml(common::SCENARIO).unwrap();
     scenario.skipped_pipelines = true;
+    // Slow enough that the merge call below surely finds the new pipeline running.
+    scenario.pipeline_duration_ms = 1_000;
     let simulator = common::start_with(scenario).await;
     let api = Api::new(&simulator);
     simulator

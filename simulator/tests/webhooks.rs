@@ -175,7 +175,14 @@ async fn a_failed_delivery_is_retried_with_the_same_idempotency_key() {
 
     let received = receiver.wait_for(10, |all| !all.is_empty()).await;
     assert_eq!(received.len(), 1);
-    let attempts = simulator.world().webhook_deliveries();
+    // The simulator logs the attempt once the receiver's answer is back.
+    let world = simulator.world();
+    world
+        .eventually(std::time::Duration::from_secs(10), |w| {
+            w.webhook_deliveries().len() >= 3
+        })
+        .await;
+    let attempts = world.webhook_deliveries();
     assert_eq!(attempts.len(), 3, "{attempts:?}");
     assert!(matches!(attempts[0].outcome, DeliveryOutcome::Failed(_)));
     assert!(matches!(

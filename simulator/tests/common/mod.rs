@@ -74,6 +74,14 @@ pub async fn start() -> RunningSimulator {
     start_with(Scenario::from_yaml(SCENARIO).expect("the test scenario parses")).await
 }
 
+/// The test scenario with pipelines slow enough (1 s) that a call made right after creating
+/// one surely finds it running, even on a loaded machine.
+pub async fn start_slow() -> RunningSimulator {
+    let mut scenario = Scenario::from_yaml(SCENARIO).expect("the test scenario parses");
+    scenario.pipeline_duration_ms = 1_000;
+    start_with(scenario).await
+}
+
 pub async fn start_with(scenario: Scenario) -> RunningSimulator {
     RunningSimulator::start(SimulatorConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
