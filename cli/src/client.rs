@@ -132,6 +132,34 @@ impl ApiClient {
             .await
     }
 
+    pub async fn set_version(
+        &self,
+        id: i64,
+        component: &str,
+        version: &str,
+    ) -> anyhow::Result<ReleaseView> {
+        let url = self.url(&format!(
+            "/api/v1/releases/{id}/components/{component}/version"
+        ));
+        self.send(self.http.put(url).json(&json!({ "version": version })))
+            .await
+    }
+
+    pub async fn retry_component(&self, id: i64, component: &str) -> anyhow::Result<ReleaseView> {
+        let url = self.url(&format!(
+            "/api/v1/releases/{id}/components/{component}/retry"
+        ));
+        self.send(self.http.post(url)).await
+    }
+
+    pub async fn cancel(&self, id: i64) -> anyhow::Result<ReleaseView> {
+        self.send(
+            self.http
+                .post(self.url(&format!("/api/v1/releases/{id}/cancel"))),
+        )
+        .await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

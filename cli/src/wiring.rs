@@ -50,6 +50,12 @@ pub struct WorkerOptions {
     pub webhook_secret: SecretString,
     pub reconcile_interval: Duration,
     pub max_running_pipelines: Option<usize>,
+    pub lease_ttl: Duration,
+}
+
+impl WorkerOptions {
+    /// A lease long enough for a slow pass against a slow forge.
+    pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(120);
 }
 
 /// Starts the worker (job consumers and reconcile loop) on the current runtime.
@@ -65,6 +71,7 @@ pub fn spawn_worker(
         reconcile_interval: options.reconcile_interval,
         max_running_pipelines: options.max_running_pipelines,
         analysis_concurrency: 8,
+        lease_ttl: options.lease_ttl,
     };
     let ctx = Context {
         store: storage.store.clone(),

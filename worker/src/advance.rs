@@ -20,7 +20,6 @@ pub(crate) const ACTOR: &str = "convoy";
 
 /// A pass that still changes something after this many rounds is left to the next wake.
 const MAX_PASSES: usize = 25;
-const LEASE_MS: i64 = 120_000;
 /// Components stepped at once within a release.
 const COMPONENT_CONCURRENCY: usize = 8;
 
@@ -36,27 +35,29 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
         ctx.settings.worker_id,
         CALLS.fetch_add(1, Ordering::Relaxed)
     );
-    if !ctx
-        .store
-        .try_lease_release(release_id, &owner, now_ms(), LEASE_MS)
-        .await?
-    {
+    let lease_ms = ctx.settings.lease_ttl.as_millis() as i64;
+    if !ctx.store.try_lease_release(release_id, &owner, now_ms(), lease_ms).await? {
         tracing::debug!(release_id, "another worker holds the release");
         return Ok(());
     }
-    let result = pass_until_quiet(ctx, release_id, &owner).await;
+    let result = pass_until_quiet(ctx, release_id, &owner, lease_ms).await;
     ctx.store.release_lease(release_id, &owner).await?;
     result
 }
 
-async fn pass_until_quiet(ctx: &Context, release_id: i64, owner: &str) -> anyhow::Result<()> {
+async fn pass_until_quiet(
+    ctx: &Context,
+    release_id: i64,
+    owner: &str,
+    lease_ms: i64,
+) -> anyhow::Result<()> {
     for _ in 0..MAX_PASSES {
         if !ctx.store.take_wake(release_id).await? {
             return Ok(());
         }
         // Renew the lease for this pass.
         ctx.store
-            .try_lease_release(release_id, owner, now_ms(), LEASE_MS)
+            .try_lease_release(release_id, owner, now_ms(), lease_ms)
             .await?;
         if let Err(error) = pass(ctx, release_id).await {
             // Leave the wake flag set so the next nudge or reconcile tries again.

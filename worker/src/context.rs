@@ -29,6 +29,9 @@ pub struct WorkerSettings {
     pub max_running_pipelines: Option<usize>,
     /// How many podspecs are fetched at once during analysis.
     pub analysis_concurrency: usize,
+    /// How long a worker's hold on a release lasts without renewal: after a crash, another
+    /// worker takes the release over once this has passed.
+    pub lease_ttl: Duration,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -40,6 +43,7 @@ impl std::fmt::Debug for WorkerSettings {
             .field("reconcile_interval", &self.reconcile_interval)
             .field("max_running_pipelines", &self.max_running_pipelines)
             .field("analysis_concurrency", &self.analysis_concurrency)
+            .field("lease_ttl", &self.lease_ttl)
             .finish_non_exhaustive()
     }
 }

@@ -48,6 +48,27 @@ pub enum ReleaseCommand {
         server: ServerArgs,
         id: i64,
     },
+    /// Change the version a component will be released at (while waiting or failed).
+    SetVersion {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: i64,
+        component: String,
+        version: String,
+    },
+    /// Try a failed component again.
+    Retry {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: i64,
+        component: String,
+    },
+    /// Cancel a release and every unfinished component.
+    Cancel {
+        #[command(flatten)]
+        server: ServerArgs,
+        id: i64,
+    },
     /// Mark a component as released by hand.
     MarkReleased {
         #[command(flatten)]
@@ -107,6 +128,31 @@ pub async fn release(command: ReleaseCommand) -> anyhow::Result<ExitCode> {
             let client = connect(&server)?;
             let finished = client::follow(&client, id, &mut 0, ReleaseView::is_finished).await?;
             Ok(outcome(&finished))
+        }
+        ReleaseCommand::SetVersion {
+            server,
+            id,
+            component,
+            version,
+        } => {
+            connect(&server)?
+                .set_version(id, &component, &version)
+                .await?;
+            println!("{component} will be released at {version}");
+            Ok(ExitCode::SUCCESS)
+        }
+        ReleaseCommand::Retry {
+            server,
+            id,
+            component,
+        } => {
+            connect(&server)?.retry_component(id, &component).await?;
+            println!("{component} is being retried");
+            Ok(ExitCode::SUCCESS)
+        }
+        ReleaseCommand::Cancel { server, id } => {
+            let release = connect(&server)?.cancel(id).await?;
+            Ok(outcome(&release))
         }
         ReleaseCommand::MarkReleased {
             server,

@@ -25,6 +25,7 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
             webhook_secret: settings.webhook_secret.clone(),
             reconcile_interval: settings.reconcile_interval,
             max_running_pipelines: settings.max_running_pipelines,
+            lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
         };
         wiring::spawn_worker(&storage, forge, options);
         tracing::info!("worker started");

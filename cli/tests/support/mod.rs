@@ -1,0 +1,297 @@
+//! Starts a whole Convoy for a test: the GitLab simulator, a fresh database (SQLite file or a
+//! new PostgreSQL database), the HTTP server on a random port and a worker — wired exactly as
+//! the `convoy` binary wires them.
+
+#![allow(dead_code)] // each test file uses part of the harness
+
+use std::time::{Duration, Instant};
+
+use convoy::client::{ApiClient, EventView, ReleaseView};
+use convoy::wiring::{self, Storage, WorkerOptions};
+use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
+use secrecy::SecretString;
+use sqlx::Connection;
+
+pub const APP: &str = "mobile/app";
+pub const APP_REF: &str = "release/2.0.0";
+/// The demo's components in plan order, with their projects.
+pub const COMPONENTS: [(&str, &str); 4] = [
+    ("CoreKit", "ios/core-kit"),
+    ("NetworkKit", "ios/network-kit"),
+    ("StorageKit", "ios/storage-kit"),
+    ("FeatureKit", "ios/feature-kit"),
+];
+const WEBHOOK_SECRET: &str = "test-webhook-secret";
+const TOKEN: &str = "test-token";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Database {
+    Sqlite,
+    Postgres,
+}
+
+/// The demo scenario with short pipelines, so a release takes seconds.
+pub fn fast_demo() -> Scenario {
+    let mut scenario = Scenario::demo();
+    scenario.pipeline_duration_ms = 150;
+    scenario
+}
+
+pub struct TestConvoy {
+    pub sim: RunningSimulator,
+    pub client: ApiClient,
+    pub url: String,
+    pub storage: Storage,
+    pub database_url: String,
+    worker: tokio::task::JoinHandle<()>,
+    _dir: tempfile::TempDir,
+}
+
+/// Options of one test's Convoy.
+pub struct Options {
+    pub database: Database,
+    pub scenario: Scenario,
+    pub reconcile: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            database: Database::Sqlite,
+            scenario: fast_demo(),
+            reconcile: Duration::from_secs(1),
+        }
+    }
+}
+
+pub async fn spawn_convoy(options: Options) -> TestConvoy {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let database_url = match options.database {
+        Database::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("convoy.db").display()
+        ),
+        Database::Postgres => fresh_postgres_database().await,
+    };
+    let config = SimulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: TOKEN.to_owned(),
+        scenario: options.scenario,
+    };
+    let sim = RunningSimulator::start(config)
+        .await
+        .expect("the simulator starts");
+    let storage = wiring::storage(&database_url)
+        .await
+        .expect("the database opens");
+    let secret = SecretString::from(WEBHOOK_SECRET);
+    let (port, _server) = wiring::spawn_server(
+        &storage,
+        "127.0.0.1:0".parse().unwrap(),
+        secret,
+        None,
+        sim.base_url(),
+    )
+    .await
+    .expect("the server starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let worker = spawn_worker(&storage, &sim, &url, options.reconcile);
+    let client = ApiClient::new(&url, None, "release-manager").unwrap();
+    TestConvoy {
+        sim,
+        client,
+        url,
+        storage,
+        database_url,
+        worker,
+        _dir: dir,
+    }
+}
+
+fn spawn_worker(
+    storage: &Storage,
+    sim: &RunningSimulator,
+    url: &str,
+    reconcile: Duration,
+) -> tokio::task::JoinHandle<()> {
+    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(TOKEN)).unwrap();
+    let options = WorkerOptions {
+        public_url: Some(url.to_owned()),
+        webhook_secret: SecretString::from(WEBHOOK_SECRET),
+        reconcile_interval: reconcile,
+        max_running_pipelines: None,
+        lease_ttl: Duration::from_secs(2),
+    };
+    wiring::spawn_worker(storage, forge, options)
+}
+
+impl TestConvoy {
+    /// Kills the worker wherever it is (like a crashed process) and starts a new one.
+    pub async fn restart_worker(&mut self) {
+        self.worker.abort();
+        let _ = (&mut self.worker).await;
+        self.worker = spawn_worker(&self.storage, &self.sim, &self.url, Duration::from_secs(1));
+    }
+
+    /// Starts a release of the demo app and waits for its plan.
+    pub async fn start_release(&self) -> ReleaseView {
+        let release = self
+            .client
+            .create_release(APP, APP_REF, false)
+            .await
+            .expect("the release is created");
+        self.wait_for(release.id, |r| {
+            r.state != "created" && r.state != "analyzing"
+        })
+        .await
+    }
+
+    /// Starts a release, deploys every component, and waits until it ends.
+    pub async fn release_all(&self) -> ReleaseView {
+        let planned = self.start_release().await;
+        assert_eq!(planned.state, "waiting", "the plan is ready: {planned:?}");
+        self.client
+            .deploy_all(planned.id)
+            .await
+            .expect("deploy all is accepted");
+        self.wait_for(planned.id, ReleaseView::is_finished).await
+    }
+
+    /// Polls the API until `done` holds (a generous limit: a hung release fails the test).
+    pub async fn wait_for(&self, id: i64, done: impl Fn(&ReleaseView) -> bool) -> ReleaseView {
+        let started = Instant::now();
+        loop {
+            let release = self
+                .client
+                .release(id)
+                .await
+                .expect("the release can be read");
+            if done(&release) {
+                return release;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(90),
+                "release never got there: {release:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn events(&self, id: i64) -> Vec<EventView> {
+        self.client.events(id, 0).await.expect("events can be read")
+    }
+
+    pub fn component<'a>(
+        release: &'a ReleaseView,
+        name: &str,
+    ) -> &'a convoy::client::ComponentView {
+        release
+            .components
+            .iter()
+            .find(|c| c.name == name)
+            .unwrap_or_else(|| panic!("{name} is in the plan"))
+    }
+
+    /// Every component project has exactly one MR, merged exactly once, and exactly the tags
+    /// `expected_tags` (besides those it had before the release).
+    pub fn assert_side_effects_once(&self) {
+        let world = self.sim.world();
+        for (name, project) in COMPONENTS {
+            let mrs = world.merge_requests(project);
+            assert_eq!(mrs.len(), 1, "{name} has one merge request: {mrs:#?}");
+            assert_eq!(mrs[0].state, "merged", "{name}'s MR is merged");
+            assert_eq!(mrs[0].merge_count, 1, "{name}'s MR is merged once");
+            let release_tags: Vec<_> = world
+                .tags(project)
+                .into_iter()
+                .filter(|t| t.name.starts_with("0.1"))
+                .collect();
+            assert_eq!(
+                release_tags.len(),
+                1,
+                "{name} has one release tag: {release_tags:#?}"
+            );
+            assert!(release_tags[0].released, "{name}'s tag pipeline succeeded");
+        }
+        let bumps = world
+            .commits("ios/core-kit", "release/0.1.0")
+            .into_iter()
+            .filter(|c| c.message.contains("[ci skip]"))
+            .count();
+        assert_eq!(
+            bumps, 1,
+            "CoreKit's podspec is bumped by exactly one [ci skip] commit"
+        );
+    }
+
+    /// The app's Podfile equals its template with the released versions pinned in plan order.
+    pub fn assert_podfile_pins(&self, versions: &[(&str, &str)]) {
+        let world = self.sim.world();
+        let template = world
+            .file(APP, APP_REF, "PodfileTemplate")
+            .expect("the template exists");
+        let placeholder_line = template
+            .lines()
+            .find(|l| l.contains(":TRIPLECCREPLACEME"))
+            .unwrap();
+        let indent =
+            &placeholder_line[..placeholder_line.len() - placeholder_line.trim_start().len()];
+        let pins: Vec<String> = versions
+            .iter()
+            .map(|(name, version)| format!("{indent}pod '{name}', '= {version}'"))
+            .collect();
+        let expected = template.replace(placeholder_line, &pins.join("\n"));
+        let podfile = world
+            .file(APP, APP_REF, "Podfile")
+            .expect("the Podfile exists");
+        assert_eq!(podfile, expected);
+    }
+}
+
+/// How many webhook deliveries Convoy recorded, and how many distinct keys they have.
+pub async fn recorded_deliveries(convoy: &TestConvoy) -> (i64, i64) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&convoy.database_url)
+        .await
+        .expect("the database opens");
+    let row: (i64, i64) =
+        sqlx::query_as("SELECT COUNT(*), COUNT(DISTINCT idempotency_key) FROM webhook_deliveries")
+            .fetch_one(&pool)
+            .await
+            .expect("deliveries can be counted");
+    row
+}
+
+/// The id of the first event where `component` entered `state`.
+pub fn entered(events: &[EventView], component: &str, state: &str) -> i64 {
+    events
+        .iter()
+        .find(|e| {
+            e.component_name.as_deref() == Some(component)
+                && e.to_state.as_deref() == Some(state)
+                && e.from_state.as_deref() != Some(state)
+        })
+        .unwrap_or_else(|| panic!("{component} entered {state}"))
+        .id
+}
+
+async fn fresh_postgres_database() -> String {
+    let admin_url = std::env::var("CONVOY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let mut admin = sqlx::PgConnection::connect(&admin_url)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "PostgreSQL must run at {admin_url} for this test (bash .ci/setup starts it): {e}"
+            )
+        });
+    let name = format!("convoy_it_{}", uuid::Uuid::new_v4().simple());
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .expect("create database");
+    match admin_url.rsplit_once('/') {
+        Some((base, _)) => format!("{base}/{name}"),
+        None => panic!("CONVOY_TEST_POSTGRES_URL must end with /DATABASE"),
+    }
+}
