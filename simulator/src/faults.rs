@@ -26,7 +26,8 @@ pub struct Faults {
     /// overtake them.
     pub webhook_reorder_rate: f64,
     pub webhook_reorder_delay_ms: u64,
-    /// Projects (paths) whose merge requests cannot be merged (`406 Branch cannot be merged`).
+    /// Merge requests that cannot be merged (`406 Branch cannot be merged`): a project path
+    /// for all its merge requests (`ios/core-kit`), or one merge request (`ios/core-kit!1`).
     pub merge_conflict_projects: BTreeSet<String>,
 }
 
@@ -105,7 +106,8 @@ impl FaultControl {
         state.faults.webhook_reorder_delay_ms = delay_ms;
     }
 
-    /// Makes merge requests of `project` (a path) conflict, or stop conflicting.
+    /// Makes merge requests of `project` (a path, or `path!iid` for one) conflict, or stop
+    /// conflicting.
     pub fn set_merge_conflict(&self, project: &str, conflict: bool) {
         let mut state = self.lock();
         if conflict {
@@ -118,8 +120,9 @@ impl FaultControl {
         }
     }
 
-    pub(crate) fn merge_conflict(&self, project: &str) -> bool {
-        self.lock().faults.merge_conflict_projects.contains(project)
+    pub(crate) fn merge_conflict(&self, project: &str, iid: u64) -> bool {
+        let conflicts = &self.lock().faults.merge_conflict_projects;
+        conflicts.contains(project) || conflicts.contains(&format!("{project}!{iid}"))
     }
 
     pub(crate) fn latency_ms(&self) -> u64 {

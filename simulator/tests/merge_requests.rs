@@ -165,6 +165,15 @@ async fn an_injected_conflict_answers_406_until_it_is_lifted() {
     assert_eq!(mr["detailed_merge_status"], "conflict");
 
     simulator.faults().set_merge_conflict("group/plain", false);
+    // One merge request by its reference.
+    simulator.faults().set_merge_conflict("group/plain!1", true);
+    let (status, _) = api
+        .put("/projects/group%2Fplain/merge_requests/1/merge", json!({}))
+        .await;
+    assert_eq!(status, 406);
+    simulator
+        .faults()
+        .set_merge_conflict("group/plain!1", false);
     let (status, _) = api
         .put("/projects/group%2Fplain/merge_requests/1/merge", json!({}))
         .await;

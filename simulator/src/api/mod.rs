@@ -157,12 +157,12 @@ pub(crate) async fn dispatch(
         Ok(api_request) => api_request,
         Err(error) => return Reply::from(error).into_response(),
     };
-    let reply = shared.with_world(|world| route(world, &api_request));
-    match reply {
+    let reply = match shared.with_world(|world| route(world, &api_request)) {
         Ok(reply) => reply,
         Err(error) => Reply::from(error),
-    }
-    .into_response()
+    };
+    tracing::debug!(method = %api_request.method, path = %api_request.raw_path, status = reply.status, "GitLab API request");
+    reply.into_response()
 }
 
 /// Latency, 429 and 500 faults, in that order.

@@ -129,7 +129,7 @@ impl World {
     pub fn has_conflict(&self, id: u64) -> bool {
         let mr = self.merge_request(id);
         let project = self.project(mr.project_id);
-        if self.faults.merge_conflict(&project.path) {
+        if self.faults.merge_conflict(&project.path, mr.iid) {
             return true;
         }
         match (
