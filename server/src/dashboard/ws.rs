@@ -1,0 +1,245 @@
+//! The websockets that keep pages live.
+//!
+//! `GET /releases/{id}/live?after=N` sends every event of that release with an id above N,
+//! first from the event log, then as the live hub sees them; `GET /live?after=N` does the same
+//! for every release. Each event is sent exactly once and in id order: the session subscribes to
+//! the hub before reading the log, and skips any hub event at or below the last id it sent.
+//!
+//! Messages are JSON: `{"type":"event","event":{…release event…}}`.
+
+use std::time::{Duration, Instant};
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
+use convoy_store::{ReleaseEvent, Store, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::{self, error::RecvError};
+
+use super::pages::PageError;
+use crate::live::LiveHub;
+
+/// How often the server pings an idle browser.
+const PING_INTERVAL: Duration = Duration::from_secs(10);
+/// A browser that answers no ping for this long is gone.
+const PONG_TIMEOUT: Duration = Duration::from_secs(30);
+/// Events read from the log per query.
+const BATCH: u32 = 500;
+
+#[derive(Deserialize)]
+pub struct LiveQuery {
+    /// The last event id the page has seen; 0 (or absent) for everything.
+    after: Option<i64>,
+}
+
+/// Which events a session sends.
+#[derive(Debug, Clone, Copy)]
+enum Feed {
+    Release(i64),
+    All,
+}
+
+impl Feed {
+    fn includes(self, event: &ReleaseEvent) -> bool {
+        match self {
+            Feed::Release(id) => event.release_id == id,
+            Feed::All => true,
+        }
+    }
+
+    async fn read(self, store: &Store, after: i64) -> Result<Vec<ReleaseEvent>, StoreError> {
+        match self {
+            Feed::Release(id) => store.events(id, after, BATCH).await,
+            Feed::All => store.events_since(after, BATCH).await,
+        }
+    }
+}
+
+#[derive(Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum Outgoing<'a> {
+    Event { event: &'a ReleaseEvent },
+}
+
+/// `GET /releases/{id}/live?after=N`
+pub async fn release_live(
+    req: HttpRequest,
+    body: web::Payload,
+    id: web::Path<i64>,
+    query: web::Query<LiveQuery>,
+    store: web::Data<Store>,
+    hub: web::Data<LiveHub>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let id = id.into_inner();
+    if store
+        .main_release(id)
+        .await
+        .map_err(PageError::from)?
+        .is_none()
+    {
+        return Err(PageError::NotFound(format!("There is no release #{id}.")).into());
+    }
+    start(&req, body, &store, &hub, Feed::Release(id), query.after)
+}
+
+/// `GET /live?after=N`
+pub async fn all_live(
+    req: HttpRequest,
+    body: web::Payload,
+    query: web::Query<LiveQuery>,
+    store: web::Data<Store>,
+    hub: web::Data<LiveHub>,
+) -> Result<HttpResponse, actix_web::Error> {
+    start(&req, body, &store, &hub, Feed::All, query.after)
+}
+
+fn start(
+    req: &HttpRequest,
+    body: web::Payload,
+    store: &Store,
+    hub: &LiveHub,
+    feed: Feed,
+    after: Option<i64>,
+) -> Result<HttpResponse, actix_web::Error> {
+    let (response, session, messages) = actix_ws::handle(req, body)?;
+    // Subscribe before the session reads the log: an event recorded in between is then in the
+    // log or in the channel (or both, and skipped the second time).
+    let live = hub.subscribe();
+    let connection = Connection {
+        session,
+        store: store.clone(),
+        feed,
+        last_sent: after.unwrap_or(0).max(0),
+    };
+    actix_web::rt::spawn(connection.run(messages, live));
+    Ok(response)
+}
+
+/// Why a session ends.
+enum End {
+    /// The browser closed the connection (or it dropped).
+    Browser(Option<CloseReason>),
+    /// The browser answered no ping in time.
+    Silent,
+    /// The server is shutting down (the hub is gone).
+    ServerStopping,
+    /// The event log could not be read.
+    Store(StoreError),
+    /// An event could not be written as JSON.
+    Encode(serde_json::Error),
+    /// Sending failed: the connection is already closed.
+    Closed,
+}
+
+struct Connection {
+    session: Session,
+    store: Store,
+    feed: Feed,
+    /// The id of the last event sent (or the one the browser says it has).
+    last_sent: i64,
+}
+
+impl Connection {
+    async fn run(mut self, messages: MessageStream, live: broadcast::Receiver<ReleaseEvent>) {
+        let end = self.serve(messages, live).await;
+        let reason = match end {
+            End::Browser(reason) => reason,
+            End::Silent => Some(CloseReason::from((CloseCode::Away, "no answer to ping"))),
+            End::ServerStopping => Some(CloseCode::Restart.into()),
+            End::Store(error) => {
+                tracing::warn!(%error, "live session cannot read the event log");
+                Some(CloseReason::from((
+                    CloseCode::Error,
+                    "cannot read events; reconnect",
+                )))
+            }
+            End::Encode(error) => {
+                tracing::error!(%error, "live session cannot encode an event");
+                Some(CloseReason::from((
+                    CloseCode::Error,
+                    "cannot encode events",
+                )))
+            }
+            End::Closed => return,
+        };
+        let _ = self.session.close(reason).await;
+    }
+
+    async fn serve(
+        &mut self,
+        mut messages: MessageStream,
+        mut live: broadcast::Receiver<ReleaseEvent>,
+    ) -> End {
+        if let Err(end) = self.catch_up().await {
+            return end;
+        }
+        let mut ping = tokio::time::interval(PING_INTERVAL);
+        ping.tick().await;
+        let mut last_heard = Instant::now();
+        loop {
+            tokio::select! {
+                message = messages.recv() => {
+                    last_heard = Instant::now();
+                    match message {
+                        Some(Ok(Message::Ping(bytes))) => {
+                            if self.session.pong(&bytes).await.is_err() {
+                                return End::Closed;
+                            }
+                        }
+                        Some(Ok(Message::Close(reason))) => return End::Browser(reason),
+                        // Pongs only prove the browser is there; pages send nothing else.
+                        Some(Ok(_)) => {}
+                        Some(Err(_)) | None => return End::Browser(None),
+                    }
+                }
+                received = live.recv() => {
+                    let sent = match received {
+                        Ok(event) => self.send(&event).await,
+                        // The channel dropped events this session had not read: read the log.
+                        Err(RecvError::Lagged(_)) => self.catch_up().await,
+                        Err(RecvError::Closed) => return End::ServerStopping,
+                    };
+                    if let Err(end) = sent {
+                        return end;
+                    }
+                }
+                _ = ping.tick() => {
+                    if last_heard.elapsed() > PONG_TIMEOUT {
+                        return End::Silent;
+                    }
+                    if self.session.ping(b"").await.is_err() {
+                        return End::Closed;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Sends every event of the feed above `last_sent` from the log.
+    async fn catch_up(&mut self) -> Result<(), End> {
+        loop {
+            let events = self
+                .feed
+                .read(&self.store, self.last_sent)
+                .await
+                .map_err(End::Store)?;
+            let full = events.len() == BATCH as usize;
+            for event in &events {
+                self.send(event).await?;
+            }
+            if !full {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Sends `event` if it belongs to the feed and is newer than anything sent.
+    async fn send(&mut self, event: &ReleaseEvent) -> Result<(), End> {
+        if !self.feed.includes(event) || event.id <= self.last_sent {
+            return Ok(());
+        }
+        let text = serde_json::to_string(&Outgoing::Event { event }).map_err(End::Encode)?;
+        self.session.text(text).await.map_err(|_| End::Closed)?;
+        self.last_sent = event.id;
+        Ok(())
+    }
+}
