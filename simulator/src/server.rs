@@ -21,13 +21,24 @@ use crate::world::{Delivery, World};
 const TICK: Duration = Duration::from_millis(10);
 
 /// What a simulator starts with.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct SimulatorConfig {
     /// Where to listen; port 0 picks a free port.
     pub listen: SocketAddr,
     /// The only token accepted (`PRIVATE-TOKEN` or `Authorization: Bearer`).
     pub token: String,
     pub scenario: Scenario,
+}
+
+impl std::fmt::Debug for SimulatorConfig {
+    /// Leaves the token out, so a logged configuration shows no secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SimulatorConfig")
+            .field("listen", &self.listen)
+            .field("token", &"[redacted]")
+            .field("projects", &self.scenario.projects.len())
+            .finish()
+    }
 }
 
 /// State shared by the HTTP handlers, the ticker and the delivery task.
