@@ -1,0 +1,134 @@
+//! The whole HTTP server on a random port with a fresh SQLite database, and a release to look
+//! at, for the dashboard's tests.
+
+// Each test binary uses a different part of these helpers.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
+use convoy_server::{Application, ServerSettings};
+use convoy_store::{Change, NewMainRelease, Store};
+use convoy_worker::{Job, Jobs};
+use secrecy::SecretString;
+
+pub const FORGE_WEB_URL: &str = "http://forge.test";
+
+/// The dashboard never pushes jobs; the API may, and nothing runs them here.
+struct NoJobs;
+
+#[async_trait]
+impl Jobs for NoJobs {
+    async fn push(&self, _job: Job) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+pub struct TestDashboard {
+    /// `http://127.0.0.1:PORT`
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    _database_dir: tempfile::TempDir,
+}
+
+impl TestDashboard {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("the server answers")
+    }
+
+    /// The websocket address of `path`.
+    pub fn ws_url(&self, path: &str) -> String {
+        format!("{}{path}", self.address.replacen("http://", "ws://", 1))
+    }
+}
+
+pub async fn spawn_dashboard() -> TestDashboard {
+    let database_dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!(
+        "sqlite://{}",
+        database_dir.path().join("convoy.db").display()
+    );
+    let store = Store::connect(&url).await.expect("the test database opens");
+    let settings = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        webhook_secret: SecretString::from("test-webhook-secret"),
+        forge_web_url: FORGE_WEB_URL.to_string(),
+        api_token: None,
+    };
+    let application = Application::build(settings, store.clone(), Arc::new(NoJobs))
+        .await
+        .expect("the application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    tokio::spawn(application.run_until_stopped());
+    TestDashboard {
+        address,
+        store,
+        client: reqwest::Client::new(),
+        _database_dir: database_dir,
+    }
+}
+
+fn planned(name: &str, dependencies: &[&str]) -> PlannedComponent {
+    let slug = name.to_lowercase();
+    PlannedComponent {
+        name: name.to_string(),
+        git_url: format!("https://gitlab.test/ios/{slug}.git"),
+        branch: "release/0.1.0".to_string(),
+        project_path: format!("ios/{slug}"),
+        podspec_path: format!("{name}.podspec"),
+        podspec_version: Some("0.0.9".to_string()),
+        default_version: "0.1.0".to_string(),
+        dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
+    }
+}
+
+/// A release of `mobile/app` at `release/2.0.0` with the plan
+///
+/// ```text
+/// CoreKit <- NetworkKit <- PaymentsKit
+///         <- UIKitExtras <-
+/// ```
+///
+/// (NetworkKit and UIKitExtras depend on CoreKit; PaymentsKit on both), all waiting, and
+/// CoreKit failed with a reason.
+pub async fn seed_release(store: &Store) -> i64 {
+    let release = store
+        .create_main_release(&NewMainRelease {
+            app_project: "mobile/app".to_string(),
+            app_ref: "release/2.0.0".to_string(),
+            started_by: "alice".to_string(),
+            require_review: false,
+        })
+        .await
+        .expect("the release is recorded");
+    let plan = ReleasePlan {
+        components: vec![
+            planned("CoreKit", &[]),
+            planned("NetworkKit", &["CoreKit"]),
+            planned("UIKitExtras", &["CoreKit"]),
+            planned("PaymentsKit", &["NetworkKit", "UIKitExtras"]),
+        ],
+    };
+    let components = store
+        .save_plan(release.id, &plan, "worker")
+        .await
+        .expect("the plan is stored");
+    let core = components.iter().find(|c| c.name == "CoreKit").unwrap();
+    let moved = store
+        .transition_component(
+            core.id,
+            ComponentState::Waiting,
+            ComponentState::Failed,
+            &Change::by("worker").because("tag 0.1.0 exists: change the version and retry"),
+        )
+        .await
+        .expect("the component moves");
+    assert!(moved);
+    release.id
+}
