@@ -1150,6 +1150,46 @@ async fn a_sqlite_database_file_is_created_on_first_connect_in_wal_mode() {
     assert_eq!(mode, "wal");
 }
 
+// Both databases at once.
+
+#[tokio::test]
+async fn the_sqlite_and_postgres_schemas_have_the_same_columns() {
+    let sqlite = TestDb::new(Backend::Sqlite).await;
+    let postgres = TestDb::new(Backend::Postgres).await;
+    sqlite.store().await.close().await;
+    postgres.store().await.close().await;
+
+    let mut conn = sqlx::SqliteConnection::connect(&sqlite.url).await.unwrap();
+    let mut sqlite_columns: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT m.name, p.name, p.\"notnull\" = 0 AND p.pk = 0 \
+         FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+         AND m.name <> 'convoy_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    let mut conn = sqlx::PgConnection::connect(&postgres.url).await.unwrap();
+    let mut postgres_columns: Vec<(String, String, bool)> = sqlx::query_as(
+        "SELECT table_name::text, column_name::text, is_nullable = 'YES' \
+         FROM information_schema.columns \
+         WHERE table_schema = 'public' AND table_name <> 'convoy_migrations'",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    conn.close().await.unwrap();
+    sqlite_columns.sort();
+    postgres_columns.sort();
+
+    let column =
+        |table: &str, name: &str, nullable| (table.to_string(), name.to_string(), nullable);
+    assert!(sqlite_columns.contains(&column("main_releases", "id", false)));
+    assert!(sqlite_columns.contains(&column("release_events", "reason", true)));
+    assert_eq!(sqlite_columns, postgres_columns);
+    postgres.remove().await;
+}
+
 #[tokio::test]
 async fn an_unknown_database_url_is_refused_with_advice() {
     let error = Store::connect("mysql://localhost/convoy")
