@@ -28,6 +28,12 @@ fn the_dashboard_passes_its_browser_tests_in_chromium() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(output.status.success(), "browser tests failed:\n{report}");
-    assert!(report.contains("# fail 0"), "the node test runner reported failures:\n{report}");
-    assert!(!report.contains("# pass 0"), "the node test runner ran no test:\n{report}");
+    assert!(
+        report.contains("# fail 0"),
+        "the node test runner reported failures:\n{report}"
+    );
+    assert!(
+        !report.contains("# pass 0"),
+        "the node test runner ran no test:\n{report}"
+    );
 }

@@ -442,3 +442,18 @@ async fn retry_latest_pipeline(convoy: &TestConvoy, project: &str, reference: &s
         response.status()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_gitlab_that_records_skipped_pipelines_and_refuses_merge_request_pipelines_still_releases()
+ {
+    // As real GitLab does: a `[ci skip]` commit or tag gets a pipeline in status `skipped`, and a
+    // merge request pipeline is refused when the CI config has no merge request jobs.
+    let mut options = Options::default();
+    options.scenario.skipped_pipelines = true;
+    options.scenario.strict_merge_request_pipelines = true;
+    let convoy = spawn_convoy(options).await;
+    let release = convoy.release_all().await;
+    assert_eq!(release.state, "success", "{release:#?}");
+    convoy.assert_side_effects_once();
+    convoy.assert_podfile_pins(&RELEASED);
+}

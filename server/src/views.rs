@@ -202,9 +202,7 @@ pub async fn release_detail(
             .cloned()
             .unwrap_or_default();
         let blocked_by = schedule.blocked.get(&c.name).cloned().unwrap_or_default();
-        let reason = c.reason.clone().or_else(|| {
-            (!waiting_on.is_empty()).then(|| format!("waiting for {}", waiting_on.join(", ")))
-        });
+        let reason = component_reason(c, release.require_review, &waiting_on, &blocked_by);
         details.push(ComponentDetail {
             id: c.id,
             name: c.name.clone(),
@@ -379,4 +377,28 @@ mod tests {
             "http://127.0.0.1:9000/ios/b/-/tags/0.1.0"
         );
     }
+}
+
+/// Why a component stands where it stands, in one sentence: what blocks or holds it first,
+/// else what Convoy last recorded (a failure, or what it is waiting for at GitLab).
+fn component_reason(
+    c: &ComponentRelease,
+    require_review: bool,
+    waiting_on: &[String],
+    blocked_by: &[String],
+) -> Option<String> {
+    let holding = matches!(c.state, ComponentState::Pending | ComponentState::Merged);
+    if holding && !blocked_by.is_empty() {
+        return Some(format!(
+            "blocked: {} cannot be released",
+            blocked_by.join(", ")
+        ));
+    }
+    if holding && !waiting_on.is_empty() {
+        return Some(format!("waiting for {}", waiting_on.join(", ")));
+    }
+    if c.state == ComponentState::Pending && require_review && !c.reviewed {
+        return Some("waiting for its merge request to be marked reviewed".to_owned());
+    }
+    c.reason.clone()
 }

@@ -36,7 +36,11 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
         CALLS.fetch_add(1, Ordering::Relaxed)
     );
     let lease_ms = ctx.settings.lease_ttl.as_millis() as i64;
-    if !ctx.store.try_lease_release(release_id, &owner, now_ms(), lease_ms).await? {
+    if !ctx
+        .store
+        .try_lease_release(release_id, &owner, now_ms(), lease_ms)
+        .await?
+    {
         tracing::debug!(release_id, "another worker holds the release");
         return Ok(());
     }

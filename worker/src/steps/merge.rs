@@ -3,7 +3,7 @@
 //! merge when the pipeline succeeds.
 
 use convoy_core::component::ComponentEvent;
-use convoy_forge::{MergeRequest, MergeRequestState, PipelineStatus};
+use convoy_forge::{ForgeError, MergeRequest, MergeRequestState, PipelineStatus};
 use convoy_store::{ComponentRelease, PipelineKind};
 
 use super::pipelines::{self, already_seen, failure_of};
@@ -48,19 +48,38 @@ async fn request_merge(
     c: &ComponentRelease,
     mr: &MergeRequest,
 ) -> Result<(), StepError> {
-    let forge = &ctx.forge;
     match &mr.head_pipeline {
         Some(p) if matches!(p.status, PipelineStatus::Failed | PipelineStatus::Canceled) => {
-            forge.retry_pipeline(&c.project_path, p.id).await?;
+            ctx.forge.retry_pipeline(&c.project_path, p.id).await?;
         }
-        Some(_) => {}
-        None => {
-            forge
-                .create_merge_request_pipeline(&c.project_path, mr.iid)
-                .await?;
-        }
+        // GitLab records a `[ci skip]` head commit as a skipped pipeline: start a real one.
+        Some(p) if p.status != PipelineStatus::Skipped => {}
+        _ => start_pipeline(ctx, c, mr).await?,
     }
     enable_auto_merge(ctx, c, mr.iid).await
+}
+
+/// A merge request pipeline, or a branch pipeline when GitLab refuses one (a CI config with no
+/// merge request jobs).
+async fn start_pipeline(
+    ctx: &Context,
+    c: &ComponentRelease,
+    mr: &MergeRequest,
+) -> Result<(), StepError> {
+    match ctx
+        .forge
+        .create_merge_request_pipeline(&c.project_path, mr.iid)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(ForgeError::Rejected { .. }) => {
+            ctx.forge
+                .create_pipeline(&c.project_path, &mr.source_branch)
+                .await?;
+            Ok(())
+        }
+        Err(error) => Err(error.into()),
+    }
 }
 
 async fn enable_auto_merge(ctx: &Context, c: &ComponentRelease, iid: u64) -> Result<(), StepError> {

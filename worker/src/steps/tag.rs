@@ -94,14 +94,25 @@ async fn follow_tag_pipeline(
     c: &ComponentRelease,
     tag: &Tag,
 ) -> Result<Option<ComponentEvent>, StepError> {
-    let forge = &ctx.forge;
-    let Some(pipeline) = forge.latest_pipeline(&c.project_path, &tag.name).await? else {
-        if skips_ci(&tag.commit_message) {
-            let pipeline = forge.create_pipeline(&c.project_path, &tag.name).await?;
-            pipelines::record(ctx, c, PipelineKind::Tag, &pipeline, None).await?;
-            return Ok(Some(ComponentEvent::TagPipelineMissing));
-        }
-        // The forge starts tag pipelines asynchronously: look again on the next wake.
+    let latest = ctx
+        .forge
+        .latest_pipeline(&c.project_path, &tag.name)
+        .await?;
+    // A `[ci skip]` tag gets no pipeline, or (on GitLab) one recorded as skipped.
+    let skipped = match &latest {
+        None => skips_ci(&tag.commit_message),
+        Some(pipeline) => pipeline.status == PipelineStatus::Skipped,
+    };
+    if skipped {
+        let pipeline = ctx
+            .forge
+            .create_pipeline(&c.project_path, &tag.name)
+            .await?;
+        pipelines::record(ctx, c, PipelineKind::Tag, &pipeline, None).await?;
+        return Ok(Some(ComponentEvent::TagPipelineMissing));
+    }
+    // The forge starts tag pipelines asynchronously: look again on the next wake.
+    let Some(pipeline) = latest else {
         return Ok(None);
     };
     let previous = ctx.store.pipeline_of(c.id).await?;
