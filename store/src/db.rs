@@ -54,8 +54,7 @@ impl Store {
         let kind = kind_of(database_url)?;
         let pool = match kind {
             DbKind::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(5)
+                sqlite_pool_options(is_in_memory(database_url))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             for pragma in SQLITE_PRAGMAS {
@@ -126,10 +125,27 @@ fn kind_of(database_url: &str) -> Result<DbKind, StoreError> {
     }
 }
 
+/// An in-memory SQLite database lives as long as its one connection: keep exactly one, forever.
+fn sqlite_pool_options(in_memory: bool) -> AnyPoolOptions {
+    if in_memory {
+        AnyPoolOptions::new()
+            .min_connections(1)
+            .max_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        AnyPoolOptions::new().max_connections(5)
+    }
+}
+
+fn is_in_memory(url: &str) -> bool {
+    url.contains(":memory:") || url.contains("mode=memory")
+}
+
 /// A SQLite URL without a `mode` is opened read-write-create, so that the first run creates
 /// the file.
 fn sqlite_url_creating_file(url: &str) -> String {
-    if url.contains("mode=") || url.contains(":memory:") {
+    if url.contains("mode=") || is_in_memory(url) {
         url.to_string()
     } else if url.contains('?') {
         format!("{url}&mode=rwc")

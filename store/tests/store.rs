@@ -1191,6 +1191,25 @@ async fn the_sqlite_and_postgres_schemas_have_the_same_columns() {
 }
 
 #[tokio::test]
+async fn an_in_memory_sqlite_database_keeps_its_data_for_the_life_of_the_store() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let readers = (0..3).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move { store.main_release(id).await })
+    });
+
+    for reader in futures::future::join_all(readers).await {
+        assert_eq!(reader.unwrap().unwrap().map(|release| release.id), Some(id));
+    }
+}
+
+#[tokio::test]
 async fn an_unknown_database_url_is_refused_with_advice() {
     let error = Store::connect("mysql://localhost/convoy")
         .await
