@@ -366,19 +366,6 @@ pub fn component_actions(release: &MainRelease, c: &ComponentRelease) -> Vec<&'s
     actions
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_tag_link_points_at_the_forge_tag_page() {
-        assert_eq!(
-            tag_url("http://127.0.0.1:9000/", "ios/b", "0.1.0"),
-            "http://127.0.0.1:9000/ios/b/-/tags/0.1.0"
-        );
-    }
-}
-
 /// Why a component stands where it stands, in one sentence: what blocks or holds it first,
 /// else what Convoy last recorded (a failure, or what it is waiting for at GitLab).
 fn component_reason(
@@ -401,4 +388,17 @@ fn component_reason(
         return Some("waiting for its merge request to be marked reviewed".to_owned());
     }
     c.reason.clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tag_link_points_at_the_forge_tag_page() {
+        assert_eq!(
+            tag_url("http://127.0.0.1:9000/", "ios/b", "0.1.0"),
+            "http://127.0.0.1:9000/ios/b/-/tags/0.1.0"
+        );
+    }
 }
