@@ -85,7 +85,10 @@ function layout(components) {
 export function renderDag(container, components, { selected = null, onSelect = () => {} } = {}) {
   container.replaceChildren();
   if (!components.length) {
-    container.append(document.createTextNode("The plan appears here once the app's manifest has been analyzed."));
+    const note = document.createElement("p");
+    note.className = "dag-empty muted";
+    note.textContent = "The plan appears here once the app's Podfile has been analyzed.";
+    container.append(note);
     return;
   }
   const { position, width, height } = layout(components);

@@ -62,6 +62,7 @@ export function connectLive(path, { after = 0, onEvent, onStatus = () => {}, onR
 export function showLiveStatus(status) {
   const node = document.getElementById("live-status");
   if (!node) return;
+  node.hidden = false;
   node.dataset.state = status;
   node.textContent = status === "live" ? "live" : "reconnecting…";
 }

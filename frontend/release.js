@@ -23,6 +23,8 @@ const RELEASE_ACTIONS = [
   { action: "cancel", label: "Cancel release", danger: true, path: "/cancel", confirm: "Cancel this release? Unfinished components will be canceled." },
 ];
 
+const NO_PLAN = "No components yet: the plan appears once the app's Podfile has been analyzed.";
+
 const COMPONENT_ACTIONS = [
   { action: "deploy", label: "Deploy", primary: true, path: "deploy" },
   { action: "mark_reviewed", label: "Mark reviewed", path: "reviewed" },
@@ -194,7 +196,10 @@ function renderTable() {
   const active = document.activeElement;
   const focusName = active && active.classList.contains("version") ? active.dataset.name : null;
   const caret = focusName ? active.selectionStart : null;
-  document.getElementById("components").replaceChildren(...detail.components.map(componentRow));
+  const rows = detail.components.length
+    ? detail.components.map(componentRow)
+    : [el("tr", {}, el("td", { colspan: 9, class: "muted" }, NO_PLAN))];
+  document.getElementById("components").replaceChildren(...rows);
   if (focusName) {
     const input = document.querySelector(`input.version[data-name="${CSS.escape(focusName)}"]`);
     if (input) {
