@@ -114,6 +114,10 @@ pub struct BranchSpec {
     /// Path → content. `{{base_url}}` is replaced by the simulator's URL.
     #[serde(default)]
     pub files: BTreeMap<String, String>,
+    /// A push pipeline runs for the seed commit when the simulator starts, as if the owner had
+    /// just pushed the branch (for a component, its lint fails while a dependency is not out).
+    #[serde(default)]
+    pub pipeline: bool,
 }
 
 /// A tag that exists when the simulator starts.

@@ -121,6 +121,7 @@ fn branch(name: &str, from: Option<&str>, files: BTreeMap<String, String>) -> Br
         from: from.map(str::to_string),
         message: None,
         files,
+        pipeline: false,
     }
 }
 

@@ -265,6 +265,12 @@ impl World {
             self.project_mut(id)
                 .branches
                 .insert(branch.name.clone(), sha);
+            if branch.pipeline {
+                self.create_pipeline(id, &branch.name, "push", None)
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: pipeline of {}: {}", spec.path, branch.name, e.text())
+                    })?;
+            }
         }
         for tag in &spec.existing_tags {
             self.seed_tag(id, &tag.name, &tag.ref_, tag.released)?;

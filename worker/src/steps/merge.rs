@@ -6,7 +6,7 @@ use convoy_core::component::ComponentEvent;
 use convoy_forge::{ForgeError, MergeRequest, MergeRequestState, PipelineStatus};
 use convoy_store::{ComponentRelease, PipelineKind};
 
-use super::pipelines::{self, already_seen, failure_of};
+use super::pipelines::{self, already_reported, failure_of};
 use super::prepare::merge_request_record;
 use crate::context::Context;
 use crate::error::StepError;
@@ -32,6 +32,11 @@ pub(crate) async fn pending(
         MergeRequestState::Opened | MergeRequestState::Locked => {}
     }
     if !c.acted {
+        // Shown to the owner while waiting (lint usually fails until dependencies are out);
+        // not reported as a failure before Convoy retried it.
+        if let Some(pipeline) = &mr.head_pipeline {
+            pipelines::record(ctx, c, PipelineKind::MergeRequest, pipeline, None).await?;
+        }
         if !ready {
             return Ok(None);
         }
@@ -105,7 +110,7 @@ async fn watch_pipeline(
     };
     if pipeline.status == PipelineStatus::Failed {
         let previous = ctx.store.pipeline_of(c.id).await?;
-        if already_seen(&previous, pipeline) {
+        if already_reported(&previous, pipeline) {
             return Ok(None);
         }
         let failure = failure_of(ctx, &c.project_path, pipeline).await?;

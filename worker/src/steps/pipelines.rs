@@ -41,6 +41,11 @@ pub(crate) fn already_seen(previous: &Option<PipelineRecord>, pipeline: &Pipelin
         .is_some_and(|p| p.pipeline_id == pipeline.id && p.status == status_word(&pipeline.status))
 }
 
+/// True when the failure of this pipeline was already recorded with its failing job.
+pub(crate) fn already_reported(previous: &Option<PipelineRecord>, pipeline: &Pipeline) -> bool {
+    already_seen(previous, pipeline) && previous.as_ref().is_some_and(|p| p.failed_job.is_some())
+}
+
 /// The failing job of a pipeline and the end of its log.
 pub(crate) struct Failure {
     pub job: String,
