@@ -14,10 +14,6 @@ use crate::client::{self, ApiClient, ReleaseView};
 use crate::commands::sim::load_scenario;
 use crate::wiring::{self, WorkerOptions};
 
-/// The demo scenario's app and the ref its release starts from.
-const DEMO_APP: &str = "mobile/app";
-const DEMO_REF: &str = "release/2.0.0";
-
 #[derive(clap::Args)]
 pub struct DemoArgs {
     /// Exit when the release ends: 0 if it succeeded, 1 otherwise.
@@ -38,6 +34,12 @@ pub struct DemoArgs {
     /// `demo` for the built-in scenario, or a scenario YAML file.
     #[arg(long, default_value = "demo")]
     scenario: String,
+    /// The app project to release (the built-in scenario's is mobile/app).
+    #[arg(long, default_value = "mobile/app")]
+    app: String,
+    /// The ref holding the app's Podfile.
+    #[arg(long = "ref", default_value = "release/2.0.0")]
+    git_ref: String,
     /// Keep the SQLite database here instead of a temporary directory.
     #[arg(long)]
     database: Option<PathBuf>,
@@ -85,7 +87,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let outcome = if args.no_release {
         None
     } else {
-        Some(run_demo_release(&url).await?)
+        Some(run_demo_release(&url, &args.app, &args.git_ref).await?)
     };
     if args.until_done {
         sim.stop().await;
@@ -100,14 +102,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Starts the demo app's release through the API, deploys it once planned, prints every
+/// Starts the app's release through the API, deploys it once planned, prints every
 /// state change, and ends with a summary.
-async fn run_demo_release(url: &str) -> anyhow::Result<ReleaseView> {
+async fn run_demo_release(url: &str, app: &str, git_ref: &str) -> anyhow::Result<ReleaseView> {
     let started = Instant::now();
     let client = ApiClient::new(url, None, "demo")?;
-    let release = client.create_release(DEMO_APP, DEMO_REF, false).await?;
+    let release = client.create_release(app, git_ref, false).await?;
     println!(
-        "\nRelease {} of {DEMO_APP} at {DEMO_REF}: {url}/releases/{}\n",
+        "\nRelease {} of {app} at {git_ref}: {url}/releases/{}\n",
         release.id, release.id
     );
     let mut last_event = 0;
