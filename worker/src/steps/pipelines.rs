@@ -6,8 +6,9 @@ use convoy_store::{ComponentRelease, PipelineKind, PipelineRecord};
 use crate::context::Context;
 use crate::error::StepError;
 
-/// Lines of a failed job's log shown as the reason.
-const LOG_TAIL_LINES: usize = 5;
+/// Lines of a failed job's log read, and the meaningful ones of those shown as the reason.
+const LOG_TAIL_LINES: usize = 8;
+const REASON_LINES: usize = 3;
 
 /// Records the pipeline and returns the record as it was before (to tell what is new).
 pub(crate) async fn record(
@@ -81,16 +82,21 @@ pub(crate) async fn failure_of(
         .forge
         .job_log_tail(project, job.id, LOG_TAIL_LINES)
         .await?;
-    let log_tail = log
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" / ");
+    let log_tail = meaningful_tail(&log);
     Ok(Failure {
         job: job.name.clone(),
         log_tail,
     })
+}
+
+/// The last lines of a log that say something: no blank lines, no runner banner.
+fn meaningful_tail(log: &str) -> String {
+    let lines: Vec<&str> = log
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("Running with gitlab-runner"))
+        .collect();
+    lines[lines.len().saturating_sub(REASON_LINES)..].join(" / ")
 }
 
 /// The forge's word for a status (`success`, `failed`, …).
@@ -98,5 +104,20 @@ pub(crate) fn status_word(status: &PipelineStatus) -> String {
     match serde_json::to_value(status) {
         Ok(serde_json::Value::String(word)) => word,
         _ => "unknown".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::meaningful_tail;
+
+    #[test]
+    fn the_reason_keeps_the_last_lines_that_say_something() {
+        let log = "Running with gitlab-runner 17.8.0\n$ pod lib lint\n\n- ERROR | CoreKit (~> 0.1.0) is not released\nJob failed: exit code 1\n";
+        assert_eq!(
+            meaningful_tail(log),
+            "$ pod lib lint / - ERROR | CoreKit (~> 0.1.0) is not released / Job failed: exit code 1"
+        );
+        assert_eq!(meaningful_tail("Running with gitlab-runner 17.8.0\n"), "");
     }
 }
