@@ -34,7 +34,13 @@ impl LiveHub {
     /// Starts polling `store` from its newest event on. Must be called inside a tokio runtime
     /// (actix's included). The poller stops once every clone of the hub is dropped.
     pub fn start(store: Store) -> LiveHub {
-        let (sender, _) = broadcast::channel(CHANNEL_CAPACITY);
+        LiveHub::start_with_capacity(store, CHANNEL_CAPACITY)
+    }
+
+    /// Like [`LiveHub::start`], with room for `capacity` events per subscriber before it falls
+    /// behind and must read the log (tests use a tiny one to make that happen).
+    pub fn start_with_capacity(store: Store, capacity: usize) -> LiveHub {
+        let (sender, _) = broadcast::channel(capacity);
         let sender = Arc::new(sender);
         tokio::spawn(poll(store, Arc::downgrade(&sender)));
         LiveHub { sender }

@@ -6,7 +6,9 @@ mod dashboard_helpers;
 use std::time::Duration;
 
 use convoy_store::{NewEvent, NewMainRelease, ReleaseEvent, Store};
-use dashboard_helpers::{TestDashboard, seed_release, spawn_dashboard};
+use dashboard_helpers::{
+    TestDashboard, seed_release, spawn_dashboard, spawn_dashboard_with_hub_capacity,
+};
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
 use tokio::net::TcpStream;
@@ -23,6 +25,19 @@ async fn connect(app: &TestDashboard, path: &str) -> Socket {
         .await
         .expect("the websocket opens");
     socket
+}
+
+/// The next `count` events on `socket`; fails unless they all arrive within [`WAIT`].
+async fn events(socket: &mut Socket, count: usize) -> Vec<ReleaseEvent> {
+    tokio::time::timeout(WAIT, async {
+        let mut events = Vec::with_capacity(count);
+        while events.len() < count {
+            events.push(next_event(socket).await);
+        }
+        events
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{count} events did not arrive in time"))
 }
 
 /// The next event on `socket`, answering pings on the way.
@@ -89,11 +104,8 @@ async fn a_page_that_reconnects_with_its_last_event_id_gets_every_event_exactly_
         })
     };
 
-    let mut received = Vec::new();
     let mut socket = connect(&app, &format!("/releases/{release_id}/live?after=0")).await;
-    while received.len() < 40 {
-        received.push(next_event(&mut socket).await);
-    }
+    let mut received = events(&mut socket, 40).await;
     // The connection drops mid-release.
     drop(socket);
     tokio::time::sleep(Duration::from_millis(200)).await;
@@ -106,9 +118,7 @@ async fn a_page_that_reconnects_with_its_last_event_id_gets_every_event_exactly_
     .await;
     writer.await.unwrap();
     let expected = all_ids(&app.store, release_id).await;
-    while received.len() < expected.len() {
-        received.push(next_event(&mut socket).await);
-    }
+    received.extend(events(&mut socket, expected.len() - received.len()).await);
 
     let ids: Vec<i64> = received.iter().map(|event| event.id).collect();
     assert_eq!(ids, expected);
@@ -154,11 +164,8 @@ async fn the_list_feed_carries_the_events_of_every_release() {
         .unwrap();
     let second = seed_release(&app.store).await;
 
-    let mut seen = Vec::new();
     let expected = app.store.events_since(after, 1000).await.unwrap();
-    while seen.len() < expected.len() {
-        seen.push(next_event(&mut socket).await);
-    }
+    let seen = events(&mut socket, expected.len()).await;
     assert_eq!(seen, expected);
     assert!(seen.iter().any(|event| event.release_id == first.id));
     assert!(seen.iter().any(|event| event.release_id == second));
@@ -171,4 +178,30 @@ async fn a_websocket_for_an_unknown_release_is_refused() {
     let refused = connect_async(app.ws_url("/releases/999/live")).await;
 
     assert!(refused.is_err());
+}
+
+#[tokio::test]
+async fn a_page_that_falls_behind_the_live_feed_catches_up_from_the_log() {
+    // A hub whose channel holds 4 events: the poller broadcasts up to 500 at once, so a
+    // session falls behind and must read what it missed from the event log.
+    let app = spawn_dashboard_with_hub_capacity(4).await;
+    let release_id = seed_release(&app.store).await;
+    let after = app.store.last_event_id().await.unwrap();
+    let mut socket = connect(&app, &format!("/releases/{release_id}/live?after={after}")).await;
+
+    for n in 0..1_000 {
+        note(&app.store, release_id, n).await;
+    }
+
+    let expected: Vec<i64> = all_ids(&app.store, release_id)
+        .await
+        .into_iter()
+        .filter(|id| *id > after)
+        .collect();
+    let ids: Vec<i64> = events(&mut socket, expected.len())
+        .await
+        .iter()
+        .map(|event| event.id)
+        .collect();
+    assert_eq!(ids, expected);
 }

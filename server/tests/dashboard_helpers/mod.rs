@@ -4,10 +4,13 @@
 // Each test binary uses a different part of these helpers.
 #![allow(dead_code)]
 
+use std::net::TcpListener;
 use std::sync::Arc;
 
+use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
 use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
+use convoy_server::live::LiveHub;
 use convoy_server::{Application, ServerSettings};
 use convoy_store::{Change, NewMainRelease, Store};
 use convoy_worker::{Job, Jobs};
@@ -48,26 +51,62 @@ impl TestDashboard {
     }
 }
 
-pub async fn spawn_dashboard() -> TestDashboard {
+async fn open_store() -> (Store, tempfile::TempDir) {
     let database_dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!(
         "sqlite://{}",
         database_dir.path().join("convoy.db").display()
     );
     let store = Store::connect(&url).await.expect("the test database opens");
-    let settings = ServerSettings {
+    (store, database_dir)
+}
+
+fn settings() -> ServerSettings {
+    ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("test-webhook-secret"),
         forge_web_url: FORGE_WEB_URL.to_string(),
         api_token: None,
-    };
-    let application = Application::build(settings, store.clone(), Arc::new(NoJobs))
+    }
+}
+
+/// The whole server, as `convoy serve` runs it.
+pub async fn spawn_dashboard() -> TestDashboard {
+    let (store, database_dir) = open_store().await;
+    let application = Application::build(settings(), store.clone(), Arc::new(NoJobs))
         .await
         .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     TestDashboard {
         address,
+        store,
+        client: reqwest::Client::new(),
+        _database_dir: database_dir,
+    }
+}
+
+/// Only the dashboard's routes, with a live hub whose channel holds `capacity` events.
+pub async fn spawn_dashboard_with_hub_capacity(capacity: usize) -> TestDashboard {
+    let (store, database_dir) = open_store().await;
+    let hub = web::Data::new(LiveHub::start_with_capacity(store.clone(), capacity));
+    let data = web::Data::new(store.clone());
+    let settings = web::Data::new(settings());
+    let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .app_data(settings.clone())
+            .app_data(hub.clone())
+            .configure(convoy_server::dashboard::configure)
+    })
+    .listen(listener)
+    .expect("the server listens")
+    .run();
+    tokio::spawn(server);
+    TestDashboard {
+        address: format!("http://127.0.0.1:{port}"),
         store,
         client: reqwest::Client::new(),
         _database_dir: database_dir,
