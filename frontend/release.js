@@ -117,7 +117,9 @@ function renderSummary() {
     `${released} of ${total} released`,
   );
   document.getElementById("release-finished").textContent = detail.finished_at ? ` · finished ${formatTime(detail.finished_at)}` : "";
-  document.getElementById("release-reason").textContent = detail.reason || "";
+  const reason = document.getElementById("release-reason");
+  reason.textContent = detail.reason || "";
+  reason.dataset.state = detail.state;
 
   const buttons = RELEASE_ACTIONS.filter((spec) => detail.actions.includes(spec.action)).map((spec) =>
     el("button", {
