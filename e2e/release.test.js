@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  documentWasKept, launchBrowser, markDocument, openPage, screenshot, startConvoy, withFailureShots,
+  ARTIFACTS, documentWasKept, launchBrowser, markDocument, openPage, screenshot, startConvoy, withFailureShots,
 } from "./convoy.js";
 
 const COMPONENTS = ["CoreKit", "NetworkKit", "StorageKit", "FeatureKit"];
@@ -84,4 +84,40 @@ test("a release created from the form is planned, edited, deployed and finishes 
 
     assert.deepEqual(errors, []);
   });
+});
+
+test("a plan of 200 components scrolls inside its box and never widens the page", async () => {
+  const { page, errors } = await openPage(browser);
+  await page.goto(convoy.url);
+  const layout = await page.evaluate(async () => {
+    const { renderDag } = await import("/assets/dag.js");
+    const states = ["waiting", "pending", "merged", "deploying", "success", "failed"];
+    const components = Array.from({ length: 200 }, (_, i) => ({
+      name: `Component${String(i).padStart(3, "0")}WithALongName`,
+      state: states[i % states.length],
+      version: "1.0.0",
+      dependencies: i < 20 ? [] : [`Component${String(i - 20).padStart(3, "0")}WithALongName`],
+      blocked_by: [],
+    }));
+    const box = document.createElement("div");
+    box.className = "dag-wrap";
+    box.id = "dag";
+    document.querySelector("main").append(box);
+    renderDag(box, components);
+    return {
+      nodes: box.querySelectorAll("g.dag-node").length,
+      pageWidth: document.documentElement.scrollWidth,
+      viewportWidth: window.innerWidth,
+      boxHeight: box.clientHeight,
+      viewportHeight: window.innerHeight,
+      drawingWidth: box.scrollWidth,
+      drawingHeight: box.scrollHeight,
+    };
+  });
+  assert.equal(layout.nodes, 200);
+  assert.ok(layout.pageWidth <= layout.viewportWidth, `the page is ${layout.pageWidth}px wide`);
+  assert.ok(layout.boxHeight <= layout.viewportHeight * 0.6 + 1, `the plan box is ${layout.boxHeight}px high`);
+  assert.ok(layout.drawingWidth > layout.boxHeight || layout.drawingHeight > layout.boxHeight, "the drawing scrolls");
+  await page.locator("#dag").screenshot({ path: `${ARTIFACTS}/07-two-hundred-components.png` });
+  assert.deepEqual(errors, []);
 });

@@ -3,7 +3,7 @@
 mod dashboard_helpers;
 
 use convoy_store::NewMainRelease;
-use dashboard_helpers::{seed_release, spawn_dashboard};
+use dashboard_helpers::{seed_big_release, seed_release, spawn_dashboard};
 
 #[tokio::test]
 async fn the_releases_list_shows_each_release_with_its_progress() {
@@ -89,6 +89,20 @@ async fn the_release_page_shows_its_components_their_reasons_and_the_timeline() 
     );
     assert!(page.contains("CoreKit: planned"), "{page}");
     assert!(page.contains("/assets/release.js"), "{page}");
+}
+
+#[tokio::test]
+async fn a_release_of_two_hundred_components_lists_every_one() {
+    let app = spawn_dashboard().await;
+    let id = seed_big_release(&app.store, 200).await;
+
+    let response = app.get(&format!("/releases/{id}")).await;
+
+    assert_eq!(response.status(), 200);
+    let page = response.text().await.unwrap();
+    assert_eq!(page.matches("<tr data-name=\"Pod").count(), 200);
+    assert!(page.contains("0 of 200 released"), "{page}");
+    assert!(page.contains("needs Pod180, Pod183"), "{page}");
 }
 
 #[tokio::test]

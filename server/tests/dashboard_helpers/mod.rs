@@ -171,3 +171,35 @@ pub async fn seed_release(store: &Store) -> i64 {
     assert!(moved);
     release.id
 }
+
+/// A release of `count` components in layers of ten, each depending on two of the layer
+/// before: the shape of a big app.
+pub async fn seed_big_release(store: &Store, count: usize) -> i64 {
+    let release = store
+        .create_main_release(&NewMainRelease {
+            app_project: "mobile/big-app".to_string(),
+            app_ref: "release/9.0.0".to_string(),
+            started_by: "alice".to_string(),
+            require_review: false,
+        })
+        .await
+        .expect("the release is recorded");
+    let name = |i: usize| format!("Pod{i:03}");
+    let components = (0..count)
+        .map(|i| {
+            let dependencies: Vec<String> = if i < 10 {
+                Vec::new()
+            } else {
+                let layer_start = (i / 10 - 1) * 10;
+                vec![name(layer_start + i % 10), name(layer_start + (i + 3) % 10)]
+            };
+            let dependencies: Vec<&str> = dependencies.iter().map(String::as_str).collect();
+            planned(&name(i), &dependencies)
+        })
+        .collect();
+    store
+        .save_plan(release.id, &ReleasePlan { components }, "worker")
+        .await
+        .expect("the plan is stored");
+    release.id
+}
