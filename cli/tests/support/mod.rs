@@ -52,6 +52,8 @@ pub struct Options {
     pub database: Database,
     pub scenario: Scenario,
     pub reconcile: Duration,
+    /// The token the worker sends to GitLab (the simulator accepts only its own).
+    pub gitlab_token: &'static str,
 }
 
 impl Default for Options {
@@ -60,6 +62,7 @@ impl Default for Options {
             database: Database::Sqlite,
             scenario: fast_demo(),
             reconcile: Duration::from_secs(1),
+            gitlab_token: TOKEN,
         }
     }
 }
@@ -95,7 +98,13 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
     .await
     .expect("the server starts");
     let url = format!("http://127.0.0.1:{port}");
-    let worker = spawn_worker(&storage, &sim, &url, options.reconcile);
+    let worker = spawn_worker(
+        &storage,
+        &sim,
+        &url,
+        options.reconcile,
+        options.gitlab_token,
+    );
     let client = ApiClient::new(&url, None, "release-manager").unwrap();
     TestConvoy {
         sim,
@@ -113,8 +122,9 @@ fn spawn_worker(
     sim: &RunningSimulator,
     url: &str,
     reconcile: Duration,
+    token: &str,
 ) -> tokio::task::JoinHandle<()> {
-    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(TOKEN)).unwrap();
+    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token)).unwrap();
     let options = WorkerOptions {
         public_url: Some(url.to_owned()),
         webhook_secret: SecretString::from(WEBHOOK_SECRET),
@@ -130,14 +140,25 @@ impl TestConvoy {
     pub async fn restart_worker(&mut self) {
         self.worker.abort();
         let _ = (&mut self.worker).await;
-        self.worker = spawn_worker(&self.storage, &self.sim, &self.url, Duration::from_secs(1));
+        self.worker = spawn_worker(
+            &self.storage,
+            &self.sim,
+            &self.url,
+            Duration::from_secs(1),
+            TOKEN,
+        );
     }
 
     /// Starts a release of the demo app and waits for its plan.
     pub async fn start_release(&self) -> ReleaseView {
+        self.start_release_at(APP_REF).await
+    }
+
+    /// Starts a release of the demo app at `git_ref` and waits until analysis ends.
+    pub async fn start_release_at(&self, git_ref: &str) -> ReleaseView {
         let release = self
             .client
-            .create_release(APP, APP_REF, false)
+            .create_release(APP, git_ref, false)
             .await
             .expect("the release is created");
         self.wait_for(release.id, |r| {
