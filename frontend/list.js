@@ -21,10 +21,18 @@ async function refreshNow() {
 }
 const refresh = debounce(refreshNow, 50);
 
+// A row shows the release's state and how many components are released: only events that
+// change those matter here.
+function changesList(event) {
+  return !event.component_id || event.to_state === "success" || event.from_state === "success";
+}
+
 initActorControl();
 connectLive("/live", {
   after: root.dataset.lastEventId,
-  onEvent: refresh,
+  onEvent: (event) => {
+    if (changesList(event)) refresh();
+  },
   onStatus: showLiveStatus,
   onReconnect: refresh,
 });
