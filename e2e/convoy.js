@@ -51,7 +51,8 @@ function stop(child) {
       clearTimeout(force);
       resolve();
     });
-    child.kill("SIGTERM");
+    // The demo stops on Ctrl-C (SIGINT), as it tells a person to.
+    child.kill("SIGINT");
   });
 }
 
