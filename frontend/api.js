@@ -2,6 +2,9 @@
 
 const ACTOR_KEY = "convoy.actor";
 const DEFAULT_ACTOR = "release-manager";
+// When Convoy is configured with an API token, changes need it. It is kept for this browser
+// session only, never in localStorage.
+const TOKEN_KEY = "convoy.apiToken";
 
 export function actor() {
   return localStorage.getItem(ACTOR_KEY) || DEFAULT_ACTOR;
@@ -18,7 +21,24 @@ export class ApiError extends Error {}
 // Sends a request; resolves to the parsed JSON body (or null), rejects with an ApiError whose
 // message is the API's sentence.
 export async function api(method, path, body) {
+  try {
+    return await send(method, path, body);
+  } catch (err) {
+    if (!(err instanceof Unauthorized)) throw err;
+    const token = window.prompt("This Convoy needs its API token for changes. Paste your token:");
+    if (!token || !token.trim()) throw new ApiError(err.message);
+    sessionStorage.setItem(TOKEN_KEY, token.trim());
+    return send(method, path, body);
+  }
+}
+
+// The API refused the request for a missing or wrong API token.
+class Unauthorized extends ApiError {}
+
+async function send(method, path, body) {
   const headers = { "X-Convoy-Actor": actor(), Accept: "application/json" };
+  const token = sessionStorage.getItem(TOKEN_KEY);
+  if (token) headers.Authorization = `Bearer ${token}`;
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -41,6 +61,10 @@ export async function api(method, path, body) {
   }
   if (!response.ok) {
     const sentence = data && typeof data.error === "string" ? data.error : `The request failed (HTTP ${response.status}).`;
+    if (response.status === 401) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      throw new Unauthorized(sentence);
+    }
     throw new ApiError(sentence);
   }
   return data;

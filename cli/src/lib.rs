@@ -5,5 +5,6 @@
 pub mod client;
 pub mod commands;
 pub mod config;
+pub mod shutdown;
 pub mod telemetry;
 pub mod wiring;

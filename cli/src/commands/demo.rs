@@ -43,6 +43,9 @@ pub struct DemoArgs {
     /// Keep the SQLite database here instead of a temporary directory.
     #[arg(long)]
     database: Option<PathBuf>,
+    /// Require this token (Bearer) for changes through the API and the dashboard.
+    #[arg(long, env = "CONVOY_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
     /// Seconds between reconcile rounds.
     #[arg(long, default_value_t = 2)]
     reconcile_seconds: u64,
@@ -68,8 +71,14 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sim = RunningSimulator::start(sim_config).await?;
     let storage = wiring::storage(&database_url).await?;
     let secret = SecretString::from(webhook_secret);
-    let (port, _server) =
-        wiring::spawn_server(&storage, args.listen, secret.clone(), None, sim.base_url()).await?;
+    let (port, _server) = wiring::spawn_server(
+        &storage,
+        args.listen,
+        secret.clone(),
+        args.api_token.clone().map(SecretString::from),
+        sim.base_url(),
+    )
+    .await?;
     let url = format!("http://127.0.0.1:{port}");
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token))?;
     let options = WorkerOptions {
@@ -87,7 +96,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let outcome = if args.no_release {
         None
     } else {
-        Some(run_demo_release(&url, &args.app, &args.git_ref).await?)
+        Some(run_demo_release(&url, &args.app, &args.git_ref, args.api_token.clone()).await?)
     };
     if args.until_done {
         sim.stop().await;
@@ -97,16 +106,21 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         });
     }
     println!("\nThe dashboard stays up at {url}/ — press Ctrl-C to stop.");
-    tokio::signal::ctrl_c().await?;
+    crate::shutdown::requested().await?;
     sim.stop().await;
     Ok(ExitCode::SUCCESS)
 }
 
 /// Starts the app's release through the API, deploys it once planned, prints every
 /// state change, and ends with a summary.
-async fn run_demo_release(url: &str, app: &str, git_ref: &str) -> anyhow::Result<ReleaseView> {
+async fn run_demo_release(
+    url: &str,
+    app: &str,
+    git_ref: &str,
+    api_token: Option<String>,
+) -> anyhow::Result<ReleaseView> {
     let started = Instant::now();
-    let client = ApiClient::new(url, None, "demo")?;
+    let client = ApiClient::new(url, api_token, "demo")?;
     let release = client.create_release(app, git_ref, false).await?;
     println!(
         "\nRelease {} of {app} at {git_ref}: {url}/releases/{}\n",

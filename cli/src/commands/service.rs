@@ -41,7 +41,7 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
         .await?;
         tracing::info!(port, "dashboard on http://{}:{port}/", settings.listen.ip());
     }
-    tokio::signal::ctrl_c().await?;
+    crate::shutdown::requested().await?;
     tracing::info!("stopping");
     Ok(ExitCode::SUCCESS)
 }
