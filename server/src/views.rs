@@ -374,7 +374,11 @@ fn component_reason(
     waiting_on: &[String],
     blocked_by: &[String],
 ) -> Option<String> {
-    let holding = matches!(c.state, ComponentState::Pending | ComponentState::Merged);
+    // States in which the order of the plan holds the component back.
+    let holding = matches!(
+        c.state,
+        ComponentState::Waiting | ComponentState::Pending | ComponentState::Merged
+    );
     if holding && !blocked_by.is_empty() {
         return Some(format!(
             "blocked: {} cannot be released",
