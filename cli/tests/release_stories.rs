@@ -300,36 +300,61 @@ async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
-    let convoy = spawn_convoy(Options::default()).await;
+    // NetworkKit's pipelines are slow, so the cancel comes while its auto-merge is set.
+    let mut options = Options::default();
+    let network_kit = options
+        .scenario
+        .projects
+        .iter_mut()
+        .find(|p| p.path == "ios/network-kit")
+        .unwrap();
+    network_kit.pipeline_duration_ms = Some(3000);
+    let convoy = spawn_convoy(options).await;
     let planned = convoy.start_release().await;
     convoy.client.deploy_all(planned.id).await.unwrap();
-    convoy
-        .wait_for(planned.id, |r| {
-            TestConvoy::component(r, "CoreKit").state == "success"
-        })
-        .await;
-    let canceled = convoy.client.cancel(planned.id).await.unwrap();
-    assert_eq!(canceled.state, "canceled");
-    let feature = TestConvoy::component(&canceled, "FeatureKit");
-    assert_eq!(feature.state, "canceled");
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let after = convoy.client.release(planned.id).await.unwrap();
-    assert_eq!(after.state, "canceled");
-    assert_eq!(
-        TestConvoy::component(&after, "FeatureKit").state,
-        "canceled"
-    );
+    let auto_merge_set = |w: &convoy_simulator::WorldView| {
+        w.merge_requests("ios/network-kit")
+            .iter()
+            .any(|mr| mr.auto_merge)
+    };
     assert!(
-        convoy.sim.world().tag("ios/feature-kit", "0.1.0").is_none(),
-        "no tag after cancel"
-    );
-    assert_ne!(
-        convoy.sim.world().file(APP, APP_REF, "Podfile").unwrap(),
         convoy
             .sim
             .world()
-            .file(APP, APP_REF, "PodfileTemplate")
-            .unwrap()
+            .eventually(Duration::from_secs(60), auto_merge_set)
+            .await
+    );
+
+    let canceled = convoy.client.cancel(planned.id).await.unwrap();
+    assert_eq!(canceled.state, "canceled");
+    assert_eq!(
+        TestConvoy::component(&canceled, "NetworkKit").state,
+        "canceled"
+    );
+    assert_eq!(
+        TestConvoy::component(&canceled, "FeatureKit").state,
+        "canceled"
+    );
+
+    // Long enough for NetworkKit's pipeline to succeed: it must not merge any more.
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let world = convoy.sim.world();
+    let network_mr = &world.merge_requests("ios/network-kit")[0];
+    assert_eq!(network_mr.state, "opened", "{network_mr:?}");
+    assert!(!network_mr.auto_merge, "Convoy withdrew the auto-merge");
+    assert!(
+        world.tag("ios/network-kit", "0.1.0").is_none(),
+        "no tag after cancel"
+    );
+    assert!(
+        world.tag("ios/feature-kit", "0.1.0").is_none(),
+        "no tag after cancel"
+    );
+    let after = convoy.client.release(planned.id).await.unwrap();
+    assert_eq!(after.state, "canceled");
+    assert_ne!(
+        world.file(APP, APP_REF, "Podfile").unwrap(),
+        world.file(APP, APP_REF, "PodfileTemplate").unwrap()
     );
 }
 

@@ -89,6 +89,10 @@ pub trait Forge: Send + Sync {
         iid: u64,
     ) -> Result<MergeRequest, ForgeError>;
 
+    /// Stops the merge request from merging by itself (cancels auto-merge); a merge request
+    /// without auto-merge is returned as it is.
+    async fn cancel_auto_merge(&self, project: &str, iid: u64) -> Result<MergeRequest, ForgeError>;
+
     /// Starts a new pipeline for the merge request.
     async fn create_merge_request_pipeline(
         &self,

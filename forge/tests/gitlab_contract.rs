@@ -543,6 +543,44 @@ async fn a_conflicting_merge_request_cannot_merge_with_gitlab_s_message() {
 }
 
 #[tokio::test]
+async fn canceling_auto_merge_leaves_the_merge_request_open_after_its_pipeline_succeeds() {
+    let (_simulator, gitlab) = start().await;
+    let mr = gitlab
+        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .await
+        .unwrap();
+    let pipeline = gitlab
+        .create_merge_request_pipeline(CORE, mr.iid)
+        .await
+        .unwrap();
+    assert!(
+        gitlab
+            .merge_when_pipeline_succeeds(CORE, mr.iid)
+            .await
+            .unwrap()
+            .auto_merge
+    );
+
+    let canceled = gitlab.cancel_auto_merge(CORE, mr.iid).await.unwrap();
+    assert!(!canceled.auto_merge);
+    assert_eq!(
+        finished(&gitlab, CORE, pipeline.id).await.status,
+        PipelineStatus::Success
+    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = gitlab.merge_request(CORE, mr.iid).await.unwrap();
+    assert_eq!(after.state, MergeRequestState::Opened);
+    // Nothing to cancel any more: the merge request is returned as it is.
+    assert!(
+        !gitlab
+            .cancel_auto_merge(CORE, mr.iid)
+            .await
+            .unwrap()
+            .auto_merge
+    );
+}
+
+#[tokio::test]
 async fn merging_an_unknown_merge_request_is_not_found() {
     let (_simulator, gitlab) = start().await;
     assert_eq!(

@@ -20,6 +20,9 @@ pub(crate) const ACTOR: &str = "convoy";
 
 /// A pass that still changes something after this many rounds is left to the next wake.
 const MAX_PASSES: usize = 25;
+/// Failed passes in one advance before the error is left to the next nudge or reconcile.
+const MAX_FAILED_PASSES: usize = 3;
+const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 /// Components stepped at once within a release.
 const COMPONENT_CONCURRENCY: usize = 8;
 
@@ -55,6 +58,7 @@ async fn pass_until_quiet(
     owner: &str,
     lease_ms: i64,
 ) -> anyhow::Result<()> {
+    let mut failures = 0;
     for _ in 0..MAX_PASSES {
         if !ctx.store.take_wake(release_id).await? {
             return Ok(());
@@ -64,9 +68,15 @@ async fn pass_until_quiet(
             .try_lease_release(release_id, owner, now_ms(), lease_ms)
             .await?;
         if let Err(error) = pass(ctx, release_id).await {
-            // Leave the wake flag set so the next nudge or reconcile tries again.
+            // Leave the wake flag set so the next pass, nudge or reconcile tries again.
             ctx.store.request_wake(release_id).await?;
-            return Err(anyhow::anyhow!(error));
+            failures += 1;
+            if failures == MAX_FAILED_PASSES {
+                return Err(anyhow::anyhow!(error));
+            }
+            // Usually a race with a person's action (a cancel, a retry) that the next look
+            // settles; a canceled release is not revisited by reconcile, so look now.
+            tokio::time::sleep(RETRY_DELAY).await;
         }
     }
     Ok(())
@@ -80,12 +90,12 @@ async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
     match release.state {
         MainReleaseState::Analyzing => analyze::analyze(ctx, &release).await,
         MainReleaseState::Deploying => deploy_pass(ctx, &release).await,
-        // Components may still need a last look (e.g. a canceled release's components).
+        MainReleaseState::Canceled => withdraw_pass(ctx, &release).await,
+        // Nothing to do until a person acts.
         MainReleaseState::Created
         | MainReleaseState::Waiting
         | MainReleaseState::Success
-        | MainReleaseState::Failed
-        | MainReleaseState::Canceled => Ok(()),
+        | MainReleaseState::Failed => Ok(()),
     }
 }
 
@@ -107,6 +117,16 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
         }
     }
     finish_if_done(ctx, release).await
+}
+
+/// After a cancel: nothing more may merge at GitLab.
+async fn withdraw_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
+    for component in ctx.store.components(release.id).await? {
+        if component.state == ComponentState::Canceled {
+            steps::merge::withdraw(ctx, &component).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Computes the schedule from the stored plan and component states.
@@ -148,6 +168,7 @@ async fn step_component(
         ComponentState::Pending => steps::merge::pending(ctx, component, ready).await,
         ComponentState::Merged => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
         ComponentState::Deploying => steps::tag::deploying(ctx, component).await,
+        ComponentState::Canceled => steps::merge::withdraw(ctx, component).await.map(|()| None),
         _ => Ok(None),
     };
     let event = match outcome {

@@ -21,7 +21,7 @@ use gitlab::api::{AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
 use super::client::{ConfigError, GitLabOptions, HttpClient};
-use super::endpoints::{LatestPipeline, MergeWhenPipelineSucceeds, RecursiveTree};
+use super::endpoints::{CancelAutoMerge, LatestPipeline, MergeWhenPipelineSucceeds, RecursiveTree};
 use super::errors::{Access, Failure};
 use super::models::*;
 use crate::types::*;
@@ -406,6 +406,19 @@ impl Forge for GitLab {
                 }
             })?;
         Ok(mr.into())
+    }
+
+    async fn cancel_auto_merge(&self, project: &str, iid: u64) -> Result<MergeRequest, ForgeError> {
+        let what = format!("merge request !{iid} in {project}");
+        match self
+            .one::<MergeRequestJson, _>(CancelAutoMerge { project, iid })
+            .await
+        {
+            Ok(mr) => Ok(mr.into()),
+            // 406 "Can't cancel the automatic merge": it was not set, or the MR is closed.
+            Err(failure) if failure.status() == Some(406) => self.merge_request(project, iid).await,
+            Err(failure) => Err(failure.into_forge_error(&what, Access::Write)),
+        }
     }
 
     async fn create_merge_request_pipeline(

@@ -34,6 +34,28 @@ impl Endpoint for MergeWhenPipelineSucceeds<'_> {
     }
 }
 
+/// `POST /projects/:id/merge_requests/:iid/cancel_merge_when_pipeline_succeeds` (the crate
+/// has no endpoint for it).
+pub(crate) struct CancelAutoMerge<'a> {
+    pub project: &'a str,
+    pub iid: u64,
+}
+
+impl Endpoint for CancelAutoMerge<'_> {
+    fn method(&self) -> Method {
+        Method::POST
+    }
+
+    fn endpoint(&self) -> Cow<'static, str> {
+        format!(
+            "projects/{}/merge_requests/{}/cancel_merge_when_pipeline_succeeds",
+            path_escaped(self.project),
+            self.iid
+        )
+        .into()
+    }
+}
+
 /// `GET /projects/:id/repository/tree?ref=…&recursive=true` with its parameters in the query
 /// string (the crate's `Tree` sends them as a body on GET). Offset pagination.
 pub(crate) struct RecursiveTree<'a> {

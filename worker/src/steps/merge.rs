@@ -125,3 +125,22 @@ async fn watch_pipeline(
     }
     Ok(None)
 }
+
+/// A canceled component: withdraw the auto-merge Convoy set, so GitLab merges nothing more.
+pub(crate) async fn withdraw(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
+    let Some(record) = ctx.store.merge_request_of(c.id).await? else {
+        return Ok(());
+    };
+    if !record.auto_merge || record.state != "opened" {
+        return Ok(());
+    }
+    let mr = ctx
+        .forge
+        .cancel_auto_merge(&c.project_path, record.iid)
+        .await?;
+    ctx.store
+        .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
+        .await?;
+    let reason = format!("auto-merge of merge request !{} canceled", record.iid);
+    super::prepare::note(ctx, c, reason).await
+}
