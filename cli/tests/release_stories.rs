@@ -58,6 +58,7 @@ async fn the_diamond_is_released(database: Database) {
 
     convoy.assert_side_effects_once();
     convoy.assert_podfile_pins(&RELEASED);
+    convoy.remove_postgres_database().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

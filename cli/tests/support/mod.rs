@@ -136,6 +136,26 @@ fn spawn_worker(
 }
 
 impl TestConvoy {
+    /// Drops this test's PostgreSQL database (a failed test leaves it, to look at).
+    pub async fn remove_postgres_database(&self) {
+        let Some(name) = self
+            .database_url
+            .strip_prefix("postgres")
+            .and_then(|_| self.database_url.rsplit('/').next())
+        else {
+            return;
+        };
+        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
+            .await
+            .expect("PostgreSQL is reachable");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("the test database is dropped");
+    }
+
     /// Kills the worker wherever it is (like a crashed process) and starts a new one.
     pub async fn restart_worker(&mut self) {
         self.worker.abort();
@@ -296,9 +316,13 @@ pub fn entered(events: &[EventView], component: &str, state: &str) -> i64 {
         .id
 }
 
+fn postgres_admin_url() -> String {
+    std::env::var("CONVOY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
 async fn fresh_postgres_database() -> String {
-    let admin_url = std::env::var("CONVOY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned());
+    let admin_url = postgres_admin_url();
     let mut admin = sqlx::PgConnection::connect(&admin_url)
         .await
         .unwrap_or_else(|e| {
