@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use anyhow::Context as _;
 use convoy_forge::Forge;
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_server::settings::ServerSettings;
@@ -108,7 +109,10 @@ pub async fn spawn_server(
         storage.store.clone(),
         Arc::new(storage.jobs.clone()),
     )
-    .await?;
+    .await
+    .with_context(|| {
+        format!("cannot listen on {listen}: choose another address with --listen (127.0.0.1:0 picks a free port)")
+    })?;
     let port = app.port();
     let handle = tokio::spawn(async move {
         if let Err(error) = app.run_until_stopped().await {
