@@ -108,6 +108,16 @@ impl Store {
         .await?)
     }
 
+    /// Releases whose wake flag is set, whatever their state (a canceled release may still have
+    /// work to finish, such as withdrawing an auto-merge), oldest first.
+    pub async fn woken_release_ids(&self) -> Result<Vec<i64>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT id FROM main_releases WHERE wake_requested = 1 ORDER BY id")
+                .fetch_all(&self.pool)
+                .await?,
+        )
+    }
+
     /// Moves release `id` from `from` to `to` if it is still in `from`; returns false (and
     /// writes nothing) otherwise. Records the event, sets the reason, sets `finished_at` on a
     /// final state (clears it otherwise) and wakes the worker, all in one transaction.

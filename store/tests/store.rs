@@ -22,6 +22,7 @@ on_both_databases!(
     releases_are_listed_newest_first_with_their_progress,
     only_unfinished_releases_are_active,
     saving_a_plan_stores_it_in_order_with_its_edges,
+    woken_releases_are_found_whatever_their_state,
     saving_a_plan_twice_stores_it_once,
     a_plan_naming_an_unknown_dependency_stores_nothing,
     a_component_transition_from_the_wrong_state_writes_nothing,
@@ -311,6 +312,32 @@ async fn only_unfinished_releases_are_active(db: &TestDb) {
         store.active_main_release_ids().await.unwrap(),
         vec![ids[1], ids[2]]
     );
+}
+
+async fn woken_releases_are_found_whatever_their_state(db: &TestDb) {
+    let store = db.store().await;
+    let first = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    let second = store.create_main_release(&new_release("bo")).await.unwrap();
+    store.take_wake(first.id).await.unwrap();
+    store.take_wake(second.id).await.unwrap();
+    assert_eq!(store.woken_release_ids().await.unwrap(), Vec::<i64>::new());
+
+    let change = Change::by("ana");
+    store
+        .transition_main_release(
+            second.id,
+            MainReleaseState::Created,
+            MainReleaseState::Canceled,
+            &change,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.woken_release_ids().await.unwrap(), vec![second.id]);
+    store.take_wake(second.id).await.unwrap();
+    assert_eq!(store.woken_release_ids().await.unwrap(), Vec::<i64>::new());
 }
 
 async fn saving_a_plan_stores_it_in_order_with_its_edges(db: &TestDb) {

@@ -1,20 +1,24 @@
 //! Reconcile: don't trust webhooks. On a timer, every active release is checked against the
-//! forge, and deliveries whose job was lost are processed, so a missed webhook delays a
-//! release by at most one interval.
+//! forge, releases left with work to do are advanced, and deliveries whose job was lost are
+//! processed, so a missed webhook or job delays a release by at most one interval.
 
 use crate::advance::advance_release;
 use crate::context::Context;
 use crate::webhooks::process_delivery;
 
-/// One round: pending deliveries first, then every active release.
+/// One round: pending deliveries first, then every release with something to do.
 pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
     for delivery_id in ctx.store.unprocessed_deliveries(500).await? {
         if let Err(error) = process_delivery(ctx, delivery_id).await {
             tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
         }
     }
+    // Every active release is checked against the forge; a finished one only while its wake
+    // flag says something is left to do (a canceled release withdrawing an auto-merge).
     for release_id in ctx.store.active_main_release_ids().await? {
         ctx.store.request_wake(release_id).await?;
+    }
+    for release_id in ctx.store.woken_release_ids().await? {
         if let Err(error) = advance_release(ctx, release_id).await {
             tracing::warn!(release_id, %error, "release not advanced; will retry");
         }
