@@ -7,7 +7,7 @@ use convoy_core::{
     ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, TransitionError, component,
     main_release,
 };
-use convoy_store::{Change, ComponentRelease, MainRelease, Store};
+use convoy_store::{ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
 use serde::Deserialize;
 
@@ -67,11 +67,7 @@ async fn reopen_release(
         return Ok(());
     }
     let transition = main_release::decide(release.state, &event)?;
-    let change = Change {
-        actor: actor.to_string(),
-        reason: transition.reason,
-    };
-    move_release(store, release, transition.state, &change).await
+    move_release(store, release, transition, actor).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,11 +98,7 @@ pub async fn set_version(
         .set_component_version(component.id, &version.to_string(), &actor)
         .await?;
     if transition.state != component.state {
-        let change = Change {
-            actor,
-            reason: transition.reason,
-        };
-        move_component(&store, &component, transition.state, &change).await?;
+        move_component(&store, &component, transition, &actor).await?;
     }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
@@ -127,11 +119,7 @@ pub async fn deploy_component(
     let transition = component::decide(component.state, &ComponentEvent::Deploy)?;
 
     reopen_release(&store, &release, MainReleaseEvent::Deploy, &actor).await?;
-    let change = Change {
-        actor,
-        reason: transition.reason,
-    };
-    move_component(&store, &component, transition.state, &change).await?;
+    move_component(&store, &component, transition, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
@@ -211,11 +199,7 @@ pub async fn mark_released(
     if release.state == MainReleaseState::Failed {
         main_release::decide(release.state, &MainReleaseEvent::Retry)?;
     }
-    let change = Change {
-        actor: actor.clone(),
-        reason: Some(transition.reason.unwrap_or_else(|| reason.to_string())),
-    };
-    move_component(&store, &component, transition.state, &change).await?;
+    move_component(&store, &component, transition, &actor).await?;
     store
         .set_component_released_by(component.id, &actor)
         .await?;
@@ -245,11 +229,7 @@ pub async fn retry_component(
     if release.state == MainReleaseState::Failed {
         main_release::decide(release.state, &MainReleaseEvent::Retry)?;
     }
-    let change = Change {
-        actor: actor.clone(),
-        reason: transition.reason,
-    };
-    move_component(&store, &component, transition.state, &change).await?;
+    move_component(&store, &component, transition, &actor).await?;
     if release.state == MainReleaseState::Failed {
         reopen_release(&store, &release, MainReleaseEvent::Retry, &actor).await?;
     }
@@ -271,11 +251,7 @@ pub async fn cancel_component(
     let actor = actor(&request);
     let (_, component) = load_open(&store, id, &name, "cancel").await?;
     let transition = component::decide(component.state, &ComponentEvent::Cancel)?;
-    let change = Change {
-        actor,
-        reason: transition.reason,
-    };
-    move_component(&store, &component, transition.state, &change).await?;
+    move_component(&store, &component, transition, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }

@@ -10,7 +10,9 @@ pub mod errors;
 pub mod releases;
 
 use actix_web::{HttpResponse, web};
-use convoy_core::{ComponentState, MainReleaseState};
+use convoy_core::ComponentEvent;
+use convoy_core::component::{self, ComponentTransition};
+use convoy_core::main_release::MainReleaseTransition;
 use convoy_store::{Change, ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
 
@@ -94,15 +96,20 @@ pub(crate) async fn load_release(
         .ok_or(errors::ActionError::ReleaseNotFound(id))
 }
 
-/// Moves release `release` to `to` if nobody changed it since it was read.
+/// Records the release's transition (decided by the core) in the name of `actor`, if nobody
+/// changed the release since it was read.
 pub(crate) async fn move_release(
     store: &Store,
     release: &MainRelease,
-    to: MainReleaseState,
-    change: &Change,
+    transition: MainReleaseTransition,
+    actor: &str,
 ) -> Result<(), errors::ActionError> {
+    let change = Change {
+        actor: actor.to_string(),
+        reason: transition.reason,
+    };
     if store
-        .transition_main_release(release.id, release.state, to, change)
+        .transition_main_release(release.id, release.state, transition.state, &change)
         .await?
     {
         Ok(())
@@ -111,21 +118,48 @@ pub(crate) async fn move_release(
     }
 }
 
-/// Moves component `component` to `to` if nobody changed it since it was read.
+/// Records the component's transition (decided by the core) in the name of `actor`, if nobody
+/// changed the component since it was read.
 pub(crate) async fn move_component(
     store: &Store,
     component: &ComponentRelease,
-    to: ComponentState,
-    change: &Change,
+    transition: ComponentTransition,
+    actor: &str,
 ) -> Result<(), errors::ActionError> {
+    let change = Change {
+        actor: actor.to_string(),
+        reason: transition.reason,
+    };
     if store
-        .transition_component(component.id, component.state, to, change)
+        .transition_component(component.id, component.state, transition.state, &change)
         .await?
     {
         Ok(())
     } else {
         Err(errors::ActionError::ChangedMeanwhile)
     }
+}
+
+/// Applies `event` to every component the core lets it apply to; returns how many moved. A
+/// component someone changed meanwhile keeps their change, and the rest still move.
+pub(crate) async fn move_components(
+    store: &Store,
+    components: &[ComponentRelease],
+    event: &ComponentEvent,
+    actor: &str,
+) -> Result<usize, errors::ActionError> {
+    let mut moved = 0;
+    for component in components {
+        let Ok(transition) = component::decide(component.state, event) else {
+            continue;
+        };
+        match move_component(store, component, transition, actor).await {
+            Ok(()) => moved += 1,
+            Err(errors::ActionError::ChangedMeanwhile) => {}
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(moved)
 }
 
 /// The answer to every successful action: the release as it is now.

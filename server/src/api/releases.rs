@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use super::errors::{
     ActionError, INTERNAL_ERROR, Unauthorized, actor, authorize, error_response, log_internal,
 };
-use super::{fresh_detail, load_release, move_component, move_release, nudge};
+use super::{fresh_detail, load_release, move_components, move_release, nudge};
 use crate::settings::ServerSettings;
 use crate::views::{EventView, ReleaseSummary, release_detail};
 
@@ -301,29 +301,9 @@ pub async fn deploy_release(
     // A release already deploying (one component was deployed alone) deploys the rest.
     if release.state != MainReleaseState::Deploying {
         let transition = main_release::decide(release.state, &MainReleaseEvent::Deploy)?;
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        move_release(&store, &release, transition.state, &change).await?;
+        move_release(&store, &release, transition, &actor).await?;
     }
-    let mut deployed = 0;
-    for component in &components {
-        let Ok(transition) = component::decide(component.state, &ComponentEvent::Deploy) else {
-            continue;
-        };
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        match move_component(&store, component, transition.state, &change).await {
-            Ok(()) => deployed += 1,
-            // Someone acted on this component meanwhile (deployed it alone, canceled it): their
-            // change stands and the rest still deploy.
-            Err(ActionError::ChangedMeanwhile) => {}
-            Err(other) => return Err(other),
-        }
-    }
+    let deployed = move_components(&store, &components, &ComponentEvent::Deploy, &actor).await?;
     if deployed == 0 && release.state == MainReleaseState::Deploying {
         return Err(ActionError::NothingToDo(format!(
             "release {id} has no component waiting to be deployed: every component is deployed already"
@@ -351,21 +331,16 @@ pub async fn retry_release(
             "release {id} failed before its plan was ready: fix the cause and start a new release"
         )));
     }
-    let retryable: Vec<_> = components
+    let retryable = components
         .iter()
-        .filter_map(|c| {
-            component::decide(c.state, &ComponentEvent::Retry)
-                .ok()
-                .map(|transition| (c, transition))
-        })
-        .collect();
+        .any(|c| component::decide(c.state, &ComponentEvent::Retry).is_ok());
 
     // A release still deploying (failures only block their descendants) retries its failed
     // components without changing state itself. A failed release is checked first but moved
     // last: the worker leaves a failed release alone, whereas a deploying one whose components
     // are still failed would be judged stalled and failed again before they move.
     let reopen = if release.state == MainReleaseState::Deploying {
-        if retryable.is_empty() {
+        if !retryable {
             return Err(ActionError::NothingToDo(format!(
                 "no component of release {id} has failed: there is nothing to retry"
             )));
@@ -377,22 +352,9 @@ pub async fn retry_release(
             &MainReleaseEvent::Retry,
         )?)
     };
-    for (component, transition) in retryable {
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        match move_component(&store, component, transition.state, &change).await {
-            Ok(()) | Err(ActionError::ChangedMeanwhile) => {}
-            Err(other) => return Err(other),
-        }
-    }
+    move_components(&store, &components, &ComponentEvent::Retry, &actor).await?;
     if let Some(transition) = reopen {
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        move_release(&store, &release, transition.state, &change).await?;
+        move_release(&store, &release, transition, &actor).await?;
     }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
@@ -411,25 +373,9 @@ pub async fn cancel_release(
     let actor = actor(&request);
     let release = load_release(&store, id).await?;
     let transition = main_release::decide(release.state, &MainReleaseEvent::Cancel)?;
-    let change = Change {
-        actor: actor.clone(),
-        reason: transition.reason,
-    };
-    move_release(&store, &release, transition.state, &change).await?;
-
-    for component in store.components(id).await? {
-        let Ok(transition) = component::decide(component.state, &ComponentEvent::Cancel) else {
-            continue;
-        };
-        let change = Change {
-            actor: actor.clone(),
-            reason: transition.reason,
-        };
-        match move_component(&store, &component, transition.state, &change).await {
-            Ok(()) | Err(ActionError::ChangedMeanwhile) => {}
-            Err(other) => return Err(other),
-        }
-    }
+    move_release(&store, &release, transition, &actor).await?;
+    let components = store.components(id).await?;
+    move_components(&store, &components, &ComponentEvent::Cancel, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
