@@ -18,7 +18,7 @@ mkdirSync(ARTIFACTS, { recursive: true });
 // Runs `convoy demo` on a free port with no release started; resolves once it prints
 // "dashboard: http://127.0.0.1:PORT/". `scenario` is a scenario YAML file (default: built in).
 export function startConvoy({ scenario, apiToken } = {}) {
-  const args = ["demo", "--listen", "127.0.0.1:0", "--no-release", "--keep-running", "--print-url"];
+  const args = ["demo", "--listen", "127.0.0.1:0", "--no-release"];
   if (scenario) args.push("--scenario", scenario);
   if (apiToken) args.push("--api-token", apiToken);
   const child = spawn(BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

@@ -19,15 +19,10 @@ pub struct DemoArgs {
     /// Exit when the release ends: 0 if it succeeded, 1 otherwise.
     #[arg(long)]
     until_done: bool,
-    /// Start no release (create one from the dashboard instead).
+    /// Start no release (create one from the dashboard instead). Without --until-done the
+    /// dashboard keeps running until Ctrl-C or SIGTERM; its URL is printed as `dashboard: URL`.
     #[arg(long)]
     no_release: bool,
-    /// Keep serving the dashboard after the release ends (the default without --until-done).
-    #[arg(long)]
-    keep_running: bool,
-    /// Print the dashboard URL on its own line as soon as it is up (always done; kept for scripts).
-    #[arg(long)]
-    print_url: bool,
     /// Address of Convoy's HTTP server.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: SocketAddr,
