@@ -1,9 +1,7 @@
 //! Analysis: find the app's Podfile, read each component's podspec, build and store the plan.
 
-use std::collections::BTreeMap;
-
 use convoy_core::main_release::MainReleaseEvent;
-use convoy_core::manifest::podfile::{PodDependency, PodSource, parse_podfile};
+use convoy_core::manifest::podfile::{PodSource, Podfile, parse_podfile};
 use convoy_core::manifest::podspec::parse_podspec_file;
 use convoy_core::plan::{ComponentInput, ReleasePlan, project_path_from_git_url};
 use convoy_forge::{FileContent, ForgeError};
@@ -55,7 +53,7 @@ async fn build_plan(
         .iter()
         .map(|w| format!("{} line {}: {}", podfile_file.path, w.line, w.message))
         .collect();
-    let wanted = components_to_release(&podfile.dependencies)?;
+    let wanted = components_to_release(&podfile)?;
     let inputs: Vec<ComponentInput> = futures::stream::iter(wanted)
         .map(|wanted| read_component(ctx, wanted))
         .buffered(ctx.settings.analysis_concurrency.max(1))
@@ -88,36 +86,31 @@ struct WantedComponent {
     branch: Option<String>,
 }
 
-/// One entry per pod (subspecs and targets folded) for the git dependencies on a branch.
-fn components_to_release(
-    dependencies: &[PodDependency],
-) -> Result<Vec<WantedComponent>, StepError> {
-    let mut wanted: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
-    for dependency in dependencies.iter().filter(|d| d.needs_release) {
-        let PodSource::Git { url, branch, .. } = &dependency.source else {
-            continue;
-        };
-        let name = dependency.root_name().to_owned();
-        let source = (url.clone(), branch.clone());
-        match wanted.get(&name) {
-            Some(existing) if *existing != source => {
-                return Err(StepError::Fatal(format!(
-                    "{name} is declared twice with different git sources: make the Podfile use one"
-                )));
-            }
-            _ => {
-                wanted.insert(name, source);
-            }
+/// The Podfile's components to release (the core picks one declaration per pod). Only one
+/// source of a pod can be released, so a second declaration on another source fails the
+/// analysis instead of trusting the first.
+fn components_to_release(podfile: &Podfile) -> Result<Vec<WantedComponent>, StepError> {
+    let mut wanted = Vec::new();
+    for first in podfile.components_to_release() {
+        let name = first.root_name();
+        let conflict = podfile
+            .dependencies
+            .iter()
+            .any(|d| d.needs_release && d.root_name() == name && d.source != first.source);
+        if conflict {
+            return Err(StepError::Fatal(format!(
+                "{name} is declared twice with different git sources: make the Podfile use one"
+            )));
+        }
+        if let PodSource::Git { url, branch, .. } = &first.source {
+            wanted.push(WantedComponent {
+                name: name.to_owned(),
+                git_url: url.clone(),
+                branch: branch.clone(),
+            });
         }
     }
-    Ok(wanted
-        .into_iter()
-        .map(|(name, (git_url, branch))| WantedComponent {
-            name,
-            git_url,
-            branch,
-        })
-        .collect())
+    Ok(wanted)
 }
 
 async fn read_component(
@@ -219,4 +212,36 @@ async fn record_note(ctx: &Context, release_id: i64, reason: String) -> Result<(
     };
     ctx.store.append_event(&event).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use convoy_core::manifest::podfile::parse_podfile;
+
+    use super::components_to_release;
+
+    #[test]
+    fn subspecs_and_targets_of_one_pod_make_one_component() {
+        let podfile = parse_podfile(
+            "target 'App' do\n  pod 'Kit/Core', :git => 'https://h/ios/kit.git', :branch => 'release/1.0.0'\n  pod 'Kit/UI', :git => 'https://h/ios/kit.git', :branch => 'release/1.0.0'\n  pod 'Alamofire', '~> 5.0'\nend\n",
+        )
+        .unwrap();
+        let wanted = components_to_release(&podfile).unwrap();
+        assert_eq!(wanted.len(), 1);
+        assert_eq!(wanted[0].name, "Kit");
+        assert_eq!(wanted[0].branch.as_deref(), Some("release/1.0.0"));
+    }
+
+    #[test]
+    fn one_pod_on_two_branches_fails_the_analysis_with_advice() {
+        let podfile = parse_podfile(
+            "target 'App' do\n  pod 'Kit', :git => 'https://h/ios/kit.git', :branch => 'release/1.0.0'\nend\ntarget 'Tests' do\n  pod 'Kit', :git => 'https://h/ios/kit.git', :branch => 'release/1.1.0'\nend\n",
+        )
+        .unwrap();
+        let error = components_to_release(&podfile).err().expect("a conflict");
+        assert_eq!(
+            error.to_string(),
+            "Kit is declared twice with different git sources: make the Podfile use one"
+        );
+    }
 }
