@@ -58,6 +58,17 @@ impl GitLab {
             .map_err(Failure::from_api)
     }
 
+    /// One object, with GitLab's failure turned into the domain error for `what`.
+    async fn fetch<T, E>(&self, endpoint: E, what: &str, access: Access) -> Result<T, ForgeError>
+    where
+        T: DeserializeOwned + Send + 'static,
+        E: Endpoint + Sync + Send,
+    {
+        self.one(endpoint)
+            .await
+            .map_err(|failure| failure.into_forge_error(what, access))
+    }
+
     async fn all<T, E>(&self, endpoint: E) -> Result<Vec<T>, Failure>
     where
         T: DeserializeOwned + Send + 'static,
@@ -205,10 +216,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("file {file_path} at {git_ref} in {project}");
-        let file: FileJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::ReadRepository))?;
+        let file: FileJson = self.fetch(endpoint, &what, Access::ReadRepository).await?;
         let last_commit_id = file.last_commit_id.clone();
         let content = decode_file(file_path, file)?;
         Ok(FileContent {
@@ -279,10 +287,7 @@ impl Forge for GitLab {
     async fn branch(&self, project: &str, name: &str) -> Result<Branch, ForgeError> {
         let endpoint = built(GetBranch::builder().project(project).branch(name).build())?;
         let what = format!("branch {name} in {project}");
-        let branch: BranchJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+        let branch: BranchJson = self.fetch(endpoint, &what, Access::Read).await?;
         Ok(branch.into())
     }
 
@@ -300,10 +305,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("comparison of {branch} with {target} in {project}");
-        let compare: CompareJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::ReadRepository))?;
+        let compare: CompareJson = self.fetch(endpoint, &what, Access::ReadRepository).await?;
         Ok(compare.commits.is_empty())
     }
 
@@ -322,10 +324,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("merge requests of {project}");
-        let found: Vec<MergeRequestJson> = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+        let found: Vec<MergeRequestJson> = self.fetch(endpoint, &what, Access::Read).await?;
         let open = found.into_iter().find(|mr| {
             mr.source_branch == source
                 && mr.target_branch == target
@@ -379,10 +378,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("merge request !{iid} in {project}");
-        let mr: MergeRequestJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+        let mr: MergeRequestJson = self.fetch(endpoint, &what, Access::Read).await?;
         Ok(mr.into())
     }
 
@@ -433,10 +429,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("merge request !{iid} in {project}");
-        let pipeline: PipelineJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Write))?;
+        let pipeline: PipelineJson = self.fetch(endpoint, &what, Access::Write).await?;
         Ok(pipeline.into())
     }
 
@@ -448,10 +441,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("ref {git_ref} in {project}");
-        let pipeline: PipelineJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Write))?;
+        let pipeline: PipelineJson = self.fetch(endpoint, &what, Access::Write).await?;
         Ok(pipeline.into())
     }
 
@@ -467,10 +457,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("pipeline {pipeline_id} in {project}");
-        let pipeline: PipelineJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Write))?;
+        let pipeline: PipelineJson = self.fetch(endpoint, &what, Access::Write).await?;
         Ok(pipeline.into())
     }
 
@@ -482,10 +469,7 @@ impl Forge for GitLab {
                 .build(),
         )?;
         let what = format!("pipeline {pipeline_id} in {project}");
-        let pipeline: PipelineJson = self
-            .one(endpoint)
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+        let pipeline: PipelineJson = self.fetch(endpoint, &what, Access::Read).await?;
         Ok(pipeline.into())
     }
 
@@ -496,9 +480,8 @@ impl Forge for GitLab {
     ) -> Result<Option<Pipeline>, ForgeError> {
         let what = format!("pipelines of {project}");
         let pipelines: Vec<PipelineJson> = self
-            .one(LatestPipeline { project, git_ref })
-            .await
-            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+            .fetch(LatestPipeline { project, git_ref }, &what, Access::Read)
+            .await?;
         Ok(pipelines
             .into_iter()
             .max_by_key(|p| p.id)
