@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod dashboard;
+pub mod health;
 pub mod live;
 pub mod settings;
 pub mod startup;

@@ -5,7 +5,7 @@ use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{App, HttpServer, web};
 use anyhow::Context;
 use convoy_store::Store;
 use convoy_worker::Jobs;
@@ -45,7 +45,7 @@ impl Application {
                 .app_data(jobs.clone())
                 .app_data(settings.clone())
                 .app_data(live.clone())
-                .route("/health_check", web::get().to(health_check))
+                .configure(crate::health::configure)
                 .configure(crate::api::configure)
                 .configure(crate::webhooks::configure)
                 .configure(crate::dashboard::configure)
@@ -66,8 +66,4 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
-}
-
-async fn health_check() -> HttpResponse {
-    HttpResponse::Ok().finish()
 }

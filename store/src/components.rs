@@ -183,6 +183,7 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
+        self.observe_time_in_state(id, &from).await;
         Ok(true)
     }
 

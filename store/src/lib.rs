@@ -12,6 +12,7 @@ mod events;
 mod forge_records;
 mod leases;
 mod model;
+mod operability;
 mod releases;
 mod webhooks;
 

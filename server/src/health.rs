@@ -1,0 +1,119 @@
+//! `GET /health_check` (the process answers) and `GET /ready` (it can do its work: the
+//! database answers, its schema is up to date, and GitLab can be reached). A load balancer
+//! sends traffic on `/ready`; an orchestrator restarts on `/health_check`.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, web};
+use convoy_store::Store;
+use serde::Serialize;
+
+use crate::settings::ServerSettings;
+
+/// How long `/ready` waits for GitLab before calling it unreachable.
+const GITLAB_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Registers `/health_check` and `/ready`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health_check", web::get().to(health_check))
+        .route("/ready", web::get().to(ready));
+}
+
+async fn health_check() -> HttpResponse {
+    HttpResponse::Ok().finish()
+}
+
+/// The answer of `/ready`: `ready` is false when any check failed, and `problems` then holds
+/// one sentence per failed check.
+#[derive(Debug, Serialize)]
+pub struct Readiness {
+    pub ready: bool,
+    pub database: &'static str,
+    pub migrations: &'static str,
+    pub gitlab: &'static str,
+    pub problems: Vec<String>,
+}
+
+async fn ready(store: web::Data<Store>, settings: web::Data<ServerSettings>) -> HttpResponse {
+    let (database, gitlab) = tokio::join!(
+        check_database(&store),
+        check_gitlab(&settings.forge_web_url)
+    );
+    let mut problems = Vec::new();
+    let (database, migrations) = match database {
+        Ok(Ok(())) => ("ok", "ok"),
+        Ok(Err(problem)) => {
+            problems.push(problem);
+            ("ok", "missing")
+        }
+        Err(problem) => {
+            problems.push(problem);
+            ("unreachable", "unknown")
+        }
+    };
+    let gitlab = match gitlab {
+        Ok(()) => "ok",
+        Err(problem) => {
+            problems.push(problem);
+            "unreachable"
+        }
+    };
+    let readiness = Readiness {
+        ready: problems.is_empty(),
+        database,
+        migrations,
+        gitlab,
+        problems,
+    };
+    if readiness.ready {
+        HttpResponse::Ok().json(readiness)
+    } else {
+        HttpResponse::ServiceUnavailable().json(readiness)
+    }
+}
+
+/// Outer error: the database does not answer. Inner error: it answers but lacks migrations.
+async fn check_database(store: &Store) -> Result<Result<(), String>, String> {
+    store
+        .ping()
+        .await
+        .map_err(|error| format!("the database does not answer: {error}"))?;
+    let missing = store
+        .unapplied_migrations()
+        .await
+        .map_err(|error| format!("the database's migrations cannot be read: {error}"))?;
+    if missing.is_empty() {
+        return Ok(Ok(()));
+    }
+    let versions: Vec<String> = missing.iter().map(i64::to_string).collect();
+    Ok(Err(format!(
+        "the database lacks migration {}: start a Convoy of this version once to apply it",
+        versions.join(", ")
+    )))
+}
+
+/// GitLab is reachable when `GET /api/v4/version` gets any answer that is not a server error.
+/// No token is sent: whether the token works is `convoy check-config`'s question, and the
+/// server never holds the GitLab token.
+async fn check_gitlab(base_url: &str) -> Result<(), String> {
+    let url = format!("{}/api/v4/version", base_url.trim_end_matches('/'));
+    let client = reqwest::Client::builder()
+        .timeout(GITLAB_TIMEOUT)
+        .build()
+        .map_err(|error| format!("cannot build an HTTP client to reach GitLab: {error}"))?;
+    let response = client.get(&url).send().await.map_err(|error| {
+        let why = if error.is_timeout() {
+            "it did not answer within 5 s".to_owned()
+        } else {
+            format!("{error}")
+        };
+        format!("GitLab at {base_url} cannot be reached ({why}): check CONVOY_GITLAB_URL and the network")
+    })?;
+    if response.status().is_server_error() {
+        return Err(format!(
+            "GitLab at {base_url} answers {}: it is up but failing; try again later",
+            response.status()
+        ));
+    }
+    Ok(())
+}

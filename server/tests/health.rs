@@ -1,0 +1,154 @@
+//! `/health_check` says the process answers; `/ready` says whether it can work, and why not.
+
+use std::sync::Arc;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use async_trait::async_trait;
+use convoy_server::{Application, ServerSettings};
+use convoy_store::Store;
+use convoy_worker::{Job, Jobs};
+use secrecy::SecretString;
+use serde_json::Value;
+
+struct NoJobs;
+
+#[async_trait]
+impl Jobs for NoJobs {
+    async fn push(&self, _job: Job) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
+
+/// A stand-in for GitLab: `/api/v4/version` answers 401 without a token, as GitLab does.
+fn fake_gitlab() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/api/v4/version",
+            web::get().to(|| async {
+                HttpResponse::Unauthorized()
+                    .json(serde_json::json!({"message": "401 Unauthorized"}))
+            }),
+        )
+    })
+    .workers(1)
+    .listen(listener)
+    .unwrap()
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
+/// An address where nothing listens.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+struct Served {
+    address: String,
+    store: Store,
+    database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn serve(forge_web_url: String) -> Served {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("convoy.db").display());
+    let store = Store::connect(&database_url).await.unwrap();
+    let settings = ServerSettings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        webhook_secret: SecretString::from("secret"),
+        forge_web_url,
+        api_token: None,
+    };
+    let app = Application::build(settings, store.clone(), Arc::new(NoJobs))
+        .await
+        .unwrap();
+    let address = format!("http://127.0.0.1:{}", app.port());
+    tokio::spawn(app.run_until_stopped());
+    Served {
+        address,
+        store,
+        database_url,
+        _dir: dir,
+    }
+}
+
+async fn get(url: String) -> (u16, Value) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+fn problems(body: &Value) -> String {
+    body["problems"].to_string()
+}
+
+#[tokio::test]
+async fn ready_when_the_database_is_up_to_date_and_gitlab_answers() {
+    let app = serve(fake_gitlab()).await;
+    let (status, body) = get(format!("{}/ready", app.address)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ready"], true);
+    assert_eq!(body["database"], "ok");
+    assert_eq!(body["migrations"], "ok");
+    assert_eq!(body["gitlab"], "ok");
+    assert_eq!(body["problems"], serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn not_ready_with_the_reason_when_gitlab_cannot_be_reached() {
+    let gitlab = closed_port_url();
+    let app = serve(gitlab.clone()).await;
+    let (status, body) = get(format!("{}/ready", app.address)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["ready"], false);
+    assert_eq!(body["gitlab"], "unreachable");
+    assert_eq!(body["database"], "ok");
+    assert!(
+        problems(&body).contains(&format!("GitLab at {gitlab} cannot be reached")),
+        "{body}"
+    );
+    // Alive all the same: an orchestrator must not restart Convoy because GitLab is down.
+    let alive = reqwest::get(format!("{}/health_check", app.address))
+        .await
+        .unwrap();
+    assert_eq!(alive.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn not_ready_when_a_migration_was_not_applied() {
+    let app = serve(fake_gitlab()).await;
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM convoy_migrations WHERE version = 1")
+        .execute(&mut conn)
+        .await
+        .unwrap();
+    let (status, body) = get(format!("{}/ready", app.address)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["migrations"], "missing");
+    assert!(
+        problems(&body).contains("the database lacks migration 1"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn not_ready_when_the_database_does_not_answer() {
+    let app = serve(fake_gitlab()).await;
+    app.store.close().await;
+    let (status, body) = get(format!("{}/ready", app.address)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["database"], "unreachable");
+    assert!(
+        problems(&body).contains("the database does not answer"),
+        "{body}"
+    );
+}
