@@ -29,6 +29,7 @@ mod api;
 mod error;
 mod faults;
 mod hooks;
+mod people;
 pub mod rules;
 mod scenario;
 mod server;
@@ -38,6 +39,7 @@ mod world;
 
 pub use faults::{FaultControl, Faults};
 pub use hooks::{DeliveryOutcome, WebhookDelivery};
+pub use people::{OauthApplication, People, UserInfo};
 pub use scenario::{
     BranchSpec, FileContains, JobFailure, MergeMethod, ProjectSpec, Scenario, TagSpec,
     WebhookSettings,
@@ -46,3 +48,4 @@ pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
 pub use view::{
     CommitInfo, HookInfo, JobInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo, WorldView,
 };
+pub use world::users::{AccessLevel, UserSpec};

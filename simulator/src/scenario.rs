@@ -37,6 +37,9 @@ pub struct Scenario {
     #[serde(default)]
     pub faults: Faults,
     pub projects: Vec<ProjectSpec>,
+    /// People who can sign in (OAuth) and their access to projects.
+    #[serde(default)]
+    pub users: Vec<crate::world::users::UserSpec>,
 }
 
 /// How webhook deliveries are retried when the receiver fails.

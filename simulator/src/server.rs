@@ -13,8 +13,10 @@ use tokio::sync::oneshot;
 
 use crate::faults::FaultControl;
 use crate::hooks::{DeliveryPlan, WebhookDelivery, deliver_all};
+use crate::people::People;
 use crate::scenario::{JobFailure, Scenario, WebhookSettings};
 use crate::view::WorldView;
+use crate::world::users::Users;
 use crate::world::{Delivery, World};
 
 /// How often pipelines are moved on; small against pipeline durations.
@@ -49,6 +51,8 @@ pub(crate) struct Shared {
     pub faults: FaultControl,
     pub webhook_settings: WebhookSettings,
     pub deliveries: Mutex<Vec<WebhookDelivery>>,
+    /// Users, memberships and OAuth state (apart from the world: no webhooks come of them).
+    pub users: Mutex<Users>,
     hook_queue: UnboundedSender<(Delivery, DeliveryPlan)>,
 }
 
@@ -95,6 +99,7 @@ impl RunningSimulator {
             faults,
             webhook_settings: config.scenario.webhooks.clone(),
             deliveries: Mutex::new(Vec::new()),
+            users: Mutex::new(Users::from_specs(&config.scenario.users)?),
             hook_queue,
         });
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -126,6 +131,11 @@ impl RunningSimulator {
     /// Live, read-only inspection of the world, plus the test helpers that change it.
     pub fn world(&self) -> WorldView {
         WorldView::new(self.shared.clone())
+    }
+
+    /// Users, memberships and OAuth applications.
+    pub fn people(&self) -> People {
+        People::new(self.shared.clone())
     }
 
     /// Changes faults at run time.
@@ -253,6 +263,7 @@ fn serve(
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(data.clone())
+                .configure(crate::api::oauth::configure)
                 .default_service(web::to(crate::api::dispatch))
         })
         .workers(2)

@@ -4,7 +4,9 @@
 
 mod files;
 mod hooks;
+mod members;
 mod merge_requests;
+pub(crate) mod oauth;
 mod pipelines;
 mod projects;
 mod repository;
@@ -150,6 +152,10 @@ pub(crate) async fn dispatch(
     if let Some(reply) = injected_fault(&shared).await {
         return reply.into_response();
     }
+    // OAuth access tokens (sign-in with GitLab) reach only the user's own profile.
+    if let Some(reply) = members::oauth_request(&request, &rest, &shared) {
+        return reply.into_response();
+    }
     if !authenticated(&request, &shared.token) {
         return Reply::from(ApiError::unauthorized()).into_response();
     }
@@ -157,6 +163,9 @@ pub(crate) async fn dispatch(
         Ok(api_request) => api_request,
         Err(error) => return Reply::from(error).into_response(),
     };
+    if let Some(reply) = members::member_request(&shared, &api_request) {
+        return reply.into_response();
+    }
     let reply = match shared.with_world(|world| route(world, &api_request)) {
         Ok(reply) => reply,
         Err(error) => Reply::from(error),

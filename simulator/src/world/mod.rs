@@ -5,6 +5,7 @@ mod merge_requests;
 mod outcomes;
 mod pipelines;
 mod repo;
+pub(crate) mod users;
 mod webhooks;
 
 use std::collections::{BTreeMap, HashMap};

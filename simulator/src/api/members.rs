@@ -1,0 +1,91 @@
+//! People in the REST API: `GET /user` for an OAuth access token (`lib/api/users.rb`, guarded by
+//! `lib/api/api_guard.rb`), and `GET /projects/:id/members/all/:user_id` (`lib/api/members.rb`,
+//! `Entities::Member`), which counts memberships inherited from groups too.
+
+use actix_web::HttpRequest;
+use serde_json::{Value, json};
+
+use super::{ApiRequest, Reply, number};
+use crate::error::ApiError;
+use crate::server::Shared;
+use crate::world::users::User;
+
+/// Answers a request made with an OAuth access token, or `None` when the bearer token is not
+/// one (the service token is checked by the caller as before).
+pub(crate) fn oauth_request(request: &HttpRequest, rest: &str, shared: &Shared) -> Option<Reply> {
+    let token = request
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))?
+        .trim();
+    let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    let (user, scopes) = users.token_owner(token)?;
+    let scopes: Vec<&str> = scopes.split(' ').collect();
+    // `read_user` opens `GET /user` only (`lib/api/users.rb`: `allow_access_with_scope :read_user`);
+    // anything else needs `api` or `read_api` (`lib/api/api_guard.rb` answers 403
+    // `insufficient_scope`). The simulator answers only `/user` to OAuth tokens.
+    if rest.trim_end_matches('/') == "user" && request.method() == actix_web::http::Method::GET {
+        return Some(Reply::ok(user_json(user, &shared.base_url)));
+    }
+    Some(Reply::json(
+        403,
+        json!({
+            "error": "insufficient_scope",
+            "error_description": "The request requires higher privileges than provided by the access token.",
+            "scope": if scopes.contains(&"api") { "api" } else { "api read_api" },
+        }),
+    ))
+}
+
+/// `GET /projects/:id/members/all/:user_id`; `None` for any other path.
+pub(crate) fn member_request(shared: &Shared, request: &ApiRequest) -> Option<Reply> {
+    let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    let ["projects", project, "members", "all", user_id] = segments.as_slice() else {
+        return None;
+    };
+    if request.method != actix_web::http::Method::GET {
+        return Some(Reply::from(ApiError::method_not_allowed()));
+    }
+    let path = shared.with_world(|world| {
+        world
+            .find_project(project)
+            .map(|id| world.project(id).path.clone())
+    });
+    let path = match path {
+        Ok(path) => path,
+        Err(error) => return Some(Reply::from(error)),
+    };
+    let user_id = match number(user_id, "User") {
+        Ok(id) => id,
+        Err(error) => return Some(Reply::from(error)),
+    };
+    let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    let member = users
+        .by_id(user_id)
+        .and_then(|user| Some((user, users.access_level(&path, user_id)?)));
+    // GitLab's `find_member` answers `404 Not found` (lowercase) when the user is no member.
+    Some(match member {
+        Some((user, level)) => {
+            let mut body = user_json(user, &shared.base_url);
+            body["access_level"] = json!(level.number());
+            body["expires_at"] = Value::Null;
+            body["membership_state"] = json!("active");
+            Reply::ok(body)
+        }
+        None => Reply::from(ApiError::message(404, "404 Not found")),
+    })
+}
+
+/// `Entities::UserBasic`, the fields Convoy and most clients read.
+fn user_json(user: &User, base_url: &str) -> Value {
+    json!({
+        "id": user.id,
+        "username": user.username,
+        "name": user.name,
+        "state": "active",
+        "locked": false,
+        "avatar_url": Value::Null,
+        "web_url": format!("{base_url}/{}", user.username),
+    })
+}
