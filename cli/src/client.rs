@@ -1,5 +1,8 @@
 //! A small client for Convoy's JSON API, used by `convoy release` and `convoy demo` — the same
 //! API the dashboard and any CI script use.
+//!
+//! Redirects are never followed: the API token would go along to wherever they point. A 3xx
+//! answer is an error naming the address to use instead.
 
 use std::time::Duration;
 
@@ -77,6 +80,7 @@ impl ApiClient {
     pub fn new(base: &str, token: Option<String>, actor: &str) -> anyhow::Result<ApiClient> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         Ok(ApiClient {
             base: base.trim_end_matches('/').to_owned(),
@@ -177,6 +181,9 @@ impl ApiClient {
             .await
             .with_context(|| format!("cannot reach Convoy at {}", self.base))?;
         let status = response.status();
+        if status.is_redirection() {
+            bail!("{}", redirect_sentence(&self.base, &response));
+        }
         let text = response.text().await?;
         if !status.is_success() {
             let sentence = serde_json::from_str::<serde_json::Value>(&text)
@@ -188,6 +195,27 @@ impl ApiClient {
         serde_json::from_str(&text)
             .with_context(|| format!("Convoy answered something unexpected: {text}"))
     }
+}
+
+/// "Convoy at … answered 307 to …: set CONVOY_URL (or --server) to that address".
+fn redirect_sentence(base: &str, response: &reqwest::Response) -> String {
+    let location = response
+        .headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| response.url().join(value).ok())
+        .map(|mut target| {
+            let _ = target.set_username("");
+            let _ = target.set_password(None);
+            target.set_query(None);
+            target.set_fragment(None);
+            target.to_string()
+        })
+        .unwrap_or_else(|| "another address".to_owned());
+    format!(
+        "Convoy at {base} answered {} to {location}: set CONVOY_URL (or --server) to that address",
+        response.status().as_u16()
+    )
 }
 
 /// Prints every new event of the release until `done` says stop; returns the last view.
@@ -233,4 +261,61 @@ pub fn event_line(event: &EventView) -> String {
         "{time}  {subject:<14} {what:<22}{reason}  ({})",
         event.actor
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    use super::*;
+
+    /// A server answering every request with `reply`; it records the head of each request.
+    async fn server(reply: String) -> (String, Arc<Mutex<Vec<String>>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let log = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut buf = vec![0u8; 16 * 1024];
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                log.lock()
+                    .unwrap()
+                    .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                let _ = socket.write_all(reply.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        (base, seen)
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_not_followed_and_the_token_stays_home() {
+        let (elsewhere, elsewhere_seen) = server(
+            "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}".to_owned(),
+        )
+        .await;
+        let (base, seen) = server(format!(
+            "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/api/v1/releases/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        ))
+        .await;
+        let client = ApiClient::new(&base, Some("api-secret-token".into()), "me").unwrap();
+        let error = client.cancel(1).await.unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "Convoy at {base} answered 307 to {elsewhere}/api/v1/releases/1: set CONVOY_URL (or --server) to that address"
+            )
+        );
+        assert_eq!(seen.lock().unwrap().len(), 1);
+        assert!(seen.lock().unwrap()[0].contains("api-secret-token"));
+        assert!(
+            elsewhere_seen.lock().unwrap().is_empty(),
+            "the other origin got {:?}",
+            elsewhere_seen.lock().unwrap()
+        );
+    }
 }

@@ -670,3 +670,53 @@ async fn ensure_hook_updates_the_existing_hook_instead_of_adding_a_second() {
         received[1].body
     );
 }
+
+/// A GitLab address that answers 307 to a second local server, which records what reaches it.
+async fn redirecting_gitlab(replies_before_redirect: Vec<Reply>) -> (GitLab, Responder, Responder) {
+    let elsewhere = Responder::start(vec![Reply::json(200, PROJECT_JSON); 4]).await;
+    let location = format!("{}/api/v4/projects/group%2Fapp", elsewhere.base_url);
+    let mut replies = replies_before_redirect;
+    replies.push(Reply::text(307, "").header("Location", &location));
+    let first = Responder::start(replies).await;
+    let gitlab = GitLab::new(&first.base_url, TOKEN.into(), fast_options(3)).unwrap();
+    (gitlab, first, elsewhere)
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_and_names_the_address_to_configure() {
+    let (gitlab, first, elsewhere) = redirecting_gitlab(vec![]).await;
+    let error = gitlab.project("group/app").await.unwrap_err();
+    let expected = format!(
+        "GitLab answered 307 to {}/api/v4/projects/group%2Fapp: set CONVOY_GITLAB_URL to that address",
+        elsewhere.base_url
+    );
+    assert!(error.to_string().contains(&expected), "{error}");
+    // Not transient: retrying a redirect cannot help, so it is asked once.
+    assert!(!error.is_transient(), "{error:?}");
+    assert_eq!(first.received().len(), 1);
+    assert!(
+        elsewhere.received().is_empty(),
+        "the other origin got {:?}",
+        elsewhere.received()
+    );
+}
+
+#[tokio::test]
+async fn a_redirected_hook_registration_sends_neither_token_nor_secret_elsewhere() {
+    let (gitlab, first, elsewhere) = redirecting_gitlab(vec![Reply::json(200, "[]")]).await;
+    let error = gitlab
+        .ensure_hook("group/a", "http://convoy.test/hooks/gitlab", "s3cret")
+        .await
+        .unwrap_err();
+    assert!(
+        error.to_string().contains("GitLab answered 307 to"),
+        "{error}"
+    );
+    assert_eq!(first.received().len(), 2);
+    assert!(first.received()[1].body.contains("token=s3cret"));
+    assert!(
+        elsewhere.received().is_empty(),
+        "the other origin got {:?}",
+        elsewhere.received()
+    );
+}

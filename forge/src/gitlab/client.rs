@@ -2,6 +2,10 @@
 //! token in the `PRIVATE-TOKEN` header, and retries with exponential backoff on 5xx, 429
 //! (honouring `Retry-After`) and connection errors or timeouts.
 //!
+//! Redirects are never followed: a redirect to another origin would carry the token (and, in
+//! a hook registration, the webhook secret) there. A 3xx answer becomes
+//! [`ClientError::Redirected`], which tells the operator which address to configure instead.
+//!
 //! We do not use `gitlab::AsyncGitlab`: building it calls `GET /api/v4/user` at startup and it
 //! has neither a timeout nor retries.
 
@@ -52,6 +56,9 @@ pub enum ClientError {
     /// The request could not even be built.
     #[error("invalid request: {0}")]
     InvalidRequest(String),
+    /// GitLab answered with a redirect, which Convoy does not follow (the token would go along).
+    #[error("GitLab answered {status} to {location}: set CONVOY_GITLAB_URL to that address")]
+    Redirected { status: u16, location: String },
 }
 
 /// The API token. Its `Debug` output never shows the value.
@@ -76,6 +83,8 @@ pub(crate) struct HttpClient {
 enum Attempt {
     /// A final answer: success or an error status that retrying will not change.
     Done(http::Response<Bytes>),
+    /// A 3xx answer: not followed, and not worth retrying.
+    Redirected(ClientError),
     /// A transient failure: try again after `wait` (if given, it comes from `Retry-After`).
     Transient {
         reason: String,
@@ -105,6 +114,8 @@ impl HttpClient {
         }
         let http = reqwest::Client::builder()
             .timeout(options.timeout)
+            // Following a redirect would send the token to whatever origin it names.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| ConfigError(format!("HTTP client: {e}")))?;
         Ok(HttpClient {
@@ -135,6 +146,9 @@ impl HttpClient {
         };
         let status = response.status();
         let headers = response.headers().clone();
+        if status.is_redirection() {
+            return Attempt::Redirected(redirected(status, &headers, url));
+        }
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => {
@@ -169,6 +183,31 @@ impl HttpClient {
             .saturating_mul(factor)
             .min(MAX_DELAY)
     }
+}
+
+/// The redirect as an error naming where GitLab sent Convoy (the `Location`, resolved against
+/// the request's URL; the request's URL itself when there is none).
+fn redirected(status: StatusCode, headers: &http::HeaderMap, url: &str) -> ClientError {
+    let location = headers
+        .get(http::header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| Url::parse(url).ok()?.join(value).ok())
+        .map(|target| without_credentials(&target))
+        .unwrap_or_else(|| url.to_owned());
+    ClientError::Redirected {
+        status: status.as_u16(),
+        location,
+    }
+}
+
+/// A URL fit for a log line: no user name, password, query or fragment.
+fn without_credentials(url: &Url) -> String {
+    let mut shown = url.clone();
+    let _ = shown.set_username("");
+    let _ = shown.set_password(None);
+    shown.set_query(None);
+    shown.set_fragment(None);
+    shown.to_string()
 }
 
 /// A transport error in words, without the request's headers (the token is never shown).
@@ -211,6 +250,7 @@ impl AsyncClient for HttpClient {
         loop {
             let (reason, wait) = match self.attempt(&parts, &url, &body).await {
                 Attempt::Done(response) => return Ok(response),
+                Attempt::Redirected(error) => return Err(ApiError::client(error)),
                 Attempt::Transient { reason, wait } => (reason, wait),
             };
             if retry >= self.options.max_retries {

@@ -55,6 +55,12 @@ impl Failure {
             ApiError::Client {
                 source: ClientError::Unavailable(message),
             } => Failure::Unavailable(message),
+            ApiError::Client {
+                source: redirect @ ClientError::Redirected { status, .. },
+            } => Failure::Status {
+                status,
+                message: redirect.to_string(),
+            },
             ApiError::GitlabWithStatus { status, msg } => Failure::Status {
                 status: status.as_u16(),
                 message: msg,
