@@ -10,6 +10,7 @@ pub mod main_release;
 pub mod manifest;
 pub mod plan;
 pub mod scheduler;
+pub mod validate;
 pub mod version;
 
 pub use component::{ComponentCommand, ComponentEvent, ComponentState};

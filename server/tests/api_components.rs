@@ -513,3 +513,45 @@ async fn marking_the_failed_component_released_lets_a_failed_release_go_on() {
         "the component moves before the release"
     );
 }
+
+#[tokio::test]
+async fn a_reason_or_a_version_longer_than_the_limit_is_refused_and_nothing_changes() {
+    let app = spawn_app().await;
+    let id = app.waiting_release().await;
+
+    let response = app
+        .post(
+            &format!("/api/v1/releases/{id}/components/C/released"),
+            json!({"reason": "x".repeat(1024 * 1024 - 100)}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        error_of(response).await,
+        "reason is 1048476 characters long: send at most 1000"
+    );
+
+    let response = app
+        .put(
+            &format!("/api/v1/releases/{id}/components/B/version"),
+            json!({"version": format!("1.0.0-{}", "a".repeat(10 * 1024))}),
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        error_of(response).await,
+        "version is 10246 characters long: send at most 100"
+    );
+
+    let before = app.store.components(id).await.unwrap();
+    for component in &before {
+        assert_eq!(
+            component.state,
+            ComponentState::Waiting,
+            "{}",
+            component.name
+        );
+        assert!(component.released_by.is_none(), "{}", component.name);
+        assert_ne!(component.version.as_deref().map(str::len), Some(10246));
+    }
+}

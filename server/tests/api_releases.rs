@@ -72,7 +72,7 @@ async fn a_release_needs_a_project_path_with_a_group() {
         ),
         (
             "mobile/",
-            "app_project \"mobile/\" is not a GitLab project path: use group/name, for example mobile/app",
+            "app_project \"mobile/\" is not a GitLab project path: it has an empty segment (two slashes, or one at either end); use group/name, for example mobile/app",
         ),
     ];
     for (project, expected) in cases {
@@ -105,6 +105,66 @@ async fn a_release_needs_a_ref() {
         error_of(response).await,
         "app_ref is empty: give the branch to release, for example release/2.0.0"
     );
+}
+
+#[tokio::test]
+async fn project_paths_gitlab_would_refuse_are_refused_with_a_sentence() {
+    let app = spawn_app().await;
+    for project in [
+        "../..",
+        "mobile/../app",
+        "mobile//app",
+        "mobile/app.git",
+        "mobile/a b",
+    ] {
+        let response = app
+            .post(
+                "/api/v1/releases",
+                json!({"app_project": project, "app_ref": "release/2.0.0"}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 400, "for {project:?}");
+        let error = error_of(response).await;
+        assert!(
+            error.starts_with("app_project ") && error.contains("use group/name"),
+            "for {project:?}: {error}"
+        );
+    }
+    assert!(app.jobs.pushed().is_empty());
+    let (_, total) = app.store.list_main_releases(1, 10).await.unwrap();
+    assert_eq!(total, 0, "nothing was recorded");
+}
+
+#[tokio::test]
+async fn refs_git_would_refuse_are_refused_with_a_sentence_of_bounded_length() {
+    let app = spawn_app().await;
+    let huge = "a".repeat(200 * 1024);
+    for git_ref in [
+        "-rf",
+        "~^:*[",
+        "?x=1",
+        "release\u{202E}0.0.2",
+        "a..b",
+        "x.lock",
+        "a@{1}",
+        huge.as_str(),
+    ] {
+        let response = app
+            .post(
+                "/api/v1/releases",
+                json!({"app_project": "mobile/app", "app_ref": git_ref}),
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 400, "for {git_ref:.20?}");
+        let error = error_of(response).await;
+        assert!(error.starts_with("app_ref "), "for {git_ref:.20?}: {error}");
+        assert!(
+            error.len() < 300,
+            "the sentence echoes the input: {error:.300}"
+        );
+    }
+    let (_, total) = app.store.list_main_releases(1, 10).await.unwrap();
+    assert_eq!(total, 0, "nothing was recorded");
 }
 
 #[tokio::test]

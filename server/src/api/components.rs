@@ -2,6 +2,7 @@
 //! cancel.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use convoy_core::validate::{MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_VERSION_CHARS, bounded};
 use convoy_core::version::parse_requested_version;
 use convoy_core::{
     ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, TransitionError, component,
@@ -23,6 +24,7 @@ async fn load_open(
     name: &str,
     action: &str,
 ) -> Result<(MainRelease, ComponentRelease), ActionError> {
+    bounded("component name", name, MAX_NAME_CHARS)?;
     let release = load_release(store, id).await?;
     let component =
         store
@@ -87,12 +89,13 @@ pub async fn set_version(
     authorize(&request, &settings)?;
     let (id, name) = path.into_inner();
     let actor = actor(&request);
+    let requested = bounded("version", &body.version, MAX_VERSION_CHARS)?;
     let (_, component) = load_open(&store, id, &name, "change the version").await?;
     let event = ComponentEvent::VersionChanged {
-        version: body.version.trim().to_string(),
+        version: requested.to_string(),
     };
     let transition = component::decide(component.state, &event)?;
-    let version = parse_requested_version(&body.version, None)?;
+    let version = parse_requested_version(requested, None)?;
 
     store
         .set_component_version(component.id, &version.to_string(), &actor)
@@ -181,7 +184,7 @@ pub async fn mark_released(
     authorize(&request, &settings)?;
     let (id, name) = path.into_inner();
     let actor = actor(&request);
-    let reason = body.reason.trim();
+    let reason = bounded("reason", &body.reason, MAX_REASON_CHARS)?;
     if reason.is_empty() {
         return Err(ActionError::InvalidInput(format!(
             "a reason is required to mark {name} as released: say how it was released, for example \"tagged 1.2.0 by hand\""

@@ -159,6 +159,9 @@ pub enum ActionError {
     ChangedMeanwhile,
     #[error("{0}")]
     InvalidInput(String),
+    /// A field broke a rule of `convoy_core::validate` (length, format); the text names it.
+    #[error(transparent)]
+    Input(#[from] convoy_core::validate::InputError),
     #[error(transparent)]
     InvalidVersion(#[from] convoy_core::version::VersionError),
     #[error(transparent)]
@@ -175,7 +178,7 @@ impl error::ResponseError for ActionError {
             ActionError::NotAllowed(_)
             | ActionError::NothingToDo(_)
             | ActionError::ChangedMeanwhile => StatusCode::CONFLICT,
-            ActionError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            ActionError::InvalidInput(_) | ActionError::Input(_) => StatusCode::BAD_REQUEST,
             ActionError::InvalidVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -2,6 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use convoy_core::validate::{GitRef, InputError, ProjectPath};
 use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, component, main_release};
 use convoy_store::{Change, NewMainRelease, Store, StoreError};
 use convoy_worker::{Job, Jobs};
@@ -13,65 +14,6 @@ use super::errors::{
 use super::{fresh_detail, load_release, move_components, move_release, nudge};
 use crate::settings::ServerSettings;
 use crate::views::{EventView, ReleaseSummary, release_detail};
-
-/// A GitLab project path: `group/name`, subgroups allowed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProjectPath(String);
-
-impl ProjectPath {
-    pub fn parse(text: &str) -> Result<ProjectPath, String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(
-                "app_project is empty: give the GitLab path of the app project, for example mobile/app"
-                    .to_string(),
-            );
-        }
-        let segments: Vec<&str> = text.split('/').collect();
-        let valid_segment = |segment: &&str| {
-            !segment.is_empty()
-                && segment
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        };
-        if segments.len() < 2 || !segments.iter().all(valid_segment) {
-            return Err(format!(
-                "app_project \"{text}\" is not a GitLab project path: use group/name, for example mobile/app"
-            ));
-        }
-        Ok(ProjectPath(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// A branch or tag name to release the app from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GitRef(String);
-
-impl GitRef {
-    pub fn parse(text: &str) -> Result<GitRef, String> {
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(
-                "app_ref is empty: give the branch to release, for example release/2.0.0"
-                    .to_string(),
-            );
-        }
-        if text.chars().any(|c| c.is_whitespace() || c.is_control()) || text.contains("..") {
-            return Err(format!(
-                "app_ref \"{text}\" is not a valid branch name: use a name without spaces, for example release/2.0.0"
-            ));
-        }
-        Ok(GitRef(text.to_string()))
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
 
 #[derive(Debug, Deserialize)]
 pub struct CreateReleaseRequest {
@@ -86,8 +28,8 @@ pub struct CreateReleaseRequest {
 pub enum CreateReleaseError {
     #[error(transparent)]
     Unauthorized(#[from] Unauthorized),
-    #[error("{0}")]
-    InvalidInput(String),
+    #[error(transparent)]
+    InvalidInput(#[from] InputError),
     #[error(transparent)]
     Store(#[from] StoreError),
     /// The core refused to start a release that was just created: a bug, not the user's doing.
@@ -126,9 +68,8 @@ pub async fn create_release(
     settings: web::Data<ServerSettings>,
 ) -> Result<HttpResponse, CreateReleaseError> {
     authorize(&request, &settings)?;
-    let app_project =
-        ProjectPath::parse(&body.app_project).map_err(CreateReleaseError::InvalidInput)?;
-    let app_ref = GitRef::parse(&body.app_ref).map_err(CreateReleaseError::InvalidInput)?;
+    let app_project = ProjectPath::parse("app_project", &body.app_project)?;
+    let app_ref = GitRef::parse("app_ref", &body.app_ref)?;
     let actor = actor(&request);
 
     let id = store
@@ -378,37 +319,4 @@ pub async fn cancel_release(
     move_components(&store, &components, &ComponentEvent::Cancel, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_project_path_needs_a_group_and_a_name() {
-        assert_eq!(
-            ProjectPath::parse(" mobile/app ").unwrap().as_str(),
-            "mobile/app"
-        );
-        assert!(ProjectPath::parse("group/sub/app").is_ok());
-        assert!(ProjectPath::parse("app").is_err());
-        assert!(ProjectPath::parse("mobile/").is_err());
-        assert!(ProjectPath::parse("/app").is_err());
-        assert!(ProjectPath::parse("mobile app/x").is_err());
-        assert_eq!(
-            ProjectPath::parse("").unwrap_err(),
-            "app_project is empty: give the GitLab path of the app project, for example mobile/app"
-        );
-    }
-
-    #[test]
-    fn a_ref_must_be_a_name_without_spaces() {
-        assert_eq!(
-            GitRef::parse("release/2.0.0").unwrap().as_str(),
-            "release/2.0.0"
-        );
-        assert!(GitRef::parse("").is_err());
-        assert!(GitRef::parse("release 2").is_err());
-        assert!(GitRef::parse("a..b").is_err());
-    }
 }
