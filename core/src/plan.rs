@@ -11,10 +11,10 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
+use fixedbitset::FixedBitSet;
 use petgraph::Direction;
 use petgraph::algo::tarjan_scc;
 use petgraph::graphmap::DiGraphMap;
-use petgraph::visit::{Dfs, Reversed, Walker};
 use serde::{Deserialize, Serialize};
 
 use crate::manifest::podspec::Podspec;
@@ -132,8 +132,9 @@ impl ReleasePlan {
     /// assert_eq!(order, ["A", "B", "C", "D"]);
     /// assert_eq!(plan.components[1].dependencies, ["A"]);
     /// assert_eq!(plan.components[1].default_version, "0.1.0");
-    /// assert_eq!(plan.ancestors("D"), ["A", "B", "C"]);
-    /// assert_eq!(plan.descendants("A"), ["B", "C", "D"]);
+    /// let graph = plan.graph();
+    /// assert_eq!(graph.ancestors("D"), ["A", "B", "C"]);
+    /// assert_eq!(graph.descendants("A"), ["B", "C", "D"]);
     /// ```
     ///
     /// A cycle is named from its alphabetically smallest member:
@@ -186,47 +187,161 @@ impl ReleasePlan {
             .find(|component| component.name == name)
     }
 
+    /// The plan's DAG by index, built once and then read by every schedule and release detail.
+    pub fn graph(&self) -> PlanGraph<'_> {
+        PlanGraph::new(self)
+    }
+}
+
+/// The plan's DAG by index: each component's dependencies and dependents, a topological order,
+/// and each component's transitive ancestors as a bitset.
+///
+/// Built once per plan in O(edges × components / 64), so that scheduling a pass or building a
+/// release detail never rebuilds a graph per component.
+#[derive(Debug, Clone)]
+pub struct PlanGraph<'a> {
+    plan: &'a ReleasePlan,
+    index: HashMap<&'a str, usize>,
+    /// `dependencies[i]`: plan indices of the in-plan dependencies of component `i`.
+    dependencies: Vec<Vec<usize>>,
+    /// `dependents[i]`: plan indices of the components that depend on component `i`.
+    dependents: Vec<Vec<usize>>,
+    /// Every plan index, each after all of its dependencies.
+    order: Vec<usize>,
+    /// `ancestors[i]` has bit `j` set when component `i` depends on component `j`, transitively.
+    ancestors: Vec<FixedBitSet>,
+}
+
+impl<'a> PlanGraph<'a> {
+    /// Indexes `plan`. Dependencies naming no plan component are left out (they are not being
+    /// released, so nothing waits on them).
+    pub fn new(plan: &'a ReleasePlan) -> PlanGraph<'a> {
+        let index: HashMap<&str, usize> = plan
+            .components
+            .iter()
+            .enumerate()
+            .map(|(i, component)| (component.name.as_str(), i))
+            .collect();
+        let size = plan.components.len();
+        let mut dependencies = vec![Vec::new(); size];
+        let mut dependents = vec![Vec::new(); size];
+        for (i, component) in plan.components.iter().enumerate() {
+            for dependency in &component.dependencies {
+                if let Some(&j) = index.get(dependency.as_str()) {
+                    dependencies[i].push(j);
+                    dependents[j].push(i);
+                }
+            }
+        }
+        let order = index_order(&dependencies, &dependents);
+        let mut ancestors = vec![FixedBitSet::with_capacity(size); size];
+        for &i in &order {
+            let mut found = FixedBitSet::with_capacity(size);
+            for &j in &dependencies[i] {
+                found.insert(j);
+                found.union_with(&ancestors[j]);
+            }
+            ancestors[i] = found;
+        }
+        PlanGraph {
+            plan,
+            index,
+            dependencies,
+            dependents,
+            order,
+            ancestors,
+        }
+    }
+
+    /// The plan this graph indexes.
+    pub fn plan(&self) -> &'a ReleasePlan {
+        self.plan
+    }
+
+    /// The number of components.
+    pub fn len(&self) -> usize {
+        self.plan.components.len()
+    }
+
+    /// True for a plan without components.
+    pub fn is_empty(&self) -> bool {
+        self.plan.components.is_empty()
+    }
+
+    /// The plan index of component `name`.
+    pub fn index_of(&self, name: &str) -> Option<usize> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of the component at plan index `i`.
+    pub fn name(&self, i: usize) -> &'a str {
+        self.plan.components[i].name.as_str()
+    }
+
+    /// Plan indices of the direct in-plan dependencies of component `i`.
+    pub fn dependencies_of(&self, i: usize) -> &[usize] {
+        &self.dependencies[i]
+    }
+
+    /// Plan indices of the components that depend directly on component `i`.
+    pub fn dependents_of(&self, i: usize) -> &[usize] {
+        &self.dependents[i]
+    }
+
+    /// Every plan index, each after all of its dependencies.
+    pub fn order(&self) -> &[usize] {
+        &self.order
+    }
+
+    /// The transitive ancestors of component `i` as a bitset over plan indices.
+    pub fn ancestor_set(&self, i: usize) -> &FixedBitSet {
+        &self.ancestors[i]
+    }
+
     /// Every component `name` depends on in the plan, transitively, sorted.
     pub fn ancestors(&self, name: &str) -> Vec<String> {
-        let graph = self.graph();
-        reachable(&graph, name, Direction::Outgoing)
+        let Some(i) = self.index_of(name) else {
+            return Vec::new();
+        };
+        self.sorted_names(self.ancestors[i].ones())
     }
 
     /// Every component that depends on `name` in the plan, transitively, sorted.
     pub fn descendants(&self, name: &str) -> Vec<String> {
-        let graph = self.graph();
-        reachable(&graph, name, Direction::Incoming)
+        let Some(i) = self.index_of(name) else {
+            return Vec::new();
+        };
+        let descendants = (0..self.len()).filter(|&j| self.ancestors[j].contains(i));
+        self.sorted_names(descendants)
     }
 
-    /// The plan's DAG, rebuilt from the stored dependency lists.
-    fn graph(&self) -> Graph<'_> {
-        let mut graph = Graph::new();
-        for component in &self.components {
-            graph.add_node(component.name.as_str());
-            for dependency in &component.dependencies {
-                graph.add_edge(component.name.as_str(), dependency.as_str(), ());
-            }
-        }
-        graph
+    /// The names of some plan indices, sorted.
+    pub fn sorted_names(&self, indices: impl IntoIterator<Item = usize>) -> Vec<String> {
+        let mut names: Vec<&str> = indices.into_iter().map(|i| self.name(i)).collect();
+        names.sort_unstable();
+        names.into_iter().map(str::to_string).collect()
     }
 }
 
-/// Every node reachable from `start` along `direction`, sorted, without `start` itself.
-fn reachable(graph: &Graph<'_>, start: &str, direction: Direction) -> Vec<String> {
-    if !graph.contains_node(start) {
-        return Vec::new();
+/// Kahn's algorithm over plan indices. A stored plan is already in topological order, but a
+/// plan written by hand need not be; a cycle (which `ReleasePlan::build` refuses) leaves its
+/// members out.
+fn index_order(dependencies: &[Vec<usize>], dependents: &[Vec<usize>]) -> Vec<usize> {
+    let mut unplaced: Vec<usize> = dependencies.iter().map(Vec::len).collect();
+    let mut available: VecDeque<usize> = (0..dependencies.len())
+        .filter(|&i| unplaced[i] == 0)
+        .collect();
+    let mut order = Vec::with_capacity(dependencies.len());
+    while let Some(i) = available.pop_front() {
+        order.push(i);
+        for &dependent in &dependents[i] {
+            unplaced[dependent] -= 1;
+            if unplaced[dependent] == 0 {
+                available.push_back(dependent);
+            }
+        }
     }
-    let found: BTreeSet<&str> = match direction {
-        Direction::Outgoing => Dfs::new(graph, start).iter(graph).collect(),
-        Direction::Incoming => Dfs::new(Reversed(graph), start)
-            .iter(Reversed(graph))
-            .collect(),
-    };
-    found
-        .into_iter()
-        .filter(|name| *name != start)
-        .map(str::to_string)
-        .collect()
+    order
 }
 
 /// Keys the inputs by name; the same pod twice is fine only when it comes from the same place.

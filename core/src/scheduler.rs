@@ -6,19 +6,20 @@
 //! ready components on the longest remaining chain (by expected duration) go first.
 //!
 //! ```text
-//!      A            at first:        ready A;    D waits on A, B, C
+//!      A            at first:        ready A;    D waits on B, C
 //!     / \           A released:      ready B, C; D waits on B, C
 //!    B   C          B failed:        C goes on;  D is blocked by B
 //!     \ /           C released too:  stalled (only a person can move B)
 //!      D
 //! ```
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeMap;
 
+use fixedbitset::FixedBitSet;
 use serde::{Deserialize, Serialize};
 
 use crate::component::ComponentState;
-use crate::plan::{PlannedComponent, ReleasePlan};
+use crate::plan::PlanGraph;
 
 /// What the scheduler knows of one component besides its state.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,7 +50,8 @@ pub struct SchedulerOptions {
 pub struct Schedule {
     /// Components to act on now, highest priority first.
     pub ready: Vec<String>,
-    /// For each unreleased component, the unreleased components it waits on (transitively).
+    /// For each unreleased component, its direct dependencies that are not released yet: what
+    /// it waits on before it can be ready (each of those waits on its own in turn).
     pub waiting_on: BTreeMap<String, Vec<String>>,
     /// For each component that can never move because something it depends on failed, was
     /// skipped or canceled: those components.
@@ -63,41 +65,46 @@ pub struct Schedule {
 /// Expected pipeline duration when no past pipeline is known.
 const DEFAULT_EXPECTED_SECONDS: u64 = 60;
 
-/// Computes who may act now.
+/// Computes who may act now, on the plan's graph (built once per plan: [`ReleasePlan::graph`]).
 ///
 /// A component of the plan that has no status counts as `created`; statuses of components
-/// outside the plan are ignored.
+/// outside the plan are ignored. Linear in the plan's size and edges, plus a bitset
+/// intersection per blocked component.
+///
+/// [`ReleasePlan::graph`]: crate::plan::ReleasePlan::graph
 pub fn schedule(
-    plan: &ReleasePlan,
+    graph: &PlanGraph<'_>,
     statuses: &BTreeMap<String, ComponentStatus>,
     options: &SchedulerOptions,
 ) -> Schedule {
-    let view = View::new(plan, statuses);
+    let view = View::new(graph, statuses);
     let mut schedule = Schedule {
-        all_released: view.unreleased.is_empty(),
+        all_released: view.unreleased.is_clear(),
         ..Schedule::default()
     };
-    for name in &view.unreleased {
-        let ancestors = plan.ancestors(name);
-        let waiting_on: Vec<String> = ancestors
-            .iter()
-            .filter(|ancestor| view.unreleased.contains(ancestor.as_str()))
-            .cloned()
-            .collect();
-        let blockers: Vec<String> = ancestors
-            .into_iter()
-            .filter(|ancestor| is_stopped(view.state(ancestor)))
-            .collect();
-        schedule.waiting_on.insert(name.to_string(), waiting_on);
-        if !blockers.is_empty() {
-            schedule.blocked.insert(name.to_string(), blockers);
+    for i in view.unreleased.ones() {
+        let name = graph.name(i).to_string();
+        let waiting_on = graph.sorted_names(
+            graph
+                .dependencies_of(i)
+                .iter()
+                .copied()
+                .filter(|&j| view.unreleased.contains(j)),
+        );
+        schedule.waiting_on.insert(name.clone(), waiting_on);
+        let mut blockers = graph.ancestor_set(i).clone();
+        blockers.intersect_with(&view.stopped);
+        if !blockers.is_clear() {
+            schedule
+                .blocked
+                .insert(name, graph.sorted_names(blockers.ones()));
         }
     }
-    schedule.stalled = view
-        .unreleased
-        .iter()
-        .all(|name| is_stopped(view.state(name)) || schedule.blocked.contains_key(*name))
-        && !schedule.all_released;
+    schedule.stalled = !schedule.all_released
+        && view
+            .unreleased
+            .ones()
+            .all(|i| view.stopped.contains(i) || schedule.blocked.contains_key(graph.name(i)));
     schedule.ready = prioritized(&view, options);
     schedule
 }
@@ -110,43 +117,40 @@ fn is_stopped(state: ComponentState) -> bool {
     )
 }
 
-/// The plan and the statuses, read once.
-struct View<'a> {
-    plan: &'a ReleasePlan,
-    statuses: &'a BTreeMap<String, ComponentStatus>,
-    /// Plan components not in `success`, sorted.
-    unreleased: BTreeSet<&'a str>,
+/// The plan's graph and the statuses by plan index, read once.
+struct View<'g, 'a> {
+    graph: &'g PlanGraph<'a>,
+    /// The status of each plan component, `None` when it has none (counts as created).
+    statuses: Vec<Option<&'g ComponentStatus>>,
+    /// Plan components not in `success`.
+    unreleased: FixedBitSet,
+    /// Plan components only a person can move on.
+    stopped: FixedBitSet,
 }
 
-impl<'a> View<'a> {
-    fn new(plan: &'a ReleasePlan, statuses: &'a BTreeMap<String, ComponentStatus>) -> Self {
-        let mut view = View {
-            plan,
-            statuses,
-            unreleased: BTreeSet::new(),
-        };
-        view.unreleased = plan
-            .components
-            .iter()
-            .map(|component| component.name.as_str())
-            .filter(|name| view.state(name) != ComponentState::Success)
+impl<'g, 'a> View<'g, 'a> {
+    fn new(graph: &'g PlanGraph<'a>, statuses: &'g BTreeMap<String, ComponentStatus>) -> Self {
+        let by_index: Vec<Option<&ComponentStatus>> = (0..graph.len())
+            .map(|i| statuses.get(graph.name(i)))
             .collect();
-        view
-    }
-
-    fn state(&self, name: &str) -> ComponentState {
-        self.statuses
-            .get(name)
-            .map_or(ComponentState::Created, |status| status.state)
-    }
-
-    fn is_released(&self, name: &str) -> bool {
-        !self.unreleased.contains(name)
+        let mut unreleased = FixedBitSet::with_capacity(graph.len());
+        let mut stopped = FixedBitSet::with_capacity(graph.len());
+        for (i, status) in by_index.iter().enumerate() {
+            let state = status.map_or(ComponentState::Created, |status| status.state);
+            unreleased.set(i, state != ComponentState::Success);
+            stopped.set(i, is_stopped(state));
+        }
+        View {
+            graph,
+            statuses: by_index,
+            unreleased,
+            stopped,
+        }
     }
 
     /// Pending with an open gate and not yet acted on, or merged; every dependency released.
-    fn is_ready(&self, component: &PlannedComponent) -> bool {
-        let Some(status) = self.statuses.get(&component.name) else {
+    fn is_ready(&self, i: usize) -> bool {
+        let Some(status) = self.statuses[i] else {
             return false;
         };
         let waiting_for_convoy = match status.state {
@@ -156,18 +160,19 @@ impl<'a> View<'a> {
             _ => false,
         };
         waiting_for_convoy
-            && component
-                .dependencies
+            && self
+                .graph
+                .dependencies_of(i)
                 .iter()
-                .all(|dependency| self.is_released(dependency))
+                .all(|&j| !self.unreleased.contains(j))
     }
 
     /// Components holding a pipeline slot: a tag pipeline, or an MR pipeline Convoy started.
     fn running(&self) -> usize {
         self.statuses
             .iter()
-            .filter(|(name, _)| self.plan.component(name).is_some())
-            .filter(|(_, status)| match status.state {
+            .flatten()
+            .filter(|status| match status.state {
                 ComponentState::Deploying => true,
                 ComponentState::Pending => status.acted,
                 _ => false,
@@ -177,82 +182,55 @@ impl<'a> View<'a> {
 }
 
 /// The ready components, longest remaining chain first, cut to the free pipeline slots.
-fn prioritized(view: &View<'_>, options: &SchedulerOptions) -> Vec<String> {
-    let mut ready: Vec<&str> = view
-        .plan
-        .components
-        .iter()
-        .filter(|component| view.is_ready(component))
-        .map(|component| component.name.as_str())
-        .collect();
+fn prioritized(view: &View<'_, '_>, options: &SchedulerOptions) -> Vec<String> {
+    let graph = view.graph;
+    let mut ready: Vec<usize> = (0..graph.len()).filter(|&i| view.is_ready(i)).collect();
     let chains = remaining_chains(view, options);
-    ready.sort_by(|a, b| chains[b].cmp(&chains[a]).then_with(|| a.cmp(b)));
+    ready.sort_by(|&a, &b| {
+        chains[b]
+            .cmp(&chains[a])
+            .then_with(|| graph.name(a).cmp(graph.name(b)))
+    });
     if let Some(cap) = options.max_running {
         ready.truncate(cap.saturating_sub(view.running()));
     }
-    ready.into_iter().map(str::to_string).collect()
+    ready
+        .into_iter()
+        .map(|i| graph.name(i).to_string())
+        .collect()
 }
 
-/// For each component, the expected seconds of the longest chain from it through the
-/// components that depend on it, counting only what is not released yet.
-fn remaining_chains<'a>(view: &View<'a>, options: &SchedulerOptions) -> HashMap<&'a str, u64> {
-    let mut dependents: HashMap<&str, Vec<&str>> = HashMap::new();
-    for component in &view.plan.components {
-        for dependency in &component.dependencies {
-            dependents
-                .entry(dependency.as_str())
-                .or_default()
-                .push(component.name.as_str());
-        }
-    }
-    let mut chains = HashMap::new();
-    for component in &view.plan.components {
-        chain_from(
-            component.name.as_str(),
-            view,
-            options,
-            &dependents,
-            &mut chains,
-        );
+/// For each plan index, the expected seconds of the longest chain from it through the
+/// components that depend on it, counting only what is not released yet. Dependents come
+/// after their dependencies in the graph's order, so walking it backwards sees them first.
+fn remaining_chains(view: &View<'_, '_>, options: &SchedulerOptions) -> Vec<u64> {
+    let graph = view.graph;
+    let mut chains = vec![0u64; graph.len()];
+    for &i in graph.order().iter().rev() {
+        let own = if view.unreleased.contains(i) {
+            options
+                .expected_seconds
+                .get(graph.name(i))
+                .copied()
+                .unwrap_or(DEFAULT_EXPECTED_SECONDS)
+        } else {
+            0
+        };
+        let longest_after = graph
+            .dependents_of(i)
+            .iter()
+            .map(|&j| chains[j])
+            .max()
+            .unwrap_or(0);
+        chains[i] = own.saturating_add(longest_after);
     }
     chains
-}
-
-/// Memoized longest chain from `name`; the plan is a DAG, so the recursion ends.
-fn chain_from<'a>(
-    name: &'a str,
-    view: &View<'a>,
-    options: &SchedulerOptions,
-    dependents: &HashMap<&'a str, Vec<&'a str>>,
-    chains: &mut HashMap<&'a str, u64>,
-) -> u64 {
-    if let Some(seconds) = chains.get(name) {
-        return *seconds;
-    }
-    let own = if view.is_released(name) {
-        0
-    } else {
-        options
-            .expected_seconds
-            .get(name)
-            .copied()
-            .unwrap_or(DEFAULT_EXPECTED_SECONDS)
-    };
-    let longest_after = dependents
-        .get(name)
-        .into_iter()
-        .flatten()
-        .map(|dependent| chain_from(dependent, view, options, dependents, chains))
-        .max()
-        .unwrap_or(0);
-    let seconds = own.saturating_add(longest_after);
-    chains.insert(name, seconds);
-    seconds
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::plan::{PlannedComponent, ReleasePlan};
     use ComponentState::{Canceled, Deploying, Failed, Merged, Pending, Skipped, Success, Waiting};
 
     /// A plan from `(name, dependencies)` pairs, given dependencies first.
@@ -308,18 +286,18 @@ mod tests {
     }
 
     #[test]
-    fn at_first_only_the_root_is_ready_and_d_waits_on_everything() {
+    fn at_first_only_the_root_is_ready_and_d_waits_on_its_direct_dependencies() {
         let all_pending = statuses(&[
             ("A", Pending),
             ("B", Pending),
             ("C", Pending),
             ("D", Pending),
         ]);
-        let schedule = schedule(&diamond(), &all_pending, &no_cap());
+        let schedule = schedule(&diamond().graph(), &all_pending, &no_cap());
         assert_eq!(schedule.ready, names(&["A"]));
         assert_eq!(schedule.waiting_on["A"], names(&[]));
         assert_eq!(schedule.waiting_on["B"], names(&["A"]));
-        assert_eq!(schedule.waiting_on["D"], names(&["A", "B", "C"]));
+        assert_eq!(schedule.waiting_on["D"], names(&["B", "C"]));
         assert!(schedule.blocked.is_empty());
         assert!(!schedule.all_released && !schedule.stalled);
     }
@@ -332,7 +310,7 @@ mod tests {
             ("C", Merged),
             ("D", Pending),
         ]);
-        let schedule = schedule(&diamond(), &states, &no_cap());
+        let schedule = schedule(&diamond().graph(), &states, &no_cap());
         assert_eq!(schedule.ready, names(&["B", "C"]));
         assert!(!schedule.waiting_on.contains_key("A"));
         assert_eq!(schedule.waiting_on["B"], names(&[]));
@@ -343,7 +321,7 @@ mod tests {
     fn a_component_already_acted_on_is_not_handed_out_again() {
         let mut states = statuses(&[("A", Pending)]);
         states.get_mut("A").unwrap().acted = true;
-        let schedule = schedule(&plan(&[("A", &[])]), &states, &no_cap());
+        let schedule = schedule(&plan(&[("A", &[])]).graph(), &states, &no_cap());
         assert!(schedule.ready.is_empty());
     }
 
@@ -353,7 +331,7 @@ mod tests {
         for status in states.values_mut() {
             status.gate_open = false;
         }
-        let schedule = schedule(&plan(&[("A", &[]), ("B", &[])]), &states, &no_cap());
+        let schedule = schedule(&plan(&[("A", &[]), ("B", &[])]).graph(), &states, &no_cap());
         assert_eq!(schedule.ready, names(&["B"]));
     }
 
@@ -361,7 +339,7 @@ mod tests {
     fn a_merged_component_acted_on_while_pending_is_ready_to_be_tagged() {
         let mut states = statuses(&[("A", Merged)]);
         states.get_mut("A").unwrap().acted = true;
-        let schedule = schedule(&plan(&[("A", &[])]), &states, &no_cap());
+        let schedule = schedule(&plan(&[("A", &[])]).graph(), &states, &no_cap());
         assert_eq!(schedule.ready, names(&["A"]));
     }
 
@@ -373,7 +351,7 @@ mod tests {
             ("C", Pending),
             ("D", Pending),
         ]);
-        let schedule = schedule(&diamond(), &states, &no_cap());
+        let schedule = schedule(&diamond().graph(), &states, &no_cap());
         assert_eq!(schedule.ready, names(&["C"]));
         assert_eq!(schedule.blocked.len(), 1);
         assert_eq!(schedule.blocked["D"], names(&["B"]));
@@ -388,7 +366,7 @@ mod tests {
             ("C", Success),
             ("D", Pending),
         ]);
-        let schedule = schedule(&diamond(), &states, &no_cap());
+        let schedule = schedule(&diamond().graph(), &states, &no_cap());
         assert!(schedule.ready.is_empty());
         assert_eq!(schedule.blocked["D"], names(&["B"]));
         assert!(schedule.stalled);
@@ -403,7 +381,7 @@ mod tests {
             ("C", Pending),
             ("D", Pending),
         ]);
-        let schedule = schedule(&diamond(), &states, &no_cap());
+        let schedule = schedule(&diamond().graph(), &states, &no_cap());
         assert_eq!(schedule.blocked["B"], names(&["A"]));
         assert_eq!(schedule.blocked["C"], names(&["A"]));
         assert_eq!(schedule.blocked["D"], names(&["A", "B"]));
@@ -413,15 +391,15 @@ mod tests {
     #[test]
     fn a_component_waiting_for_its_deploy_is_not_stalled() {
         let states = statuses(&[("A", Failed), ("Z", Waiting)]);
-        let schedule = schedule(&plan(&[("A", &[]), ("Z", &[])]), &states, &no_cap());
+        let schedule = schedule(&plan(&[("A", &[]), ("Z", &[])]).graph(), &states, &no_cap());
         assert!(!schedule.stalled);
     }
 
     #[test]
     fn a_plan_component_without_status_counts_as_created() {
-        let schedule = schedule(&diamond(), &BTreeMap::new(), &no_cap());
+        let schedule = schedule(&diamond().graph(), &BTreeMap::new(), &no_cap());
         assert!(schedule.ready.is_empty());
-        assert_eq!(schedule.waiting_on["D"], names(&["A", "B", "C"]));
+        assert_eq!(schedule.waiting_on["D"], names(&["B", "C"]));
         assert!(!schedule.stalled && !schedule.all_released);
     }
 
@@ -433,7 +411,7 @@ mod tests {
             ("C", Success),
             ("D", Success),
         ]);
-        let schedule = schedule(&diamond(), &states, &no_cap());
+        let schedule = schedule(&diamond().graph(), &states, &no_cap());
         assert!(schedule.all_released && !schedule.stalled);
         assert!(schedule.ready.is_empty() && schedule.waiting_on.is_empty());
     }
@@ -467,12 +445,12 @@ mod tests {
         };
         // Long: 10 + 60 + 60 = 130 < Quick = Short = 200, ties by name.
         assert_eq!(
-            schedule(&plan, &states, &options).ready,
+            schedule(&plan.graph(), &states, &options).ready,
             names(&["Quick", "Short", "Long"])
         );
         options.max_running = Some(2);
         assert_eq!(
-            schedule(&plan, &states, &options).ready,
+            schedule(&plan.graph(), &states, &options).ready,
             names(&["Quick", "Short"])
         );
     }
@@ -491,8 +469,11 @@ mod tests {
             max_running: Some(3),
             ..SchedulerOptions::default()
         };
-        assert_eq!(schedule(&plan, &states, &options).ready, names(&["C"]));
+        assert_eq!(
+            schedule(&plan.graph(), &states, &options).ready,
+            names(&["C"])
+        );
         states.get_mut("C").unwrap().state = Deploying;
-        assert!(schedule(&plan, &states, &options).ready.is_empty());
+        assert!(schedule(&plan.graph(), &states, &options).ready.is_empty());
     }
 }

@@ -199,14 +199,29 @@ impl Run {
     }
 
     fn schedule(&self) -> Schedule {
-        schedule(&self.plan, &self.statuses, &self.options)
+        schedule(&self.plan.graph(), &self.statuses, &self.options)
+    }
+
+    /// Every component `name` depends on, transitively, found by walking the stored
+    /// dependency lists (not the graph under test), sorted.
+    fn ancestors(&self, name: &str) -> Vec<String> {
+        let mut found = BTreeSet::new();
+        let mut stack = vec![name.to_string()];
+        while let Some(next) = stack.pop() {
+            for dependency in &self.plan.component(&next).unwrap().dependencies {
+                if found.insert(dependency.clone()) {
+                    stack.push(dependency.clone());
+                }
+            }
+        }
+        found.into_iter().collect()
     }
 }
 
 /// What must hold of every schedule, whatever happened before.
 fn check_schedule(run: &Run, schedule: &Schedule) -> Result<(), TestCaseError> {
     for name in &schedule.ready {
-        for ancestor in run.plan.ancestors(name) {
+        for ancestor in run.ancestors(name) {
             prop_assert!(
                 run.is_released(&ancestor),
                 "{name} is ready while {ancestor} is {:?}",
@@ -235,13 +250,13 @@ fn check_schedule(run: &Run, schedule: &Schedule) -> Result<(), TestCaseError> {
             prop_assert!(!schedule.waiting_on.contains_key(name));
             continue;
         }
-        let unreleased_ancestors: Vec<String> = run
-            .plan
-            .ancestors(name)
-            .into_iter()
-            .filter(|ancestor| !run.is_released(ancestor))
+        let unreleased_dependencies: Vec<String> = planned
+            .dependencies
+            .iter()
+            .filter(|dependency| !run.is_released(dependency))
+            .cloned()
             .collect();
-        prop_assert_eq!(&schedule.waiting_on[name], &unreleased_ancestors);
+        prop_assert_eq!(&schedule.waiting_on[name], &unreleased_dependencies);
     }
     Ok(())
 }
@@ -299,7 +314,6 @@ proptest! {
         for planned in &run.plan.components {
             let name = &planned.name;
             let failed_ancestors: Vec<String> = run
-                .plan
                 .ancestors(name)
                 .into_iter()
                 .filter(|ancestor| run.failed.contains(ancestor))
@@ -314,5 +328,37 @@ proptest! {
             }
         }
         prop_assert!(last.blocked.keys().all(|name| !run.is_released(name)));
+    }
+
+    #[test]
+    fn the_plan_graph_holds_every_transitive_ancestor_and_orders_dependencies_first(
+        scenario in scenario()
+    ) {
+        let run = Run::new(&scenario);
+        let graph = run.plan.graph();
+        let mut position = vec![usize::MAX; graph.len()];
+        for (at, &i) in graph.order().iter().enumerate() {
+            position[i] = at;
+        }
+        prop_assert!(position.iter().all(|&at| at != usize::MAX), "every component is ordered");
+        for planned in &run.plan.components {
+            let name = &planned.name;
+            let i = graph.index_of(name).unwrap();
+            prop_assert_eq!(graph.ancestors(name), run.ancestors(name));
+            for &j in graph.dependencies_of(i) {
+                prop_assert!(position[j] < position[i], "{} is ordered before its dependency", name);
+                prop_assert!(graph.dependents_of(j).contains(&i));
+            }
+            let descendants: Vec<String> = run
+                .plan
+                .components
+                .iter()
+                .filter(|other| run.ancestors(&other.name).contains(name))
+                .map(|other| other.name.clone())
+                .collect();
+            let mut sorted = descendants;
+            sorted.sort();
+            prop_assert_eq!(graph.descendants(name), sorted);
+        }
     }
 }

@@ -9,7 +9,8 @@ use convoy_core::{
     ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, component, main_release,
 };
 use convoy_store::{
-    ComponentRelease, MainRelease, MainReleaseSummary, ReleaseEvent, Store, StoreError,
+    ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, PipelineRecord,
+    ReleaseEvent, Store, StoreError,
 };
 use serde::Serialize;
 
@@ -55,7 +56,7 @@ pub struct ComponentDetail {
     pub target_branch: Option<String>,
     /// Direct dependencies that are in the plan.
     pub dependencies: Vec<String>,
-    /// Unreleased components this one still waits on (transitively).
+    /// Its direct dependencies that are not released yet.
     pub waiting_on: Vec<String>,
     /// Failed, skipped or canceled components that keep this one from ever moving.
     pub blocked_by: Vec<String>,
@@ -182,20 +183,21 @@ pub async fn release_detail(
             (c.name.clone(), status)
         })
         .collect();
-    let schedule = scheduler::schedule(&plan, &statuses, &SchedulerOptions::default());
+    let schedule = scheduler::schedule(&plan.graph(), &statuses, &SchedulerOptions::default());
     let dependencies: BTreeMap<&str, &Vec<String>> = plan
         .components
         .iter()
         .map(|planned| (planned.name.as_str(), &planned.dependencies))
         .collect();
 
-    // Only components with a current merge request or pipeline have a record to read, and
-    // those reads run concurrently (a release page may show hundreds of components).
-    let links =
-        futures::future::try_join_all(components.iter().map(|c| links_of(store, c))).await?;
+    // One query each for the whole release, however many components it has.
+    let mut merge_requests = store.current_merge_requests(id).await?;
+    let mut pipelines = store.current_pipelines(id).await?;
 
     let mut details = Vec::with_capacity(components.len());
-    for (c, (merge_request, pipeline)) in components.iter().zip(links) {
+    for c in &components {
+        let merge_request = merge_requests.remove(&c.id).map(merge_request_link);
+        let pipeline = pipelines.remove(&c.id).map(pipeline_link);
         let waiting_on = schedule
             .waiting_on
             .get(&c.name)
@@ -250,33 +252,23 @@ pub async fn release_detail(
     }))
 }
 
-/// The merge request and pipeline links of one component.
-async fn links_of(
-    store: &Store,
-    c: &ComponentRelease,
-) -> Result<(Option<MergeRequestLink>, Option<PipelineLink>), StoreError> {
-    let merge_request = match c.merge_request_iid {
-        Some(_) => store.merge_request_of(c.id).await?,
-        None => None,
-    };
-    let pipeline = match c.pipeline_id {
-        Some(_) => store.pipeline_of(c.id).await?,
-        None => None,
-    };
-    let merge_request = merge_request.map(|mr| MergeRequestLink {
+fn merge_request_link(mr: MergeRequestRecord) -> MergeRequestLink {
+    MergeRequestLink {
         iid: mr.iid,
         state: mr.state,
         web_url: mr.web_url,
-    });
-    let pipeline = pipeline.map(|p| PipelineLink {
+    }
+}
+
+fn pipeline_link(p: PipelineRecord) -> PipelineLink {
+    PipelineLink {
         id: p.pipeline_id,
         kind: p.kind.as_str().to_string(),
         status: p.status,
         web_url: p.web_url,
         failed_job: p.failed_job,
         failure_log: p.failure_log,
-    });
-    Ok((merge_request, pipeline))
+    }
 }
 
 /// Released components out of all of them.

@@ -318,8 +318,8 @@ async fn a_waiting_release_shows_what_each_component_waits_on() {
     assert_eq!(d["podspec_version"], "0.0.9");
     assert_eq!(d["project_path"], "ios/d");
     assert_eq!(d["dependencies"], json!(["B", "C"]));
-    assert_eq!(d["waiting_on"], json!(["A", "B", "C"]));
-    assert_eq!(d["reason"], "waiting for A, B, C");
+    assert_eq!(d["waiting_on"], json!(["B", "C"]));
+    assert_eq!(d["reason"], "waiting for B, C");
     assert_eq!(d["merge_request"], Value::Null);
     assert_eq!(d["tag"], Value::Null);
     assert_eq!(

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use convoy_store::{NewEvent, NewMainRelease, ReleaseEvent, Store};
 use dashboard_helpers::{
-    TestDashboard, seed_release, spawn_dashboard, spawn_dashboard_with_hub_capacity,
+    TestDashboard, seed_release, spawn_dashboard, spawn_dashboard_with_hub,
+    spawn_dashboard_with_hub_capacity,
 };
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -144,6 +145,25 @@ async fn a_page_receives_an_event_recorded_after_it_connected() {
     assert_eq!(event.id, id);
     assert_eq!(event.kind, "note");
     assert_eq!(event.reason.as_deref(), Some("note 1"));
+}
+
+#[tokio::test]
+async fn a_committed_event_wakes_the_hub_without_waiting_for_its_poll() {
+    // The hub's own poll comes only after an hour: the event can only arrive because the
+    // commit woke the hub.
+    let app = spawn_dashboard_with_hub(16, Duration::from_secs(3600)).await;
+    let release_id = seed_release(&app.store).await;
+    let after = app.store.last_event_id().await.unwrap();
+    let mut socket = connect(&app, &format!("/releases/{release_id}/live?after={after}")).await;
+    let mut list = connect(&app, &format!("/live?after={after}")).await;
+
+    let first = note(&app.store, release_id, 1).await;
+    let second = note(&app.store, release_id, 2).await;
+
+    let ids: Vec<i64> = events(&mut socket, 2).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [first, second]);
+    let ids: Vec<i64> = events(&mut list, 2).await.iter().map(|e| e.id).collect();
+    assert_eq!(ids, [first, second]);
 }
 
 #[tokio::test]

@@ -72,7 +72,7 @@ impl Store {
             }
         }
         let saved = fetch_components(&mut tx, release_id).await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(saved)
     }
 
@@ -182,7 +182,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         self.observe_time_in_state(id, &from).await;
         Ok(true)
     }
@@ -223,7 +223,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(())
     }
 
@@ -275,7 +275,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(())
     }
 

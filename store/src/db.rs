@@ -1,5 +1,6 @@
 //! The connection pool, migrations, and the conversions every query shares.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
@@ -7,6 +8,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool};
+use tokio::sync::watch;
 
 use crate::error::StoreError;
 
@@ -23,6 +25,12 @@ const SQLITE_PRAGMAS: [&str; 3] = [
     "PRAGMA journal_mode = WAL",
 ];
 
+/// Connections of a SQLite file pool. A worker steps up to 8 components of a release at once,
+/// each holding a connection for a query or a short transaction, while the server answers
+/// webhooks and pages and the job queue polls: with 5, those waited seconds for a connection.
+/// WAL lets the readers among them run in parallel; writers still take turns (busy timeout).
+const SQLITE_MAX_CONNECTIONS: u32 = 24;
+
 /// How many times a SQLite migration runs before its error is returned (see `migrate`).
 const SQLITE_MIGRATION_ATTEMPTS: u64 = 5;
 
@@ -37,6 +45,10 @@ enum DbKind {
 pub struct Store {
     pub(crate) pool: AnyPool,
     kind: DbKind,
+    /// Counts commits that appended events, for readers of the log in this process.
+    pub(crate) events_committed: Arc<watch::Sender<u64>>,
+    /// Kept to open a `LISTEN` connection on PostgreSQL; never printed (it may hold a password).
+    database_url: Arc<str>,
 }
 
 impl std::fmt::Debug for Store {
@@ -74,12 +86,22 @@ impl Store {
             }
         };
         migrate(&pool, kind).await?;
-        Ok(Store { pool, kind })
+        Ok(Store {
+            pool,
+            kind,
+            events_committed: Arc::new(watch::Sender::new(0)),
+            database_url: database_url.into(),
+        })
     }
 
     /// Whether this store runs on PostgreSQL (else SQLite).
     pub fn is_postgres(&self) -> bool {
         self.kind == DbKind::Postgres
+    }
+
+    /// The URL the store was opened with (it may hold a password: never log it).
+    pub(crate) fn database_url(&self) -> &str {
+        &self.database_url
     }
 
     /// Closes every connection; waits for connections in use to be returned.
@@ -134,7 +156,7 @@ fn sqlite_pool_options(in_memory: bool) -> AnyPoolOptions {
             .idle_timeout(None)
             .max_lifetime(None)
     } else {
-        AnyPoolOptions::new().max_connections(5)
+        AnyPoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS)
     }
 }
 

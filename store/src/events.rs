@@ -1,7 +1,11 @@
 //! The append-only release event log.
 
+use std::time::Duration;
+
 use sqlx::any::AnyRow;
+use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, Row};
+use tokio::sync::watch;
 
 use crate::db::{Store, now, parse_time, time_text};
 use crate::error::StoreError;
@@ -17,6 +21,12 @@ pub(crate) struct EventInsert<'a> {
     pub to_state: Option<&'a str>,
     pub reason: Option<&'a str>,
 }
+
+/// The PostgreSQL `NOTIFY` channel on which every commit that appended events is announced.
+const EVENTS_CHANNEL: &str = "convoy_events";
+
+/// When a `LISTEN` connection fails, how long before a reader looks at the log anyway.
+const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// The PostgreSQL advisory lock under which events are appended ("convoy" in ASCII).
 const EVENT_LOG_LOCK: i64 = 0x636f_6e76_6f79;
@@ -35,6 +45,12 @@ pub(crate) async fn insert_event(
     if conn.backend_name() == "PostgreSQL" {
         sqlx::query("SELECT pg_advisory_xact_lock($1)")
             .bind(EVENT_LOG_LOCK)
+            .execute(&mut *conn)
+            .await?;
+        // Delivered to listeners when (and only if) the transaction commits; PostgreSQL sends
+        // one notification per channel and payload per transaction however many events it adds.
+        sqlx::query("SELECT pg_notify($1, '')")
+            .bind(EVENTS_CHANNEL)
             .execute(&mut *conn)
             .await?;
     }
@@ -76,8 +92,39 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(id)
+    }
+
+    /// Commits a transaction that appended events and tells this process's readers of the log.
+    pub(crate) async fn commit_events(
+        &self,
+        tx: sqlx::Transaction<'_, sqlx::Any>,
+    ) -> Result<(), StoreError> {
+        tx.commit().await?;
+        self.events_committed
+            .send_modify(|count| *count = count.wrapping_add(1));
+        Ok(())
+    }
+
+    /// Wake-ups for a reader that follows the log: they fire after a commit that appended
+    /// events, in this process (SQLite and PostgreSQL) or in any process (PostgreSQL `LISTEN`).
+    /// A reader still looks now and then on its own: a wake-up is a hint, not the log.
+    pub async fn event_wakeups(&self) -> EventWakeups {
+        let mut local = self.events_committed.subscribe();
+        local.mark_unchanged();
+        let listener = if self.is_postgres() {
+            match listen(self.database_url()).await {
+                Ok(listener) => Some(listener),
+                Err(error) => {
+                    tracing::warn!(%error, "cannot LISTEN for new events; other processes' events show on the slow poll");
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        EventWakeups { local, listener }
     }
 
     /// Events of release `release_id` with an id above `after_id`, oldest first.
@@ -124,6 +171,47 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
+    }
+}
+
+async fn listen(database_url: &str) -> Result<PgListener, sqlx::Error> {
+    let mut listener = PgListener::connect(database_url).await?;
+    listener.listen(EVENTS_CHANNEL).await?;
+    Ok(listener)
+}
+
+/// See [`Store::event_wakeups`].
+pub struct EventWakeups {
+    local: watch::Receiver<u64>,
+    listener: Option<PgListener>,
+}
+
+impl EventWakeups {
+    /// Returns once events may have been committed since the last call.
+    pub async fn next(&mut self) {
+        let EventWakeups { local, listener } = self;
+        match listener {
+            Some(listener) => tokio::select! {
+                changed = local.changed() => {
+                    if changed.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+                received = listener.recv() => {
+                    if let Err(error) = received {
+                        // PgListener reconnects on the next call; meanwhile do not spin.
+                        tracing::warn!(%error, "LISTEN for new events failed; reconnecting");
+                        tokio::time::sleep(LISTEN_RETRY).await;
+                    }
+                }
+            },
+            None => {
+                if local.changed().await.is_err() {
+                    // The store is gone; only the reader's own poll is left.
+                    std::future::pending::<()>().await;
+                }
+            }
+        }
     }
 }
 

@@ -3,6 +3,8 @@
 //! Each record is an upsert keyed by the forge's own id, so recording the same thing twice (a
 //! job run twice, a webhook delivered twice) leaves one row.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -167,6 +169,52 @@ impl Store {
         .transpose()
     }
 
+    /// The current merge request of each component of release `release_id` that has one, by
+    /// component id: one query for a whole release page.
+    pub async fn current_merge_requests(
+        &self,
+        release_id: i64,
+    ) -> Result<HashMap<i64, MergeRequestRecord>, StoreError> {
+        // Oldest first, so that a later record of the same component replaces an earlier one,
+        // as `merge_request_of` takes the newest.
+        let rows = sqlx::query(
+            "SELECT mr.* FROM merge_requests mr \
+             JOIN component_releases c \
+               ON c.id = mr.component_id AND c.merge_request_iid = mr.iid \
+             WHERE c.release_id = $1 ORDER BY mr.id",
+        )
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut current = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            current.insert(row.try_get("component_id")?, merge_request_from_row(row)?);
+        }
+        Ok(current)
+    }
+
+    /// The current pipeline of each component of release `release_id` that has one, by
+    /// component id: one query for a whole release page.
+    pub async fn current_pipelines(
+        &self,
+        release_id: i64,
+    ) -> Result<HashMap<i64, PipelineRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT p.* FROM pipelines p \
+             JOIN component_releases c \
+               ON c.id = p.component_id AND c.pipeline_id = p.pipeline_id \
+             WHERE c.release_id = $1 ORDER BY p.id",
+        )
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut current = HashMap::with_capacity(rows.len());
+        for row in &rows {
+            current.insert(row.try_get("component_id")?, pipeline_from_row(row)?);
+        }
+        Ok(current)
+    }
+
     /// Every pipeline recorded for component `component_id`, oldest first.
     pub async fn pipelines_of(&self, component_id: i64) -> Result<Vec<PipelineRecord>, StoreError> {
         sqlx::query("SELECT * FROM pipelines WHERE component_id = $1 ORDER BY id")
@@ -193,22 +241,30 @@ impl Store {
         .transpose()
     }
 
-    /// The average duration in seconds of the successful tag pipelines of `project_path` that
-    /// Convoy saw finish, for ETAs and the critical path; None when there is none yet.
+    /// For each project of release `release_id`, the average duration in seconds of the
+    /// successful tag pipelines Convoy saw finish there (in any release), for ETAs and the
+    /// critical path. Projects without one are absent. One grouped query, on the index
+    /// `pipelines_by_project`.
     pub async fn expected_pipeline_seconds(
         &self,
-        project_path: &str,
-    ) -> Result<Option<u64>, StoreError> {
+        release_id: i64,
+    ) -> Result<HashMap<String, u64>, StoreError> {
         // AVG is NUMERIC on PostgreSQL, which the Any driver cannot decode: cast to an integer.
-        let seconds: Option<i64> = sqlx::query_scalar(
-            "SELECT CAST(ROUND(AVG(duration)) AS BIGINT) FROM pipelines \
-             WHERE project_path = $1 AND kind = 'tag' AND status = 'success' \
-             AND duration IS NOT NULL",
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT project_path, CAST(ROUND(AVG(duration)) AS BIGINT) FROM pipelines \
+             WHERE kind = 'tag' AND status = 'success' AND duration IS NOT NULL \
+             AND project_path IN \
+               (SELECT project_path FROM component_releases WHERE release_id = $1) \
+             GROUP BY project_path",
         )
-        .bind(project_path)
-        .fetch_one(&self.pool)
+        .bind(release_id)
+        .fetch_all(&self.pool)
         .await?;
-        optional_unsigned(seconds, "pipeline duration")
+        rows.into_iter()
+            .map(|(project_path, seconds)| {
+                Ok((project_path, unsigned(seconds, "pipeline duration")?))
+            })
+            .collect()
     }
 }
 

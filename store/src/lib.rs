@@ -18,6 +18,7 @@ mod webhooks;
 
 pub use db::Store;
 pub use error::StoreError;
+pub use events::EventWakeups;
 pub use model::{
     Change, ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, NewDelivery,
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,

@@ -59,7 +59,7 @@ impl Store {
         let release = fetch_main_release(&mut tx, id)
             .await?
             .ok_or_else(|| StoreError::NotFound(format!("main release {id}")))?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(release)
     }
 
@@ -159,7 +159,7 @@ impl Store {
             },
         )
         .await?;
-        tx.commit().await?;
+        self.commit_events(tx).await?;
         Ok(true)
     }
 

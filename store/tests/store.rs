@@ -40,6 +40,7 @@ on_both_databases!(
     the_event_log_reads_in_the_order_things_happened,
     a_note_names_its_component_and_does_not_wake_the_worker,
     a_reader_following_the_log_misses_no_event_written_concurrently,
+    a_commit_that_appends_events_wakes_readers_of_the_log,
     a_duplicate_delivery_is_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
     deliveries_wait_until_marked_processed,
@@ -59,7 +60,7 @@ async fn connecting_again_finds_the_schema_up_to_date(db: &TestDb) {
     let store = db.store().await;
     assert_eq!(store.main_release(release.id).await.unwrap(), Some(release));
     assert_eq!(store.is_postgres(), db.backend == Backend::Postgres);
-    assert_eq!(applied_convoy_migrations(db).await, 1);
+    assert_eq!(applied_convoy_migrations(db).await, migration_files());
 }
 
 async fn processes_starting_together_on_a_new_database_all_connect(db: &TestDb) {
@@ -73,7 +74,7 @@ async fn processes_starting_together_on_a_new_database_all_connect(db: &TestDb) 
     for result in results {
         result.unwrap().expect("every store connects");
     }
-    assert_eq!(applied_convoy_migrations(db).await, 1);
+    assert_eq!(applied_convoy_migrations(db).await, migration_files());
 }
 
 async fn apalis_storage_then_convoy_share_one_database(db: &TestDb) {
@@ -98,7 +99,7 @@ async fn convoy_then_apalis_storage_share_one_database(db: &TestDb) {
         .create_main_release(&new_release("ana"))
         .await
         .unwrap();
-    assert_eq!(applied_convoy_migrations(db).await, 1);
+    assert_eq!(applied_convoy_migrations(db).await, migration_files());
 }
 
 async fn a_new_main_release_is_in_state_created_with_a_created_event(db: &TestDb) {
@@ -691,7 +692,7 @@ async fn components_of_active_releases_are_found_by_project(db: &TestDb) {
 
 async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {
     let store = db.store().await;
-    let (_, components) = planned_release(&store).await;
+    let (release, components) = planned_release(&store).await;
     let a = components[0].id;
     assert_eq!(store.merge_request_of(a).await.unwrap(), None);
     let mut mr = MergeRequestRecord {
@@ -713,6 +714,10 @@ async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {
     store.record_merge_request(a, &mr).await.unwrap();
     assert_eq!(store.merge_request_of(a).await.unwrap(), Some(mr.clone()));
     assert_eq!(
+        store.current_merge_requests(release).await.unwrap(),
+        [(a, mr.clone())].into()
+    );
+    assert_eq!(
         store.component(a).await.unwrap().unwrap().merge_request_iid,
         Some(7)
     );
@@ -724,7 +729,7 @@ async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {
 
 async fn recording_pipelines_keeps_each_once_and_the_last_as_current(db: &TestDb) {
     let store = db.store().await;
-    let (_, components) = planned_release(&store).await;
+    let (release, components) = planned_release(&store).await;
     let a = components[0].id;
     let failed = PipelineRecord {
         status: "failed".to_string(),
@@ -745,6 +750,10 @@ async fn recording_pipelines_keeps_each_once_and_the_last_as_current(db: &TestDb
     store.record_pipeline(a, &retried).await.unwrap();
 
     assert_eq!(store.pipeline_of(a).await.unwrap(), Some(retried.clone()));
+    assert_eq!(
+        store.current_pipelines(release).await.unwrap(),
+        [(a, retried.clone())].into()
+    );
     assert_eq!(store.pipelines_of(a).await.unwrap(), vec![failed, retried]);
     assert_eq!(
         store.component(a).await.unwrap().unwrap().pipeline_id,
@@ -777,11 +786,14 @@ async fn recording_a_tag_makes_it_current(db: &TestDb) {
 
 async fn expected_pipeline_time_averages_successful_tag_pipelines(db: &TestDb) {
     let store = db.store().await;
-    let (_, components) = planned_release(&store).await;
+    let (release, components) = planned_release(&store).await;
     let a = components[0].id;
-    assert_eq!(
-        store.expected_pipeline_seconds("pods/a").await.unwrap(),
-        None
+    assert!(
+        store
+            .expected_pipeline_seconds(release)
+            .await
+            .unwrap()
+            .is_empty()
     );
     let finished = |id, kind, status, seconds| PipelineRecord {
         duration: Some(seconds),
@@ -798,14 +810,9 @@ async fn expected_pipeline_time_averages_successful_tag_pipelines(db: &TestDb) {
         store.record_pipeline(a, &record).await.unwrap();
     }
 
-    assert_eq!(
-        store.expected_pipeline_seconds("pods/a").await.unwrap(),
-        Some(150)
-    );
-    assert_eq!(
-        store.expected_pipeline_seconds("pods/b").await.unwrap(),
-        None
-    );
+    // Only pods/a has finished tag pipelines; pods/b is in the release but has none.
+    let expected = store.expected_pipeline_seconds(release).await.unwrap();
+    assert_eq!(expected, [("pods/a".to_string(), 150)].into());
 }
 
 async fn the_event_log_reads_in_the_order_things_happened(db: &TestDb) {
@@ -971,6 +978,54 @@ async fn a_reader_following_the_log_misses_no_event_written_concurrently(db: &Te
         .map(|e| e.id)
         .collect();
     assert_eq!(seen, all);
+}
+
+async fn a_commit_that_appends_events_wakes_readers_of_the_log(db: &TestDb) {
+    // Generous: only a missing wake-up may fail this, not a slow machine.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    let mut wakeups = store.event_wakeups().await;
+
+    store
+        .append_event(&NewEvent {
+            release_id: release.id,
+            component_id: None,
+            actor: "test".to_string(),
+            kind: "note".to_string(),
+            reason: None,
+        })
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, wakeups.next())
+        .await
+        .expect("a commit in this process wakes the reader");
+
+    if db.backend == Backend::Postgres {
+        // Another pool stands for another process: its NOTIFY reaches this one's LISTEN. Fresh
+        // wake-ups, so that a notification left from the first commit cannot answer.
+        let mut wakeups = store.event_wakeups().await;
+        let other = db.store().await;
+        let change = Change {
+            actor: "test".to_string(),
+            reason: Some("from another process".to_string()),
+        };
+        other
+            .transition_main_release(
+                release.id,
+                MainReleaseState::Created,
+                MainReleaseState::Analyzing,
+                &change,
+            )
+            .await
+            .unwrap();
+        tokio::time::timeout(WAIT, wakeups.next())
+            .await
+            .expect("a commit in another process wakes the reader on PostgreSQL");
+    }
 }
 
 async fn a_duplicate_delivery_is_recorded_once(db: &TestDb) {
@@ -1325,6 +1380,12 @@ async fn set_up_apalis_storage(db: &TestDb) {
             pool.close().await;
         }
     }
+}
+
+/// How many migrations Convoy ships (the same number for both databases).
+fn migration_files() -> i64 {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite");
+    std::fs::read_dir(dir).unwrap().count() as i64
 }
 
 async fn applied_convoy_migrations(db: &TestDb) -> i64 {

@@ -140,10 +140,11 @@ pub(crate) async fn current_schedule(
         max_running: ctx.settings.max_running_pipelines,
         expected_seconds: BTreeMap::new(),
     };
+    let expected_seconds = ctx.store.expected_pipeline_seconds(release.id).await?;
     let mut statuses = BTreeMap::new();
     for c in &components {
-        if let Some(seconds) = ctx.store.expected_pipeline_seconds(&c.project_path).await? {
-            options.expected_seconds.insert(c.name.clone(), seconds);
+        if let Some(seconds) = expected_seconds.get(&c.project_path) {
+            options.expected_seconds.insert(c.name.clone(), *seconds);
         }
         let status = ComponentStatus {
             state: c.state,
@@ -152,7 +153,7 @@ pub(crate) async fn current_schedule(
         };
         statuses.insert(c.name.clone(), status);
     }
-    Ok(scheduler::schedule(&plan, &statuses, &options))
+    Ok(scheduler::schedule(&plan.graph(), &statuses, &options))
 }
 
 /// Runs the step a component's state requires, and records the event it produced. A fatal

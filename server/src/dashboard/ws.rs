@@ -12,11 +12,11 @@ use std::time::{Duration, Instant};
 use actix_web::{HttpRequest, HttpResponse, web};
 use actix_ws::{CloseCode, CloseReason, Message, MessageStream, Session};
 use convoy_store::{ReleaseEvent, Store, StoreError};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::pages::PageError;
-use crate::live::LiveHub;
+use crate::live::{self, LiveEvent, LiveHub};
 
 /// How often the server pings an idle browser.
 const PING_INTERVAL: Duration = Duration::from_secs(10);
@@ -39,9 +39,9 @@ enum Feed {
 }
 
 impl Feed {
-    fn includes(self, event: &ReleaseEvent) -> bool {
+    fn includes(self, release_id: i64) -> bool {
         match self {
-            Feed::Release(id) => event.release_id == id,
+            Feed::Release(id) => release_id == id,
             Feed::All => true,
         }
     }
@@ -52,12 +52,6 @@ impl Feed {
             Feed::All => store.events_since(after, BATCH).await,
         }
     }
-}
-
-#[derive(Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Outgoing<'a> {
-    Event { event: &'a ReleaseEvent },
 }
 
 /// `GET /releases/{id}/live?after=N`
@@ -139,7 +133,7 @@ struct Connection {
 }
 
 impl Connection {
-    async fn run(mut self, messages: MessageStream, live: broadcast::Receiver<ReleaseEvent>) {
+    async fn run(mut self, messages: MessageStream, live: broadcast::Receiver<LiveEvent>) {
         let end = self.serve(messages, live).await;
         let reason = match end {
             End::Browser(reason) => reason,
@@ -167,7 +161,7 @@ impl Connection {
     async fn serve(
         &mut self,
         mut messages: MessageStream,
-        mut live: broadcast::Receiver<ReleaseEvent>,
+        mut live: broadcast::Receiver<LiveEvent>,
     ) -> End {
         if let Err(end) = self.catch_up().await {
             return end;
@@ -193,7 +187,7 @@ impl Connection {
                 }
                 received = live.recv() => {
                     let sent = match received {
-                        Ok(event) => self.send(&event).await,
+                        Ok(event) => self.send_live(event).await,
                         // The channel dropped events this session had not read: read the log.
                         Err(RecvError::Lagged(_)) => self.catch_up().await,
                         Err(RecvError::Closed) => return End::ServerStopping,
@@ -232,14 +226,32 @@ impl Connection {
         }
     }
 
-    /// Sends `event` if it belongs to the feed and is newer than anything sent.
+    /// Sends an event read from the log if it belongs to the feed and is newer than anything
+    /// sent.
     async fn send(&mut self, event: &ReleaseEvent) -> Result<(), End> {
-        if !self.feed.includes(event) || event.id <= self.last_sent {
+        if !self.wants(event.id, event.release_id) {
             return Ok(());
         }
-        let text = serde_json::to_string(&Outgoing::Event { event }).map_err(End::Encode)?;
-        self.session.text(text).await.map_err(|_| End::Closed)?;
-        self.last_sent = event.id;
+        let message = live::message(event).map_err(End::Encode)?;
+        self.deliver(event.id, message).await
+    }
+
+    /// Sends an event from the hub, already serialized (its bytes are shared with every other
+    /// session), under the same rule.
+    async fn send_live(&mut self, event: LiveEvent) -> Result<(), End> {
+        if !self.wants(event.id, event.release_id) {
+            return Ok(());
+        }
+        self.deliver(event.id, event.message).await
+    }
+
+    fn wants(&self, id: i64, release_id: i64) -> bool {
+        self.feed.includes(release_id) && id > self.last_sent
+    }
+
+    async fn deliver(&mut self, id: i64, message: bytestring::ByteString) -> Result<(), End> {
+        self.session.text(message).await.map_err(|_| End::Closed)?;
+        self.last_sent = id;
         Ok(())
     }
 }

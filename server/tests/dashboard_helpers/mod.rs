@@ -6,6 +6,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
 use async_trait::async_trait;
@@ -88,8 +89,14 @@ pub async fn spawn_dashboard() -> TestDashboard {
 
 /// Only the dashboard's routes, with a live hub whose channel holds `capacity` events.
 pub async fn spawn_dashboard_with_hub_capacity(capacity: usize) -> TestDashboard {
+    spawn_dashboard_with_hub(capacity, convoy_server::live::SAFETY_POLL).await
+}
+
+/// Only the dashboard's routes, with a live hub whose channel holds `capacity` events and that
+/// reads the log every `safety_poll` when no commit wakes it.
+pub async fn spawn_dashboard_with_hub(capacity: usize, safety_poll: Duration) -> TestDashboard {
     let (store, database_dir) = open_store().await;
-    let hub = web::Data::new(LiveHub::start_with_capacity(store.clone(), capacity));
+    let hub = web::Data::new(LiveHub::start_with(store.clone(), capacity, safety_poll));
     let data = web::Data::new(store.clone());
     let settings = web::Data::new(settings());
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
