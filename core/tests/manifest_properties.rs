@@ -6,10 +6,17 @@ use convoy_core::manifest::podspec::{parse_podspec, parse_podspec_file, rewrite_
 use convoy_core::manifest::template::{Pin, render_podfile_template};
 use proptest::prelude::*;
 
-const FIXTURES: &str = concat!(
-    env!("CARGO_MANIFEST_DIR"),
-    "/../../shared/fixtures/cocoapods"
-);
+/// The shared CocoaPods corpus: `shared/fixtures/cocoapods` in the nearest directory above the
+/// crate that has one (the checkout of `main` and every worktree sit at different depths).
+fn fixtures_dir() -> String {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .map(|dir| dir.join("shared/fixtures/cocoapods"))
+        .find(|dir| dir.is_dir())
+        .expect("shared/fixtures/cocoapods above the crate")
+        .display()
+        .to_string()
+}
 
 /// Fragments of real Podfiles and podspecs, glued together at random.
 const FRAGMENTS: &[&str] = &[
@@ -120,12 +127,12 @@ proptest! {
     fn every_podspec_fixture_reads_back_any_version_written_into_it_and_restores_exactly(
         version in version(),
     ) {
-        for entry in std::fs::read_dir(FIXTURES).unwrap() {
+        for entry in std::fs::read_dir(fixtures_dir()).unwrap() {
             let name = entry.unwrap().file_name().into_string().unwrap();
             if !name.contains(".podspec") {
                 continue;
             }
-            let text = std::fs::read_to_string(format!("{FIXTURES}/{name}")).unwrap();
+            let text = std::fs::read_to_string(format!("{}/{name}", fixtures_dir())).unwrap();
             let original = parse_podspec_file(&name, &text).unwrap();
             let rewritten = rewrite_podspec_version(&name, &text, &version).unwrap();
             let reread = parse_podspec_file(&name, &rewritten).unwrap();

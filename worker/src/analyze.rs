@@ -1,5 +1,8 @@
 //! Analysis: find the app's Podfile, read each component's podspec, build and store the plan.
 
+use std::collections::HashMap;
+
+use convoy_core::MainReleaseState;
 use convoy_core::main_release::MainReleaseEvent;
 use convoy_core::manifest::podfile::{PodSource, Podfile, parse_podfile};
 use convoy_core::manifest::podspec::parse_podspec_file;
@@ -19,6 +22,10 @@ const PODFILE_MAX_DEPTH: usize = 5;
 pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
     match build_plan(ctx, release).await {
         Ok((plan, podfile, warnings)) => {
+            if !still_analyzing(ctx, release.id).await? {
+                // Canceled (or moved on) while the manifests were read: the plan is not wanted.
+                return Ok(());
+            }
             // Recorded only once the plan stands, so a retried analysis does not repeat them.
             for warning in warnings {
                 record_note(ctx, release.id, warning).await?;
@@ -42,7 +49,9 @@ async fn build_plan(
     release: &MainRelease,
 ) -> Result<(ReleasePlan, FileContent, Vec<String>), StepError> {
     let podfile_file = read_podfile(ctx, release).await?;
-    let podfile = parse_podfile(&podfile_file.content).map_err(|error| {
+    let (podfile_file, parsed) =
+        off_runtime(podfile_file, |file| parse_podfile(&file.content)).await?;
+    let podfile = parsed.map_err(|error| {
         StepError::Fatal(format!(
             "{} cannot be read ({error}): fix the Podfile on {} and retry",
             podfile_file.path, release.app_ref
@@ -62,6 +71,32 @@ async fn build_plan(
     let plan = ReleasePlan::build(inputs)
         .map_err(|error| StepError::Fatal(format!("the release plan cannot be built: {error}")))?;
     Ok((plan, podfile_file, warnings))
+}
+
+/// Whether the release is still being analyzed (a cancel may have come while it was read).
+async fn still_analyzing(ctx: &Context, release_id: i64) -> Result<bool, StepError> {
+    let current = ctx.store.main_release(release_id).await?;
+    Ok(current.is_some_and(|r| r.state == MainReleaseState::Analyzing))
+}
+
+/// Runs `parse` on a blocking thread: reading a large manifest is CPU work that must not hold
+/// up the async runtime (API requests, webhooks, other releases) while it runs. The file is
+/// handed back with the result.
+async fn off_runtime<T: Send + 'static>(
+    file: FileContent,
+    parse: fn(&FileContent) -> T,
+) -> Result<(FileContent, T), StepError> {
+    let path = file.path.clone();
+    tokio::task::spawn_blocking(move || {
+        let parsed = parse(&file);
+        (file, parsed)
+    })
+    .await
+    .map_err(|error| {
+        StepError::Fatal(format!(
+            "reading {path} stopped unexpectedly ({error}): report this with the file"
+        ))
+    })
 }
 
 async fn read_podfile(ctx: &Context, release: &MainRelease) -> Result<FileContent, StepError> {
@@ -90,13 +125,18 @@ struct WantedComponent {
 /// source of a pod can be released, so a second declaration on another source fails the
 /// analysis instead of trusting the first.
 fn components_to_release(podfile: &Podfile) -> Result<Vec<WantedComponent>, StepError> {
+    let chosen = podfile.components_to_release().map_err(StepError::Fatal)?;
+    let mut sources: HashMap<&str, Vec<&PodSource>> = HashMap::new();
+    for dependency in podfile.dependencies.iter().filter(|d| d.needs_release) {
+        sources
+            .entry(dependency.root_name())
+            .or_default()
+            .push(&dependency.source);
+    }
     let mut wanted = Vec::new();
-    for first in podfile.components_to_release() {
+    for first in chosen {
         let name = first.root_name();
-        let conflict = podfile
-            .dependencies
-            .iter()
-            .any(|d| d.needs_release && d.root_name() == name && d.source != first.source);
+        let conflict = sources[name].iter().any(|source| **source != first.source);
         if conflict {
             return Err(StepError::Fatal(format!(
                 "{name} is declared twice with different git sources: make the Podfile use one"
@@ -141,7 +181,9 @@ async fn read_component(
         .forge
         .read_file(&project_path, &podspec_path, &branch)
         .await?;
-    let podspec = parse_podspec_file(&podspec_path, &file.content).map_err(|error| {
+    let (_, parsed) =
+        off_runtime(file, |file| parse_podspec_file(&file.path, &file.content)).await?;
+    let podspec = parsed.map_err(|error| {
         StepError::Fatal(format!(
             "{name}: {podspec_path} on {branch} cannot be read ({error})"
         ))
@@ -217,8 +259,38 @@ async fn record_note(ctx: &Context, release_id: i64, reason: String) -> Result<(
 #[cfg(test)]
 mod tests {
     use convoy_core::manifest::podfile::parse_podfile;
+    use convoy_forge::FileContent;
 
-    use super::components_to_release;
+    use super::{components_to_release, off_runtime};
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn manifests_are_parsed_on_a_blocking_thread_not_on_the_runtime() {
+        let file = FileContent {
+            path: "Podfile".to_owned(),
+            content: "pod 'A'\n".to_owned(),
+            last_commit_id: "c1".to_owned(),
+        };
+        let (file, parsed_on) = off_runtime(file, |_| std::thread::current().id())
+            .await
+            .unwrap();
+        assert_eq!(file.path, "Podfile");
+        assert_ne!(parsed_on, std::thread::current().id());
+    }
+
+    #[test]
+    fn a_pod_to_release_only_under_a_condition_fails_the_analysis_with_the_condition() {
+        let podfile = parse_podfile(
+            "target 'App' do\n  pod 'Kit', :git => 'https://h/ios/kit.git', :branch => 'release/1.0.0' if ENV['CI']\nend\n",
+        )
+        .unwrap();
+        let error = components_to_release(&podfile).err().expect("undecidable");
+        assert_eq!(
+            error.to_string(),
+            "pod 'Kit' (line 2) needs release but is declared only under `if ENV['CI']` (line 2), \
+             which Convoy cannot evaluate: declare it outside the condition, or pin it to a tag, \
+             and retry"
+        );
+    }
 
     #[test]
     fn subspecs_and_targets_of_one_pod_make_one_component() {

@@ -12,6 +12,34 @@ pub mod template;
 
 use serde::{Deserialize, Serialize};
 
+/// The deepest nesting of `do`/`end` blocks (and of helper method calls and string
+/// interpolations) a manifest may have. Real Podfiles nest three or four levels; the limit keeps
+/// the readers' recursion shallow whatever the input.
+pub const MAX_NESTING: usize = 64;
+
+/// The largest manifest Convoy reads, in bytes (4 MiB). Real Podfiles and podspecs are a few
+/// kilobytes; the limit refuses a runaway file before any parsing starts.
+pub const MAX_MANIFEST_BYTES: usize = 4 * 1024 * 1024;
+
+/// The most pod entries (a pod times each target that gets it) a Podfile may expand to. Helper
+/// methods and inherited targets multiply entries, so this bounds the memory of a crafted file.
+pub const MAX_POD_ENTRIES: usize = 1_000_000;
+
+/// Refuses a manifest larger than [`MAX_MANIFEST_BYTES`] with a sentence naming both sizes.
+pub(crate) fn check_size(kind: &str, text: &str) -> Result<(), ManifestError> {
+    if text.len() <= MAX_MANIFEST_BYTES {
+        return Ok(());
+    }
+    Err(ManifestError {
+        line: 1,
+        message: format!(
+            "the {kind} is {} bytes, more than the {MAX_MANIFEST_BYTES} bytes (4 MiB) Convoy \
+             reads: check that this is the right file",
+            text.len()
+        ),
+    })
+}
+
 /// Something the reader saw but could not evaluate, with the 1-based line it is on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Warning {

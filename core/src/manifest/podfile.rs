@@ -19,12 +19,12 @@
 //!   or `inherit! :none` does not get its parent's pods (nor do the child's own children).
 //!   A pod declared in a parent and again in a child gives two entries.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
 use super::ruby::{self, Statement, Tok, Token};
-use super::{ManifestError, Warning};
+use super::{MAX_NESTING, MAX_POD_ENTRIES, ManifestError, Warning};
 
 /// The name CocoaPods gives the implicit target that holds pods declared outside any `target`.
 pub const ROOT_TARGET: &str = "Pods";
@@ -61,6 +61,10 @@ pub struct PodDependency {
     pub needs_release: bool,
     /// The target the pod is declared in, then the descendants that inherit it.
     pub targets: Vec<String>,
+    /// The conditions the declaration sits under, as written with their lines
+    /// ("`if ENV['CI']` (line 4)"), joined with " and "; absent when it always applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
     /// 1-based line of the `pod` statement.
     #[serde(skip)]
     pub line: usize,
@@ -84,32 +88,64 @@ pub struct Podfile {
 
 impl Podfile {
     /// The components this Podfile asks to release: git pods on a branch (or on no ref), one per
-    /// root pod (`Interstellar/Core` counts as `Interstellar`), in file order. When the same
-    /// root is declared several times the first declaration is returned; the reader has already
-    /// warned if the declarations point at different repositories or branches.
-    pub fn components_to_release(&self) -> Vec<&PodDependency> {
-        let mut seen = Vec::new();
-        let mut out = Vec::new();
+    /// root pod (`Interstellar/Core` counts as `Interstellar`), in file order. For each root the
+    /// first declaration outside any condition is returned; the reader has already warned if
+    /// the declarations point at different repositories or branches.
+    ///
+    /// Fails with a sentence when a pod to release is declared only under conditions Convoy
+    /// cannot evaluate (`if ENV['CI']`): releasing it, or not, would be a guess.
+    pub fn components_to_release(&self) -> Result<Vec<&PodDependency>, String> {
+        let mut roots: Vec<&str> = Vec::new();
+        let mut unconditional: HashMap<&str, &PodDependency> = HashMap::new();
+        let mut conditional: HashMap<&str, &PodDependency> = HashMap::new();
         for dependency in self.dependencies.iter().filter(|d| d.needs_release) {
-            if !seen.contains(&dependency.root_name()) {
-                seen.push(dependency.root_name());
-                out.push(dependency);
+            let root = dependency.root_name();
+            if !unconditional.contains_key(root) && !conditional.contains_key(root) {
+                roots.push(root);
             }
+            let slot = match dependency.condition {
+                None => &mut unconditional,
+                Some(_) => &mut conditional,
+            };
+            slot.entry(root).or_insert(dependency);
         }
-        out
+        let mut out = Vec::new();
+        for root in roots {
+            if let Some(dependency) = unconditional.get(root) {
+                out.push(*dependency);
+                continue;
+            }
+            let dependency = conditional[root];
+            return Err(format!(
+                "pod '{}' (line {}) needs release but is declared only under {}, which Convoy \
+                 cannot evaluate: declare it outside the condition, or pin it to a tag, and retry",
+                dependency.name,
+                dependency.line,
+                dependency.condition.as_deref().unwrap_or("a condition")
+            ));
+        }
+        Ok(out)
     }
 }
 
 /// Reads a Podfile. Ruby it cannot evaluate becomes a warning naming the line.
 ///
 /// Fails only when the file is not a Podfile Convoy can trust at all: a string that never ends,
-/// or `do`/`end` that do not balance (the target of every pod would be a guess).
+/// `do`/`end` that do not balance (the target of every pod would be a guess), or a file beyond
+/// the limits of [`super::MAX_MANIFEST_BYTES`], [`MAX_NESTING`] and [`MAX_POD_ENTRIES`].
+/// Time and memory are linear in the file and in the pod entries it expands to.
 pub fn parse_podfile(text: &str) -> Result<Podfile, ManifestError> {
-    let statements = ruby::statements(ruby::tokenize(text)?);
-    let mut reader = Reader::new(text);
+    let statements = ruby::read_statements("Podfile", text)?;
+    let mut reader = Reader::new(text, &statements);
     let mut index = 0;
-    reader.read_block(&statements, &mut index, 0, None)?;
-    Ok(reader.finish())
+    let root = Scope {
+        target: 0,
+        condition: None,
+        depth: 0,
+        in_branch: false,
+    };
+    reader.read_block(&mut index, statements.len(), &root, None)?;
+    reader.finish()
 }
 
 /// Directives that do not change which pods a target uses.
@@ -141,6 +177,39 @@ const HOOKS: &[&str] = &[
     "post_integrate",
 ];
 
+/// Ruby keywords: a statement starting with one is never a helper method call.
+const KEYWORDS: &[&str] = &[
+    "if",
+    "unless",
+    "elsif",
+    "else",
+    "end",
+    "while",
+    "until",
+    "case",
+    "when",
+    "begin",
+    "rescue",
+    "ensure",
+    "def",
+    "class",
+    "module",
+    "for",
+    "return",
+    "raise",
+    "require",
+    "require_relative",
+    "load",
+    "puts",
+    "print",
+    "system",
+    "exec",
+    "eval",
+    "do",
+    "then",
+    "yield",
+];
+
 /// `pod` options that do not change where a pod comes from.
 const IGNORED_POD_OPTIONS: &[&str] = &[
     "configurations",
@@ -169,56 +238,125 @@ struct TargetNode {
     inheritance: Inheritance,
 }
 
-#[derive(Debug)]
+/// `def name … end`: where its body is, to be read where it is called.
+#[derive(Debug, Clone)]
 struct Helper {
     line: usize,
-    body: Vec<Statement>,
-    /// True when the body is plain `pod`/`inherit!` lines that can be expanded.
-    readable: bool,
+    /// Statement indexes of the body (between `def` and its `end`).
+    body: std::ops::Range<usize>,
+}
+
+/// Where the statements being read apply.
+#[derive(Debug, Clone)]
+struct Scope {
+    target: usize,
+    /// The conditions around the statements, as written with their lines
+    /// ("`if ENV['CI']` (line 4)"), joined with " and "; `None` outside any condition.
+    condition: Option<String>,
+    /// Blocks and helper calls around the statements, at most [`MAX_NESTING`].
+    depth: usize,
+    /// Inside a branch of `if`/`unless`: `elsif` and `else` end the branch.
+    in_branch: bool,
+}
+
+/// Why [`Reader::read_block`] stopped.
+enum BlockEnd {
+    /// At the block's `end` (consumed) or at the end of the statements.
+    End,
+    /// At an `elsif` or `else` of the conditional being read (not consumed).
+    Branch,
+}
+
+/// A block being read, for the error when its `end` is missing.
+struct Opened {
+    line: usize,
+    /// "target 'App'" or "`if ENV['CI']`".
+    what: String,
 }
 
 struct Reader<'a> {
     text: &'a str,
+    stmts: &'a [Statement],
     targets: Vec<TargetNode>,
     /// Each pod with the index of the target it is declared in.
     declared: Vec<(usize, PodDependency)>,
+    /// The first declaration of each (target, pod name, condition), by index in `declared`.
+    first_declared: HashMap<(usize, String, Option<String>), usize>,
     helpers: HashMap<String, Helper>,
+    /// Whether a helper (name, `def` line) can be expanded, once worked out.
+    readable: HashMap<(String, usize), bool>,
+    /// Helper expansions already read (name, `def` line, target, condition): reading one again
+    /// would declare the same pods alike, so it is skipped and time stays linear.
+    expanded: HashSet<(String, usize, usize, Option<String>)>,
+    /// The helper methods being expanded, innermost last.
+    calls: Vec<String>,
     warnings: Vec<Warning>,
+    warned: HashSet<(usize, String)>,
 }
 
 impl<'a> Reader<'a> {
-    fn new(text: &'a str) -> Self {
+    fn new(text: &'a str, stmts: &'a [Statement]) -> Self {
         Reader {
             text,
+            stmts,
             targets: vec![TargetNode {
                 name: ROOT_TARGET.to_string(),
                 parent: None,
                 inheritance: Inheritance::Complete,
             }],
             declared: Vec::new(),
+            first_declared: HashMap::new(),
             helpers: HashMap::new(),
+            readable: HashMap::new(),
+            expanded: HashSet::new(),
+            calls: Vec::new(),
             warnings: Vec::new(),
+            warned: HashSet::new(),
         }
     }
 
+    /// Records a warning once: a helper expanded in five targets warns about its body once.
     fn warn(&mut self, line: usize, message: String) {
-        self.warnings.push(Warning { line, message });
+        if self.warned.insert((line, message.clone())) {
+            self.warnings.push(Warning { line, message });
+        }
     }
 
-    /// Reads statements up to the `end` closing the block opened on `opened_at` (or to the end
-    /// of the file for the root).
+    /// The scope one block or helper call deeper, or the error that names the line when that
+    /// is deeper than [`MAX_NESTING`] (only helper calls can get there: the lexer already
+    /// refused files whose blocks nest deeper).
+    fn deeper(&self, scope: &Scope, line: usize) -> Result<Scope, ManifestError> {
+        if scope.depth >= MAX_NESTING {
+            return Err(ManifestError {
+                line,
+                message: format!(
+                    "blocks and helper method calls nest deeper than {MAX_NESTING} levels here: \
+                     Convoy reads at most {MAX_NESTING}; call fewer helpers from helpers"
+                ),
+            });
+        }
+        Ok(Scope {
+            depth: scope.depth + 1,
+            in_branch: false,
+            ..scope.clone()
+        })
+    }
+
+    /// Reads statements from `index` up to the `end` closing `opened` (or up to `end` for the
+    /// root and helper bodies), or up to an `elsif`/`else` when the scope is a branch.
     fn read_block(
         &mut self,
-        stmts: &[Statement],
         index: &mut usize,
-        target: usize,
-        opened_at: Option<usize>,
-    ) -> Result<(), ManifestError> {
-        while *index < stmts.len() {
+        end: usize,
+        scope: &Scope,
+        opened: Option<&Opened>,
+    ) -> Result<BlockEnd, ManifestError> {
+        let stmts = self.stmts;
+        while *index < end {
             let stmt = &stmts[*index];
             let delta = stmt.depth_delta();
             if stmt.first_ident() == Some("end") && delta == -1 {
-                if opened_at.is_none() {
+                if opened.is_none() {
                     return Err(ManifestError {
                         line: stmt.line,
                         message: "`end` without a matching `do`: the targets of this Podfile \
@@ -227,7 +365,7 @@ impl<'a> Reader<'a> {
                     });
                 }
                 *index += 1;
-                return Ok(());
+                return Ok(BlockEnd::End);
             }
             if delta < 0 {
                 return Err(ManifestError {
@@ -235,53 +373,62 @@ impl<'a> Reader<'a> {
                     message: "this line closes more `do`/`end` blocks than were opened".to_string(),
                 });
             }
+            let separator = matches!(stmt.first_ident(), Some("elsif" | "else"));
+            if scope.in_branch && delta == 0 && separator {
+                return Ok(BlockEnd::Branch);
+            }
             if delta > 0 {
-                self.read_opener(stmts, index, target)?;
+                self.read_opener(index, end, scope)?;
             } else {
-                self.read_statement(stmt, target);
+                self.read_statement(stmt, scope)?;
                 *index += 1;
             }
         }
-        match opened_at {
-            Some(line) => Err(ManifestError {
-                line,
-                message: format!(
-                    "target '{}' opened here has no matching `end`",
-                    self.targets[target].name
-                ),
+        match opened {
+            Some(opened) => Err(ManifestError {
+                line: opened.line,
+                message: format!("{} opened here has no matching `end`", opened.what),
             }),
-            None => Ok(()),
+            None => Ok(BlockEnd::End),
         }
     }
 
-    /// A statement that opens a block: a target, a helper method, a hook or other Ruby.
+    /// A statement that opens a block: a target, a conditional, a helper method, a hook or
+    /// other Ruby.
     fn read_opener(
         &mut self,
-        stmts: &[Statement],
         index: &mut usize,
-        target: usize,
+        end: usize,
+        scope: &Scope,
     ) -> Result<(), ManifestError> {
+        let stmts = self.stmts;
         let stmt = &stmts[*index];
         let word = stmt.first_ident().unwrap_or("");
-        let is_target = word == "target" || word == "abstract_target";
-        let name = stmt
-            .do_index()
-            .filter(|_| is_target && stmt.depth_delta() == 1 && !stmt.has_modifier_condition())
-            .and_then(|do_index| target_name(&stmt.tokens[1..do_index]));
-        if let Some(name) = name {
-            let child = self.add_target(name, target);
+        if let Some(name) = block_target_name(stmt) {
+            let inner = Scope {
+                target: self.add_target(name.clone(), scope.target),
+                ..self.deeper(scope, stmt.line)?
+            };
+            let opened = Opened {
+                line: stmt.line,
+                what: format!("target '{name}'"),
+            };
             *index += 1;
-            return self.read_block(stmts, index, child, Some(stmt.line));
+            self.read_block(index, end, &inner, Some(&opened))?;
+            return Ok(());
+        }
+        if is_conditional_opener(stmt) {
+            return self.read_conditional(index, end, scope);
         }
         if word == "def" {
-            return self.read_def(stmts, index);
+            return self.read_def(index, end);
         }
-        let after = skip_block(stmts, *index)?;
+        let after = skip_block(&stmts[..end], *index)?;
         let last_line = stmts[after - 1].line;
         let lines = format!("lines {}-{}", stmt.line, last_line);
         let message = if HOOKS.contains(&word) {
             format!("`{word}` hook skipped ({lines}): Convoy does not run Ruby hooks")
-        } else if is_target {
+        } else if word == "target" || word == "abstract_target" {
             format!(
                 "target block skipped ({lines}): its name is not a plain string, so its pods \
                  are not read"
@@ -290,7 +437,7 @@ impl<'a> Reader<'a> {
             format!(
                 "Ruby block skipped ({lines}): Convoy does not evaluate `{}`, so pods inside it \
                  are not read",
-                ruby::source_line(self.text, stmt.line)
+                ruby::source_line_at(self.text, stmt.tokens[0].span.0)
             )
         };
         self.warn(stmt.line, message);
@@ -298,17 +445,57 @@ impl<'a> Reader<'a> {
         Ok(())
     }
 
-    /// `def name … end`: remembered, and expanded where it is called when its body is plain.
-    fn read_def(&mut self, stmts: &[Statement], index: &mut usize) -> Result<(), ManifestError> {
+    /// `if`/`unless` … `elsif` … `else` … `end`: every branch is read, and what it declares
+    /// carries the branch's condition, because Convoy cannot tell which branch CocoaPods runs.
+    fn read_conditional(
+        &mut self,
+        index: &mut usize,
+        end: usize,
+        scope: &Scope,
+    ) -> Result<(), ManifestError> {
+        let stmts = self.stmts;
+        let header = &stmts[*index];
+        let code = condition_code(self.text, header);
+        let opened = Opened {
+            line: header.line,
+            what: format!("`{code}`"),
+        };
+        let mut branch = format!("`{code}` (line {})", header.line);
+        *index += 1;
+        loop {
+            let inner = Scope {
+                condition: Some(join_conditions(scope.condition.as_deref(), &branch)),
+                in_branch: true,
+                ..self.deeper(scope, header.line)?
+            };
+            match self.read_block(index, end, &inner, Some(&opened))? {
+                BlockEnd::End => return Ok(()),
+                BlockEnd::Branch => {
+                    let separator = &stmts[*index];
+                    branch = if separator.first_ident() == Some("else") {
+                        format!("`else` of `{code}` (line {})", separator.line)
+                    } else {
+                        let elsif = condition_code(self.text, separator);
+                        format!("`{elsif}` (line {})", separator.line)
+                    };
+                    *index += 1;
+                }
+            }
+        }
+    }
+
+    /// `def name … end`: remembered, and read where it is called. A body that is not plain
+    /// Podfile DSL is warned about here, once.
+    fn read_def(&mut self, index: &mut usize, end: usize) -> Result<(), ManifestError> {
+        let stmts = self.stmts;
         let stmt = &stmts[*index];
-        let after = skip_block(stmts, *index)?;
-        let body = &stmts[*index + 1..after - 1];
+        let after = skip_block(&stmts[..end], *index)?;
         let name = stmt.tokens.get(1).and_then(Token::ident).unwrap_or("");
-        let params = &stmt.tokens[2.min(stmt.tokens.len())..];
-        let no_params = params.is_empty()
-            || (params.len() == 2 && params[0].is_punct("(") && params[1].is_punct(")"));
-        let readable = no_params && body.iter().all(|s| self.is_plain_dsl(s));
-        if !readable {
+        let body = *index + 1..after - 1;
+        let plain = stmts[body.clone()]
+            .iter()
+            .all(|s| self.is_plain_dsl(s, None));
+        if !plain {
             self.warn(
                 stmt.line,
                 format!(
@@ -321,42 +508,81 @@ impl<'a> Reader<'a> {
         }
         let helper = Helper {
             line: stmt.line,
-            body: body.to_vec(),
-            readable,
+            body,
         };
         self.helpers.insert(name.to_string(), helper);
         *index = after;
         Ok(())
     }
 
-    /// True for a statement a helper body may hold and still be expanded.
-    fn is_plain_dsl(&self, stmt: &Statement) -> bool {
-        if stmt.depth_delta() != 0 || stmt.has_modifier_condition() {
-            return false;
+    /// True for a statement a helper body may hold and still be expanded: pods, `inherit!`,
+    /// directives, targets with plain names, conditionals, and calls of helpers. With
+    /// `depth`, a helper call must name a helper that is itself expandable; without, any call
+    /// passes (the helper may be defined further down, before the call that matters).
+    fn is_plain_dsl(&mut self, stmt: &Statement, depth: Option<usize>) -> bool {
+        let delta = stmt.depth_delta();
+        if delta > 0 {
+            return delta == 1
+                && (block_target_name(stmt).is_some() || is_conditional_opener(stmt));
         }
-        match stmt.first_ident() {
+        if delta < 0 {
+            return delta == -1 && stmt.first_ident() == Some("end");
+        }
+        let head = without_modifier(stmt);
+        match head.first_ident() {
             Some("pod") => {
-                let parsed = parse_pod(self.text, stmt);
+                let parsed = parse_pod(self.text, &head);
                 parsed.dependency.is_some() && parsed.warnings.is_empty()
             }
-            Some("inherit!") => true,
-            Some(word) => IGNORED_DIRECTIVES.contains(&word),
-            None => false,
+            Some("inherit!" | "elsif" | "else") => true,
+            Some("target" | "abstract_target") => target_name(&head.tokens[1..]).is_some(),
+            Some(word) if IGNORED_DIRECTIVES.contains(&word) => true,
+            Some(word) if is_call(&head) => match depth {
+                None => true,
+                Some(depth) => self.helper_readable(word, depth + 1),
+            },
+            _ => false,
         }
     }
 
+    /// Whether the helper `name`, as defined now, can be expanded. Worked out once per helper;
+    /// helpers called more than [`MAX_NESTING`] helpers deep are not.
+    fn helper_readable(&mut self, name: &str, depth: usize) -> bool {
+        let Some(helper) = self.helpers.get(name).cloned() else {
+            return false;
+        };
+        let key = (name.to_string(), helper.line);
+        if let Some(known) = self.readable.get(&key) {
+            return *known;
+        }
+        if depth > MAX_NESTING {
+            return false;
+        }
+        // A helper that reaches itself again is not expandable (Ruby would loop forever).
+        self.readable.insert(key.clone(), false);
+        let stmts = self.stmts;
+        let readable = stmts[helper.body]
+            .iter()
+            .all(|s| self.is_plain_dsl(s, Some(depth)));
+        self.readable.insert(key, readable);
+        readable
+    }
+
     /// A statement with no block.
-    fn read_statement(&mut self, stmt: &Statement, target: usize) {
+    fn read_statement(&mut self, stmt: &Statement, scope: &Scope) -> Result<(), ManifestError> {
+        if let Some(at) = stmt.modifier_index() {
+            return self.read_modified(stmt, at, scope);
+        }
         let args = &stmt.tokens[1.min(stmt.tokens.len())..];
         match stmt.first_ident() {
-            Some("pod") => self.read_pod(stmt, target),
+            Some("pod") => self.read_pod(stmt, scope),
             Some("target" | "abstract_target") => match target_name(args) {
-                Some(name) if !stmt.has_modifier_condition() => {
-                    self.add_target(name, target);
+                Some(name) => {
+                    self.add_target(name, scope.target);
                 }
-                _ => self.warn_unevaluated(stmt),
+                None => self.warn_unevaluated(stmt),
             },
-            Some("inherit!") => self.targets[target].inheritance = inheritance(args),
+            Some("inherit!") => self.targets[scope.target].inheritance = inheritance(args),
             Some(word) if IGNORED_DIRECTIVES.contains(&word) => {}
             Some("podspec") => self.warn(
                 stmt.line,
@@ -364,11 +590,35 @@ impl<'a> Reader<'a> {
                  read from the Podfile"
                     .to_string(),
             ),
-            Some(word) if self.helpers.contains_key(word) && is_bare_call(args) => {
-                self.call_helper(word.to_string(), stmt.line, target);
+            Some(word) if self.helpers.contains_key(word) && is_call(stmt) => {
+                return self.call_helper(word, stmt, scope);
             }
             _ => self.warn_unevaluated(stmt),
         }
+        Ok(())
+    }
+
+    /// `pod 'A' if cond` (or a helper call with a modifier): read like a one-line conditional.
+    fn read_modified(
+        &mut self,
+        stmt: &Statement,
+        at: usize,
+        scope: &Scope,
+    ) -> Result<(), ManifestError> {
+        let head = without_modifier(stmt);
+        let word = head.first_ident().unwrap_or("");
+        let helper = self.helpers.contains_key(word) && is_call(&head);
+        if word != "pod" && !helper {
+            self.warn_unevaluated(stmt);
+            return Ok(());
+        }
+        let code = ruby::snippet(self.text, &stmt.tokens[at..]);
+        let branch = format!("`{code}` (line {})", stmt.line);
+        let inner = Scope {
+            condition: Some(join_conditions(scope.condition.as_deref(), &branch)),
+            ..scope.clone()
+        };
+        self.read_statement(&head, &inner)
     }
 
     fn warn_unevaluated(&mut self, stmt: &Statement) {
@@ -379,62 +629,92 @@ impl<'a> Reader<'a> {
         );
     }
 
-    fn call_helper(&mut self, name: String, line: usize, target: usize) {
-        let Some(helper) = self.helpers.get(&name) else {
-            return;
+    /// Reads a helper's body where it is called, as if written in the calling target.
+    fn call_helper(
+        &mut self,
+        name: &str,
+        stmt: &Statement,
+        scope: &Scope,
+    ) -> Result<(), ManifestError> {
+        let Some(helper) = self.helpers.get(name).cloned() else {
+            return Ok(());
         };
-        let (def_line, readable, body) = (helper.line, helper.readable, helper.body.clone());
-        if !readable {
+        let line = stmt.line;
+        if self.calls.iter().any(|c| c == name) {
+            self.warn(
+                line,
+                format!("helper method `{name}` calls itself; the repeated call is skipped"),
+            );
+            return Ok(());
+        }
+        if !self.helper_readable(name, scope.depth) {
             self.warn(
                 line,
                 format!(
-                    "call to helper method `{name}` skipped: its body (line {def_line}) is Ruby \
-                     Convoy does not evaluate, so pods it declares are missing"
+                    "call to helper method `{name}` skipped: its body (line {}) is Ruby \
+                     Convoy does not evaluate, so pods it declares are missing",
+                    helper.line
                 ),
             );
-            return;
+            return Ok(());
         }
         self.warn(
             line,
             format!(
-                "helper method `{name}` (line {def_line}) expanded here: its pod lines are read \
-                 as if written in target '{}'",
-                self.targets[target].name
+                "helper method `{name}` (line {}) expanded here: its pod lines are read as if \
+                 written in target '{}'",
+                helper.line, self.targets[scope.target].name
             ),
         );
-        for stmt in &body {
-            self.read_statement(stmt, target);
+        let key = (
+            name.to_string(),
+            helper.line,
+            scope.target,
+            scope.condition.clone(),
+        );
+        if !self.expanded.insert(key) {
+            return Ok(());
         }
+        let inner = self.deeper(scope, line)?;
+        self.calls.push(name.to_string());
+        let mut index = helper.body.start;
+        self.read_block(&mut index, helper.body.end, &inner, None)?;
+        self.calls.pop();
+        Ok(())
     }
 
-    fn read_pod(&mut self, stmt: &Statement, target: usize) {
-        if stmt.has_modifier_condition() {
-            self.warn(
-                stmt.line,
-                format!(
-                    "conditional pod skipped: Convoy does not evaluate `{}`",
-                    ruby::snippet(self.text, &stmt.tokens)
-                ),
-            );
-            return;
-        }
+    fn read_pod(&mut self, stmt: &Statement, scope: &Scope) {
         let parsed = parse_pod(self.text, stmt);
         for message in parsed.warnings {
             self.warn(stmt.line, message);
         }
-        if let Some(dependency) = parsed.dependency {
-            self.declare(target, dependency);
+        let Some(mut dependency) = parsed.dependency else {
+            return;
+        };
+        if let Some(condition) = &scope.condition {
+            self.warn(
+                stmt.line,
+                format!(
+                    "pod '{}' is declared only under {condition}: Convoy does not evaluate \
+                     conditions, so it reads the pod as if the condition held",
+                    dependency.name
+                ),
+            );
+            dependency.condition = Some(condition.clone());
         }
+        self.declare(scope.target, dependency);
     }
 
     /// Records a pod in a target; the same pod declared twice alike (a helper called twice) is
-    /// kept once.
+    /// kept once. Declarations in different branches are kept apart: only one of them runs.
     fn declare(&mut self, target: usize, dependency: PodDependency) {
-        let same_name = self
-            .declared
-            .iter()
-            .find(|(t, d)| *t == target && d.name == dependency.name);
-        if let Some((_, earlier)) = same_name {
+        let key = (
+            target,
+            dependency.name.clone(),
+            dependency.condition.clone(),
+        );
+        if let Some(&earlier) = self.first_declared.get(&key) {
+            let earlier = &self.declared[earlier].1;
             if earlier.requirement == dependency.requirement && earlier.source == dependency.source
             {
                 return;
@@ -445,6 +725,8 @@ impl<'a> Reader<'a> {
                 dependency.name, self.targets[target].name, earlier.line
             );
             self.warn(dependency.line, message);
+        } else {
+            self.first_declared.insert(key, self.declared.len());
         }
         self.declared.push((target, dependency));
     }
@@ -458,47 +740,76 @@ impl<'a> Reader<'a> {
         self.targets.len() - 1
     }
 
-    /// The target, then every descendant that inherits its pods, in declaration order.
-    fn inheriting_targets(&self, target: usize, out: &mut Vec<String>) {
-        out.push(self.targets[target].name.clone());
+    /// For each target, the target then every descendant that inherits its pods, in
+    /// declaration order; worked out once per target that declares pods, without recursion.
+    fn inheriting_targets(&self) -> HashMap<usize, Vec<String>> {
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.targets.len()];
         for (index, node) in self.targets.iter().enumerate() {
-            if node.parent == Some(target) && node.inheritance == Inheritance::Complete {
-                self.inheriting_targets(index, out);
+            if let Some(parent) = node.parent
+                && node.inheritance == Inheritance::Complete
+            {
+                children[parent].push(index);
             }
         }
+        let mut out = HashMap::new();
+        for (target, _) in &self.declared {
+            out.entry(*target).or_insert_with(|| {
+                let mut names = Vec::new();
+                let mut stack = vec![*target];
+                while let Some(next) = stack.pop() {
+                    names.push(self.targets[next].name.clone());
+                    stack.extend(children[next].iter().rev());
+                }
+                names
+            });
+        }
+        out
     }
 
-    fn finish(mut self) -> Podfile {
+    fn finish(mut self) -> Result<Podfile, ManifestError> {
+        let inheriting = self.inheriting_targets();
+        let entries: usize = self
+            .declared
+            .iter()
+            .map(|(target, _)| inheriting[target].len())
+            .sum();
+        if entries > MAX_POD_ENTRIES {
+            return Err(ManifestError {
+                line: 1,
+                message: format!(
+                    "the Podfile expands to {entries} pod entries (each pod times each target \
+                     that gets it), more than the {MAX_POD_ENTRIES} Convoy reads: declare \
+                     shared pods once in a parent target"
+                ),
+            });
+        }
         let declared = std::mem::take(&mut self.declared);
         let dependencies: Vec<PodDependency> = declared
             .into_iter()
             .map(|(target, mut dependency)| {
-                let mut targets = Vec::new();
-                self.inheriting_targets(target, &mut targets);
-                dependency.targets = targets;
+                dependency.targets = inheriting[&target].clone();
                 dependency
             })
             .collect();
-        self.warnings.extend(conflicting_releases(&dependencies));
+        for warning in conflicting_releases(&dependencies) {
+            self.warn(warning.line, warning.message);
+        }
         self.warnings.sort_by_key(|w| w.line);
-        Podfile {
+        Ok(Podfile {
             dependencies,
             warnings: self.warnings,
-        }
+        })
     }
 }
 
 /// A root pod to release that points at two different repositories or branches: Convoy can
 /// release only one of them, so the user must hear about the other.
 fn conflicting_releases(dependencies: &[PodDependency]) -> Vec<Warning> {
-    let releasable: Vec<&PodDependency> = dependencies.iter().filter(|d| d.needs_release).collect();
+    let mut first_by_root: HashMap<&str, &PodDependency> = HashMap::new();
     let mut warnings = Vec::new();
-    for (index, later) in releasable.iter().enumerate() {
-        let conflicting = releasable[..index]
-            .iter()
-            .find(|d| d.root_name() == later.root_name())
-            .filter(|first| first.source != later.source);
-        if let Some(first) = conflicting {
+    for later in dependencies.iter().filter(|d| d.needs_release) {
+        let first = *first_by_root.entry(later.root_name()).or_insert(later);
+        if first.source != later.source {
             warnings.push(Warning {
                 line: later.line,
                 message: format!(
@@ -527,9 +838,67 @@ fn skip_block(stmts: &[Statement], start: usize) -> Result<usize, ManifestError>
     })
 }
 
-/// A call with no arguments: `common_pods` or `common_pods()`.
-fn is_bare_call(args: &[Token]) -> bool {
-    args.is_empty() || (args.len() == 2 && args[0].is_punct("(") && args[1].is_punct(")"))
+/// The name of `target 'X' do` when it is a plain string and the line opens only that block.
+fn block_target_name(stmt: &Statement) -> Option<String> {
+    let word = stmt.first_ident()?;
+    if !(word == "target" || word == "abstract_target")
+        || stmt.depth_delta() != 1
+        || stmt.has_modifier_condition()
+    {
+        return None;
+    }
+    let do_index = stmt.do_index()?;
+    target_name(&stmt.tokens[1..do_index])
+}
+
+/// `if cond` / `unless cond` opening a block of its own (not `x = if …`).
+fn is_conditional_opener(stmt: &Statement) -> bool {
+    matches!(stmt.first_ident(), Some("if" | "unless")) && stmt.depth_delta() == 1
+}
+
+/// The condition as written (`if ENV['CI']`), without a trailing `then`.
+fn condition_code(text: &str, stmt: &Statement) -> String {
+    let mut tokens = stmt.tokens.as_slice();
+    if let [rest @ .., last] = tokens
+        && last.is_ident("then")
+    {
+        tokens = rest;
+    }
+    ruby::snippet(text, tokens)
+}
+
+fn join_conditions(outer: Option<&str>, inner: &str) -> String {
+    match outer {
+        Some(outer) => format!("{outer} and {inner}"),
+        None => inner.to_string(),
+    }
+}
+
+/// The statement without its modifier `if`/`unless` and condition.
+fn without_modifier(stmt: &Statement) -> Statement {
+    match stmt.modifier_index() {
+        Some(at) => Statement {
+            tokens: stmt.tokens[..at].to_vec(),
+            line: stmt.line,
+        },
+        None => stmt.clone(),
+    }
+}
+
+/// A statement that can be a call of a helper method: a name, then nothing, `(…)` or
+/// arguments (`shared_pods`, `shared_pods()`, `test_pods 'App'`); not `x = 1`, `a.b`, `A::B`.
+fn is_call(stmt: &Statement) -> bool {
+    let Some(word) = stmt.first_ident() else {
+        return false;
+    };
+    if KEYWORDS.contains(&word) || word.starts_with(char::is_uppercase) {
+        return false;
+    }
+    match stmt.tokens.get(1).map(|t| &t.tok) {
+        None => true,
+        Some(Tok::Punct(p)) => p == "(",
+        Some(_) => true,
+    }
 }
 
 /// The name of `target 'X'`, `target "X"`, `target :X` or `target('X')`.
@@ -696,6 +1065,7 @@ fn parse_pod(text: &str, stmt: &Statement) -> ParsedPod {
             source,
             needs_release,
             targets: Vec::new(),
+            condition: None,
             line: stmt.line,
         }),
         warnings,
@@ -994,35 +1364,292 @@ mod tests {
         );
     }
 
+    fn conditions(podfile: &Podfile) -> Vec<(&str, Option<&str>)> {
+        podfile
+            .dependencies
+            .iter()
+            .map(|d| (d.name.as_str(), d.condition.as_deref()))
+            .collect()
+    }
+
     #[test]
-    fn a_conditional_block_is_skipped_with_a_warning_and_its_pods_are_not_read() {
+    fn every_branch_of_an_if_is_read_and_its_pods_carry_the_condition() {
         let podfile = parse(
-            "target 'App' do\n  if ENV['CI']\n    pod 'OnlyOnCI'\n  else\n    pod 'Local'\n  end\n  pod 'A'\nend\n",
+            "target 'App' do\n  if ENV['CI']\n    pod 'OnlyOnCI'\n  elsif ENV['BETA']\n    \
+             pod 'Beta'\n  else\n    pod 'Local'\n  end\n  pod 'A'\nend\n",
         );
-        assert_eq!(names(&podfile), vec!["A"]);
+        assert_eq!(
+            conditions(&podfile),
+            vec![
+                ("OnlyOnCI", Some("`if ENV['CI']` (line 2)")),
+                ("Beta", Some("`elsif ENV['BETA']` (line 4)")),
+                ("Local", Some("`else` of `if ENV['CI']` (line 6)")),
+                ("A", None),
+            ]
+        );
+        assert_eq!(podfile.dependencies[0].targets, vec!["App"]);
+        assert_eq!(
+            podfile.warnings[0],
+            Warning {
+                line: 3,
+                message: "pod 'OnlyOnCI' is declared only under `if ENV['CI']` (line 2): Convoy \
+                          does not evaluate conditions, so it reads the pod as if the condition \
+                          held"
+                    .into()
+            }
+        );
+        assert_eq!(lines(&podfile), vec![3, 5, 7]);
+    }
+
+    #[test]
+    fn unless_then_and_nested_conditions_are_named_together() {
+        let podfile =
+            parse("unless ENV['LITE'] then\n  if ENV['CI']\n    pod 'Deep'\n  end\nend\n");
+        assert_eq!(
+            conditions(&podfile),
+            vec![(
+                "Deep",
+                Some("`unless ENV['LITE']` (line 1) and `if ENV['CI']` (line 2)")
+            )]
+        );
+    }
+
+    #[test]
+    fn a_pod_with_a_modifier_condition_is_read_with_its_condition() {
+        let podfile = parse("pod 'A'\npod 'Debug', '1.0' if ENV['DEBUG']\n");
+        assert_eq!(
+            conditions(&podfile),
+            vec![("A", None), ("Debug", Some("`if ENV['DEBUG']` (line 2)"))]
+        );
+        assert_eq!(podfile.dependencies[1].requirement.as_deref(), Some("1.0"));
+        assert_eq!(lines(&podfile), vec![2]);
+    }
+
+    #[test]
+    fn ruby_inside_a_branch_is_warned_like_anywhere_else() {
+        let podfile = parse("if ENV['CI']\n  config = use_native_modules!\nend\n");
+        assert_eq!(podfile.dependencies, vec![]);
         assert_eq!(
             podfile.warnings,
             vec![Warning {
                 line: 2,
-                message: "Ruby block skipped (lines 2-6): Convoy does not evaluate \
-                          `if ENV['CI']`, so pods inside it are not read"
+                message: "`config = use_native_modules!` is Ruby Convoy does not evaluate; \
+                          skipped"
                     .into()
             }]
         );
     }
 
     #[test]
-    fn a_pod_with_a_modifier_condition_is_not_read() {
-        let podfile = parse("pod 'A'\npod 'Debug', '1.0' if ENV['DEBUG']\n");
-        assert_eq!(names(&podfile), vec!["A"]);
+    fn the_same_pod_in_two_branches_is_kept_in_both_without_a_duplicate_warning() {
+        let podfile = parse(
+            "if ENV['CI']\n  pod 'A', :git => 'u', :branch => 'ci'\nelse\n  \
+             pod 'A', :git => 'u', :branch => 'dev'\nend\n",
+        );
+        assert_eq!(podfile.dependencies.len(), 2);
+        assert!(
+            podfile
+                .warnings
+                .iter()
+                .all(|w| !w.message.contains("CocoaPods rejects"))
+        );
+    }
+
+    #[test]
+    fn a_conditional_without_its_end_is_an_error_naming_the_condition() {
+        let err = parse_podfile("if ENV['CI']\n  pod 'A'\n").unwrap_err();
+        assert_eq!(err.line, 1);
         assert_eq!(
-            podfile.warnings,
-            vec![Warning {
-                line: 2,
-                message: "conditional pod skipped: Convoy does not evaluate \
-                          `pod 'Debug', '1.0' if ENV['DEBUG']`"
-                    .into()
-            }]
+            err.message,
+            "`if ENV['CI']` opened here has no matching `end`"
+        );
+    }
+
+    #[test]
+    fn a_pod_to_release_only_under_a_condition_fails_the_choice_of_components() {
+        let podfile = parse(
+            "target 'App' do\n  if ENV['CI']\n    \
+             pod 'Kit', :git => 'https://h/kit.git', :branch => 'release/1.0'\n  end\nend\n",
+        );
+        assert_eq!(
+            podfile.components_to_release().unwrap_err(),
+            "pod 'Kit' (line 3) needs release but is declared only under `if ENV['CI']` (line \
+             2), which Convoy cannot evaluate: declare it outside the condition, or pin it to a \
+             tag, and retry"
+        );
+    }
+
+    #[test]
+    fn a_pod_to_release_declared_also_outside_a_condition_is_released_from_there() {
+        let podfile = parse(
+            "pod 'Kit', :git => 'u', :branch => 'b' if ENV['CI']\n\
+             pod 'Kit', :git => 'u', :branch => 'b'\n\
+             pod 'Lib', '1.0' if ENV['CI']\n",
+        );
+        let chosen = podfile.components_to_release().unwrap();
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].line, 2);
+        assert_eq!(chosen[0].condition, None);
+    }
+
+    #[test]
+    fn a_helper_calling_a_helper_is_expanded_in_each_of_five_targets() {
+        let podfile = parse(
+            "def base_pods\n  pod 'Base', :git => 'u/base', :branch => 'develop'\nend\n\
+             def shared_pods\n  base_pods\n  pod 'Shared', '1.0'\nend\n\
+             %w[A B C D E].each { |t| puts t }\n\
+             target 'A' do\n  shared_pods\nend\ntarget 'B' do\n  shared_pods\nend\n\
+             target 'C' do\n  shared_pods\nend\ntarget 'D' do\n  shared_pods\nend\n\
+             target 'E' do\n  shared_pods\nend\n",
+        );
+        let base: Vec<&str> = podfile
+            .dependencies
+            .iter()
+            .filter(|d| d.name == "Base")
+            .map(|d| d.targets[0].as_str())
+            .collect();
+        assert_eq!(base, vec!["A", "B", "C", "D", "E"]);
+        assert_eq!(podfile.dependencies.len(), 10);
+        assert_eq!(podfile.dependencies[1].name, "Shared");
+        let chosen = podfile.components_to_release().unwrap();
+        assert_eq!(chosen.len(), 1);
+        assert_eq!(chosen[0].name, "Base");
+        assert!(
+            podfile
+                .warnings
+                .iter()
+                .any(|w| w.line == 5 && w.message.starts_with("helper method `base_pods`"))
+        );
+    }
+
+    #[test]
+    fn a_helper_defined_after_the_helper_that_calls_it_is_still_expanded() {
+        let podfile = parse(
+            "def outer\n  inner\nend\ndef inner\n  pod 'I'\nend\ntarget 'App' do\n  outer\nend\n",
+        );
+        assert_eq!(names(&podfile), vec!["I"]);
+        assert_eq!(podfile.dependencies[0].targets, vec!["App"]);
+    }
+
+    #[test]
+    fn a_helper_with_arguments_whose_pods_are_literal_is_expanded() {
+        let podfile = parse(
+            "def test_pods(platform, extra = nil)\n  inherit! :search_paths\n  pod 'Quick', \
+             '~> 7.0'\nend\ntarget 'App' do\n  target 'AppTests' do\n    test_pods :ios, \
+             'x'\n  end\n  target 'MacTests' do\n    test_pods(:mac)\n  end\nend\n",
+        );
+        let targets: Vec<&str> = podfile
+            .dependencies
+            .iter()
+            .map(|d| d.targets[0].as_str())
+            .collect();
+        assert_eq!(targets, vec!["AppTests", "MacTests"]);
+        assert!(lines(&podfile).iter().all(|&l| l == 7 || l == 10));
+    }
+
+    #[test]
+    fn a_helper_called_under_a_condition_gives_its_pods_that_condition() {
+        let podfile = parse("def extras\n  pod 'X'\nend\nextras if ENV['EXTRAS']\n");
+        assert_eq!(
+            conditions(&podfile),
+            vec![("X", Some("`if ENV['EXTRAS']` (line 4)"))]
+        );
+    }
+
+    #[test]
+    fn a_helper_that_calls_itself_is_not_expanded() {
+        let podfile = parse("def again\n  pod 'A'\n  again\nend\nagain\n");
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(lines(&podfile), vec![5]);
+    }
+
+    #[test]
+    fn helpers_calling_each_other_twice_thirty_levels_deep_are_read_once_each() {
+        // Expanded naively this is 2^30 calls; each expansion is read once per target.
+        let mut text = String::new();
+        for level in 0..30 {
+            text.push_str(&format!(
+                "def h{level}\n  h{}\n  h{}\nend\n",
+                level + 1,
+                level + 1
+            ));
+        }
+        text.push_str("def h30\n  pod 'Leaf'\nend\ntarget 'App' do\n  h0\nend\n");
+        let podfile = parse(&text);
+        assert_eq!(names(&podfile), vec!["Leaf"]);
+    }
+
+    #[test]
+    fn a_helper_chain_longer_than_the_nesting_limit_is_not_expanded() {
+        let mut text = String::new();
+        for level in 0..70 {
+            text.push_str(&format!("def h{level}\n  h{}\nend\n", level + 1));
+        }
+        text.push_str("def h70\n  pod 'Leaf'\nend\nh0\n");
+        let podfile = parse(&text);
+        // Not expandable at all: the chain is longer than the nesting limit.
+        assert_eq!(podfile.dependencies, vec![]);
+        assert_eq!(
+            podfile.warnings.last().unwrap().message,
+            "call to helper method `h0` skipped: its body (line 1) is Ruby Convoy does not \
+             evaluate, so pods it declares are missing"
+        );
+    }
+
+    #[test]
+    fn targets_nested_deeper_than_the_limit_are_an_error_naming_the_line() {
+        let depth = 20_000;
+        let text = format!(
+            "{}pod 'X', :git => 'https://g/x/y.git', :branch => 'release/1.0.0'\n{}",
+            "target 'A' do\n".repeat(depth),
+            "end\n".repeat(depth)
+        );
+        let err = parse_podfile(&text).unwrap_err();
+        assert_eq!(err.line, 65);
+        assert_eq!(
+            err.to_string(),
+            "line 65: the Podfile nests deeper than 64 blocks here (`target 'A' do`): Convoy \
+             reads at most 64 levels of `do`/`end`; flatten the nesting"
+        );
+    }
+
+    #[test]
+    fn sixty_four_nested_targets_are_read() {
+        let text = format!(
+            "{}pod 'X'\n{}",
+            "target 'A' do\n".repeat(64),
+            "end\n".repeat(64)
+        );
+        assert_eq!(parse(&text).dependencies[0].targets, vec!["A"]);
+    }
+
+    #[test]
+    fn a_podfile_larger_than_the_limit_is_refused_before_reading_naming_its_size() {
+        let text = "pod 'A'\n".repeat(600_000);
+        let err = parse_podfile(&text).unwrap_err();
+        assert_eq!(err.line, 1);
+        assert_eq!(
+            err.message,
+            "the Podfile is 4800000 bytes, more than the 4194304 bytes (4 MiB) Convoy reads: \
+             check that this is the right file"
+        );
+    }
+
+    #[test]
+    fn a_podfile_that_expands_to_too_many_pod_entries_is_an_error() {
+        // 1,001 targets inherit 1,000 root pods: 1,001,000 entries.
+        let mut text = String::new();
+        for pod in 0..1000 {
+            text.push_str(&format!("pod 'P{pod}'\n"));
+        }
+        for target in 0..1000 {
+            text.push_str(&format!("target 'T{target}'\n"));
+        }
+        let err = parse_podfile(&text).unwrap_err();
+        assert_eq!(
+            err.message,
+            "the Podfile expands to 1001000 pod entries (each pod times each target that gets \
+             it), more than the 1000000 Convoy reads: declare shared pods once in a parent target"
         );
     }
 
@@ -1076,7 +1703,7 @@ mod tests {
     }
 
     #[test]
-    fn a_helper_with_parameters_is_not_expanded_and_its_calls_are_warned() {
+    fn a_helper_whose_pods_use_its_parameters_is_not_expanded_and_its_calls_are_warned() {
         let podfile = parse(
             "def rx(version)\n  pod 'RxSwift', version\nend\ntarget 'App' do\n  rx '6.0'\nend\n",
         );
@@ -1089,14 +1716,15 @@ mod tests {
         );
         assert_eq!(
             podfile.warnings[1].message,
-            "`rx '6.0'` is Ruby Convoy does not evaluate; skipped"
+            "call to helper method `rx` skipped: its body (line 1) is Ruby Convoy does not \
+             evaluate, so pods it declares are missing"
         );
     }
 
     #[test]
     fn a_helper_with_ruby_in_its_body_is_not_expanded_where_called() {
         let podfile = parse(
-            "def shared\n  pod 'A'\n  pod 'B' if ENV['B']\nend\ntarget 'App' do\n  shared\nend\n",
+            "def shared\n  pod 'A'\n  flavor = ENV['B']\nend\ntarget 'App' do\n  shared\nend\n",
         );
         assert_eq!(podfile.dependencies, vec![]);
         assert_eq!(
@@ -1191,6 +1819,7 @@ mod tests {
         );
         let names: Vec<&str> = podfile
             .components_to_release()
+            .unwrap()
             .iter()
             .map(|d| d.name.as_str())
             .collect();
@@ -1204,7 +1833,7 @@ mod tests {
             "target 'App' do\n  pod 'A', :git => 'u', :branch => 'release/1.0'\nend\n\
              target 'Tests' do\n  pod 'A', :git => 'u', :branch => 'develop'\nend\n",
         );
-        assert_eq!(podfile.components_to_release()[0].line, 2);
+        assert_eq!(podfile.components_to_release().unwrap()[0].line, 2);
         assert_eq!(
             podfile.warnings,
             vec![Warning {

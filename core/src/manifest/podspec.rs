@@ -11,10 +11,12 @@
 //! - A version that is not a literal (`File.read`, a shell command, an interpolation, a constant)
 //!   gives `version: None` and a `version_note` that names the line and says why.
 
+use std::collections::HashSet;
+
 use serde::{Deserialize, Serialize};
 
 use super::ruby::{self, Statement, StrPart, Tok, Token};
-use super::{ManifestError, Warning};
+use super::{ManifestError, Warning, check_size};
 
 /// A dependency line of a podspec (root or subspec).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,6 +48,8 @@ pub fn parse_podspec(text: &str) -> Result<Podspec, ManifestError> {
 
 /// Reads a `.podspec.json`, root and subspec dependencies included.
 pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
+    // serde_json refuses nesting deeper than 128 levels itself, with the line and column.
+    check_size("podspec", text)?;
     let json: JsonSpec = serde_json::from_str(text).map_err(|e| ManifestError {
         line: e.line(),
         message: format!("not a podspec.json: {e}"),
@@ -67,9 +71,10 @@ pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
     }
     let mut found = Vec::new();
     json.collect_dependencies(&mut found);
+    let mut listed = Listed::default();
     for (name, requirement) in found {
         match json_requirement(&requirement) {
-            Ok(requirement) => push_unique(&mut spec.dependencies, name, requirement),
+            Ok(requirement) => listed.push(&mut spec.dependencies, name, requirement),
             Err(shown) => {
                 spec.warnings.push(Warning {
                     line: line_of_first(text, &format!("\"{name}\"")),
@@ -78,7 +83,7 @@ pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
                          listed without a requirement"
                     ),
                 });
-                push_unique(&mut spec.dependencies, name, None);
+                listed.push(&mut spec.dependencies, name, None);
             }
         }
     }
@@ -152,10 +157,11 @@ enum Frame {
 }
 
 fn read_ruby_spec(text: &str) -> Result<RubySpec, ManifestError> {
-    let stmts = ruby::statements(ruby::tokenize(text)?);
+    let stmts = ruby::read_statements("podspec", text)?;
     let mut reader = SpecReader {
         text,
         receiver: None,
+        listed: Listed::default(),
         result: RubySpec {
             spec: Podspec::default(),
             versions: Vec::new(),
@@ -210,6 +216,7 @@ struct SpecReader<'a> {
     text: &'a str,
     /// The block parameter of `Pod::Spec.new do |s|`: `s`, `spec`, …
     receiver: Option<String>,
+    listed: Listed,
     result: RubySpec,
 }
 
@@ -375,7 +382,8 @@ impl SpecReader<'_> {
             );
         }
         let requirement = (!requirements.is_empty()).then(|| requirements.join(", "));
-        push_unique(&mut self.result.spec.dependencies, name, requirement);
+        self.listed
+            .push(&mut self.result.spec.dependencies, name, requirement);
     }
 
     /// A requirement string; `"~> #{s.version}"` is filled in from a literal version.
@@ -487,13 +495,21 @@ fn non_literal_reason(value: &[Token]) -> String {
     }
 }
 
-/// Adds a dependency unless the same (name, requirement) is already listed.
-fn push_unique(list: &mut Vec<PodspecDependency>, name: String, requirement: Option<String>) {
-    let seen = list
-        .iter()
-        .any(|d| d.name == name && d.requirement == requirement);
-    if !seen {
-        list.push(PodspecDependency { name, requirement });
+/// The (name, requirement) pairs already listed, so each is listed once in constant time.
+#[derive(Default)]
+struct Listed(HashSet<(String, Option<String>)>);
+
+impl Listed {
+    /// Adds a dependency unless the same (name, requirement) is already listed.
+    fn push(
+        &mut self,
+        list: &mut Vec<PodspecDependency>,
+        name: String,
+        requirement: Option<String>,
+    ) {
+        if self.0.insert((name.clone(), requirement.clone())) {
+            list.push(PodspecDependency { name, requirement });
+        }
     }
 }
 

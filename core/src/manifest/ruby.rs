@@ -5,7 +5,7 @@
 //! statements, and tells how each statement changes the `do`/`end` nesting. Everything above
 //! that (what a `pod` line means) lives in the readers.
 
-use super::ManifestError;
+use super::{MAX_NESTING, ManifestError, check_size};
 
 /// One piece of a string literal: text, or the source of a `#{…}` interpolation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -161,18 +161,23 @@ impl Statement {
 
     /// True when the statement carries a modifier `if`/`unless` (`pod 'A' if x`).
     pub fn has_modifier_condition(&self) -> bool {
+        self.modifier_index().is_some()
+    }
+
+    /// Index of the modifier `if`/`unless` of `pod 'A' if x`, outside any brackets.
+    pub fn modifier_index(&self) -> Option<usize> {
         let mut depth = 0i32;
         for (i, token) in self.tokens.iter().enumerate() {
             match &token.tok {
                 Tok::Punct(p) if ["(", "[", "{"].contains(&p.as_str()) => depth += 1,
                 Tok::Punct(p) if [")", "]", "}"].contains(&p.as_str()) => depth -= 1,
                 Tok::Ident(w) if depth == 0 && i > 0 && (w == "if" || w == "unless") => {
-                    return true;
+                    return Some(i);
                 }
                 _ => {}
             }
         }
-        false
+        None
     }
 }
 
@@ -222,6 +227,36 @@ pub(crate) fn strip_call_parens(tokens: &[Token]) -> &[Token] {
 const CONTINUATIONS: &[&str] = &[
     ",", "=>", "=", "+", "-", "*", "&&", "||", ".", "+=", "||=", "<<", "?", ":", "==", "!=",
 ];
+
+/// Reads a manifest into statements, refusing before any work a file larger than
+/// [`super::MAX_MANIFEST_BYTES`] and, after grouping, blocks nested deeper than [`MAX_NESTING`]:
+/// the readers above recurse once per block, so the limit bounds their stack whatever the input.
+/// `kind` names the file in sentences ("Podfile", "podspec").
+pub(crate) fn read_statements(kind: &str, text: &str) -> Result<Vec<Statement>, ManifestError> {
+    check_size(kind, text)?;
+    let statements = statements(tokenize(text)?);
+    check_nesting(kind, text, &statements)?;
+    Ok(statements)
+}
+
+/// Fails on the first statement that opens a block deeper than [`MAX_NESTING`].
+fn check_nesting(kind: &str, text: &str, statements: &[Statement]) -> Result<(), ManifestError> {
+    let mut depth: i64 = 0;
+    for statement in statements {
+        depth += i64::from(statement.depth_delta());
+        if depth > MAX_NESTING as i64 {
+            return Err(ManifestError {
+                line: statement.line,
+                message: format!(
+                    "the {kind} nests deeper than {MAX_NESTING} blocks here (`{}`): Convoy reads \
+                     at most {MAX_NESTING} levels of `do`/`end`; flatten the nesting",
+                    snippet(text, &statement.tokens)
+                ),
+            });
+        }
+    }
+    Ok(())
+}
 
 /// Groups tokens into statements.
 pub(crate) fn statements(tokens: Vec<Token>) -> Vec<Statement> {
@@ -286,6 +321,8 @@ struct Lexer<'a> {
     token_start: usize,
     /// How many `(`, `[` and `{` are open.
     bracket_depth: i32,
+    /// How many `#{…}` are open around the current position (each one is a recursive call).
+    interpolation_depth: usize,
 }
 
 fn is_ident_start(b: u8) -> bool {
@@ -317,6 +354,7 @@ impl<'a> Lexer<'a> {
             heredocs: Vec::new(),
             token_start: 0,
             bracket_depth: 0,
+            interpolation_depth: 0,
         }
     }
 
@@ -623,8 +661,25 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// Reads `#{…}` and returns the code inside, skipping over strings nested in it.
+    /// Reads `#{…}` and returns the code inside, skipping over strings nested in it. Strings
+    /// inside may interpolate again, so the nesting is limited to keep the recursion shallow.
     fn read_interpolation(&mut self, line: usize) -> Result<String, ManifestError> {
+        if self.interpolation_depth >= MAX_NESTING {
+            return Err(Self::error(
+                self.line,
+                &format!(
+                    "string interpolation nests deeper than {MAX_NESTING} levels here: Convoy \
+                     reads at most {MAX_NESTING}; simplify the string"
+                ),
+            ));
+        }
+        self.interpolation_depth += 1;
+        let code = self.read_interpolation_body(line);
+        self.interpolation_depth -= 1;
+        code
+    }
+
+    fn read_interpolation_body(&mut self, line: usize) -> Result<String, ManifestError> {
         self.pos += 2;
         let start = self.pos;
         let mut depth = 1;
@@ -789,14 +844,13 @@ fn shorten(raw: &str) -> String {
     short
 }
 
-/// The source text of a 1-based line, trimmed, for warning messages.
-pub(crate) fn source_line(text: &str, line: usize) -> String {
-    shorten(
-        text.lines()
-            .nth(line.saturating_sub(1))
-            .unwrap_or("")
-            .trim(),
-    )
+/// The source line holding byte `offset`, trimmed and shortened, for warning messages. Only
+/// that line is scanned, so a warning costs nothing in the size of the file.
+pub(crate) fn source_line_at(text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
+    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
+    shorten(text[start..end].trim())
 }
 
 #[cfg(test)]
@@ -896,5 +950,38 @@ mod tests {
         };
         assert_eq!(value.parts[1], StrPart::Code("ENV['B']".to_string()));
         assert_eq!(value.literal(), None);
+    }
+
+    #[test]
+    fn interpolation_nested_deeper_than_the_limit_is_an_error_not_a_stack_overflow() {
+        let depth = 10_000;
+        let text = format!("x = {}{}\n", "\"#{".repeat(depth), "}\"".repeat(depth));
+        let err = tokenize(&text).unwrap_err();
+        assert_eq!(err.line, 1);
+        assert_eq!(
+            err.message,
+            "string interpolation nests deeper than 64 levels here: Convoy reads at most 64; \
+             simplify the string"
+        );
+        let shallow = format!("x = {}{}\n", "\"#{".repeat(64), "}\"".repeat(64));
+        assert!(tokenize(&shallow).is_ok());
+    }
+
+    #[test]
+    fn a_podspec_nested_deeper_than_the_limit_is_an_error_naming_the_line() {
+        let text = format!("{}{}", "foo do\n".repeat(100), "end\n".repeat(100));
+        let err = read_statements("podspec", &text).unwrap_err();
+        assert_eq!(err.line, 65);
+        assert!(
+            err.message
+                .starts_with("the podspec nests deeper than 64 blocks here (`foo do`)")
+        );
+    }
+
+    #[test]
+    fn the_source_line_of_an_offset_is_that_line_only() {
+        let text = "a = 1\n  if ENV['CI']  \nb\n";
+        assert_eq!(source_line_at(text, 8), "if ENV['CI']");
+        assert_eq!(source_line_at(text, 0), "a = 1");
     }
 }

@@ -1,11 +1,11 @@
 //! preparing: webhook, prechecks, podspec version bump, then the merge request.
 
+use convoy_core::ci_config::read_ci_config;
 use convoy_core::component::ComponentEvent;
 use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
 use convoy_core::version::parse_pod_version;
 use convoy_forge::{FileUpdate, ForgeError, MergeRequest};
 use convoy_store::{ComponentRelease, MergeRequestRecord, NewEvent};
-use regex::Regex;
 
 use crate::advance::ACTOR;
 use crate::context::Context;
@@ -69,19 +69,31 @@ async fn ci_config_problem(
         }
         Err(error) => return Err(error.into()),
     };
-    if has_publish_stage(&config) {
-        Ok(None)
-    } else {
-        Ok(Some(format!(
-            "{CI_CONFIG} has no publish or deploy stage: release it by hand and mark it released"
-        )))
-    }
+    Ok(publish_problem(&config, &c.branch))
 }
 
-/// True when the CI config names a `publish` or `deploy` stage.
-fn has_publish_stage(config: &str) -> bool {
-    let stage = Regex::new(r"(?m)^\s*(-\s*|stage:\s*)(publish|deploy)\s*$").expect("valid regex");
-    stage.is_match(config)
+/// Why the CI config cannot publish a release (no publish, deploy or release stage), if so.
+fn publish_problem(config: &str, branch: &str) -> Option<String> {
+    let ci = match read_ci_config(config) {
+        Ok(ci) => ci,
+        Err(error) => {
+            return Some(format!(
+                "{CI_CONFIG} on {branch} cannot be read ({error}): fix it, or release it by hand and mark it released"
+            ));
+        }
+    };
+    if ci.publish_stage().is_some() {
+        return None;
+    }
+    if !ci.includes.is_empty() {
+        return Some(format!(
+            "{CI_CONFIG} has no publish or deploy stage of its own (not read: included files {}): declare the stage in {CI_CONFIG}, or release it by hand and mark it released",
+            ci.includes.join("; ")
+        ));
+    }
+    Some(format!(
+        "{CI_CONFIG} has no publish or deploy stage: release it by hand and mark it released"
+    ))
 }
 
 /// Commits the release version into the podspec on the branch when the podspec's is lower.
@@ -199,19 +211,42 @@ pub(crate) async fn note(
 
 #[cfg(test)]
 mod tests {
-    use super::has_publish_stage;
+    use super::publish_problem;
 
     #[test]
     fn a_ci_config_with_a_publish_stage_can_release() {
-        assert!(has_publish_stage("stages:\n  - lint\n  - publish\n"));
-        assert!(has_publish_stage(
-            "push:\n  stage: deploy\n  script: pod trunk push\n"
-        ));
+        assert_eq!(
+            publish_problem("stages:\n  - lint\n  - publish\n", "b"),
+            None
+        );
+        assert_eq!(publish_problem("stages: [lint, publish]\n", "b"), None);
+        assert_eq!(
+            publish_problem("push:\n  stage: deploy\n  script: pod trunk push\n", "b"),
+            None
+        );
     }
 
     #[test]
     fn a_ci_config_without_publish_or_deploy_cannot_release() {
-        assert!(!has_publish_stage("stages:\n  - lint\n  - test\n"));
-        assert!(!has_publish_stage("# publish later\nstages:\n  - lint\n"));
+        let missing = Some(
+            ".gitlab-ci.yml has no publish or deploy stage: release it by hand and mark it released"
+                .to_owned(),
+        );
+        assert_eq!(
+            publish_problem("stages:\n  - lint\n  - test\n", "b"),
+            missing
+        );
+        assert_eq!(
+            publish_problem("# publish later\nstages:\n  - lint\n", "b"),
+            missing
+        );
+    }
+
+    #[test]
+    fn included_files_are_named_as_not_read_rather_than_misread() {
+        assert_eq!(
+            publish_problem("include:\n  - local: ci/pod.yml\nstages: [lint]\n", "b").unwrap(),
+            ".gitlab-ci.yml has no publish or deploy stage of its own (not read: included files local: ci/pod.yml): declare the stage in .gitlab-ci.yml, or release it by hand and mark it released"
+        );
     }
 }
