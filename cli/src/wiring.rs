@@ -3,6 +3,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -12,7 +13,7 @@ use convoy_server::settings::ServerSettings;
 use convoy_server::startup::Application;
 use convoy_store::Store;
 use convoy_worker::queue::JobStorage;
-use convoy_worker::{Context, ParseWebhook, WorkerSettings};
+use convoy_worker::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The database and the job queue on it.
@@ -55,18 +56,48 @@ pub struct WorkerOptions {
 }
 
 impl WorkerOptions {
-    /// A lease long enough for a slow pass against a slow forge.
-    pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(120);
+    /// Short, because the holder renews it every third of it while it works: a worker killed
+    /// mid-pass holds its releases for at most this long before another carries on.
+    pub const DEFAULT_LEASE_TTL: Duration = Duration::from_secs(6);
 }
 
-/// Starts the worker (job consumers and reconcile loop) on the current runtime.
+/// A running worker.
+pub struct WorkerHandle {
+    stop: StopSender,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl WorkerHandle {
+    /// Stops the worker cleanly: no new pass starts, a pass in progress finishes (or is
+    /// abandoned after a grace period), and its leases are given up. Returns when it stopped.
+    pub async fn stop(self) {
+        self.stop.fire();
+        let _ = self.task.await;
+    }
+
+    /// Kills the worker wherever it is, as a crash would: its leases stay held until they
+    /// expire.
+    pub async fn kill(self) {
+        self.task.abort();
+        let _ = self.task.await;
+    }
+}
+
+/// Starts the worker (job consumers, reconcile and takeover loops) on the current runtime.
 pub fn spawn_worker(
     storage: &Storage,
     forge: Arc<dyn Forge>,
     options: WorkerOptions,
-) -> tokio::task::JoinHandle<()> {
+) -> WorkerHandle {
+    // Unique per worker, also when one process runs several (tests).
+    static WORKERS: AtomicU64 = AtomicU64::new(0);
+    let (stop, stop_signal) = StopSignal::new();
     let settings = WorkerSettings {
-        worker_id: format!("worker-{}", std::process::id()),
+        worker_id: format!(
+            "worker-{}-{}",
+            std::process::id(),
+            WORKERS.fetch_add(1, Ordering::Relaxed)
+        ),
         public_url: options.public_url,
         webhook_secret: options.webhook_secret.expose_secret().to_owned(),
         reconcile_interval: options.reconcile_interval,
@@ -80,14 +111,15 @@ pub fn spawn_worker(
         jobs: Arc::new(storage.jobs.clone()),
         parse_webhook: gitlab_webhooks(),
         settings,
+        stop: stop_signal,
     };
     let jobs = storage.jobs.clone();
-    tokio::spawn(async move {
-        let never = std::future::pending::<std::io::Result<()>>();
-        if let Err(error) = convoy_worker::runner::run(ctx, jobs, never).await {
+    let task = tokio::spawn(async move {
+        if let Err(error) = convoy_worker::runner::run(ctx, jobs).await {
             tracing::error!(%error, "the worker stopped");
         }
-    })
+    });
+    WorkerHandle { stop, task }
 }
 
 /// Binds the HTTP server and starts it on the current runtime; returns its port.

@@ -112,9 +112,11 @@ impl Store {
     /// work to finish, such as withdrawing an auto-merge), oldest first.
     pub async fn woken_release_ids(&self) -> Result<Vec<i64>, StoreError> {
         Ok(
-            sqlx::query_scalar("SELECT id FROM main_releases WHERE wake_requested = 1 ORDER BY id")
-                .fetch_all(&self.pool)
-                .await?,
+            sqlx::query_scalar(
+                "SELECT id FROM main_releases WHERE wake_requested <> 0 ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?,
         )
     }
 

@@ -47,7 +47,19 @@ on_both_databases!(
     a_lease_is_exclusive_until_it_expires,
     a_released_lease_is_free_for_another_worker,
     taking_a_wake_request_clears_it,
+    a_renewed_lease_stays_with_its_holder_and_a_lost_one_cannot_be_renewed,
+    a_lease_left_to_expire_is_found_abandoned_and_a_given_up_one_is_not,
+    a_stopping_worker_gives_up_only_its_own_leases,
+    a_wake_up_claimed_by_a_pass_that_died_is_claimed_again,
+    a_wake_up_requested_during_a_pass_survives_its_settling,
 );
+
+/// Claims and settles a wake-up, as a pass that succeeds does: true if one was requested.
+async fn take_wake(store: &Store, id: i64) -> bool {
+    let claimed = store.claim_wake(id).await.unwrap();
+    store.settle_wake(id).await.unwrap();
+    claimed
+}
 
 async fn connecting_again_finds_the_schema_up_to_date(db: &TestDb) {
     let store = db.store().await;
@@ -124,7 +136,7 @@ async fn a_new_main_release_is_in_state_created_with_a_created_event(db: &TestDb
     assert_eq!(events[0].kind, "created");
     assert_eq!(events[0].actor, "ana");
     assert_eq!(events[0].to_state.as_deref(), Some("created"));
-    assert!(store.take_wake(release.id).await.unwrap());
+    assert!(take_wake(&store, release.id).await);
 }
 
 async fn a_main_release_transition_from_the_wrong_state_writes_nothing(db: &TestDb) {
@@ -133,7 +145,7 @@ async fn a_main_release_transition_from_the_wrong_state_writes_nothing(db: &Test
         .create_main_release(&new_release("ana"))
         .await
         .unwrap();
-    store.take_wake(release.id).await.unwrap();
+    take_wake(&store, release.id).await;
 
     let moved = store
         .transition_main_release(
@@ -151,7 +163,7 @@ async fn a_main_release_transition_from_the_wrong_state_writes_nothing(db: &Test
         Some(release.clone())
     );
     assert_eq!(store.events(release.id, 0, 100).await.unwrap().len(), 1);
-    assert!(!store.take_wake(release.id).await.unwrap());
+    assert!(!take_wake(&store, release.id).await);
 }
 
 async fn a_main_release_transition_is_logged_and_wakes_the_worker(db: &TestDb) {
@@ -160,7 +172,7 @@ async fn a_main_release_transition_is_logged_and_wakes_the_worker(db: &TestDb) {
         .create_main_release(&new_release("ana"))
         .await
         .unwrap();
-    store.take_wake(release.id).await.unwrap();
+    take_wake(&store, release.id).await;
 
     let moved = store
         .transition_main_release(
@@ -185,7 +197,7 @@ async fn a_main_release_transition_is_logged_and_wakes_the_worker(db: &TestDb) {
     assert_eq!(last.from_state.as_deref(), Some("created"));
     assert_eq!(last.to_state.as_deref(), Some("analyzing"));
     assert_eq!(last.reason.as_deref(), Some("reading the Podfile"));
-    assert!(store.take_wake(release.id).await.unwrap());
+    assert!(take_wake(&store, release.id).await);
 }
 
 async fn a_final_state_sets_finished_at_and_leaving_it_clears_it(db: &TestDb) {
@@ -322,8 +334,8 @@ async fn woken_releases_are_found_whatever_their_state(db: &TestDb) {
         .await
         .unwrap();
     let second = store.create_main_release(&new_release("bo")).await.unwrap();
-    store.take_wake(first.id).await.unwrap();
-    store.take_wake(second.id).await.unwrap();
+    take_wake(&store, first.id).await;
+    take_wake(&store, second.id).await;
     assert_eq!(store.woken_release_ids().await.unwrap(), Vec::<i64>::new());
 
     let change = Change::by("ana");
@@ -337,7 +349,7 @@ async fn woken_releases_are_found_whatever_their_state(db: &TestDb) {
         .await
         .unwrap();
     assert_eq!(store.woken_release_ids().await.unwrap(), vec![second.id]);
-    store.take_wake(second.id).await.unwrap();
+    take_wake(&store, second.id).await;
     assert_eq!(store.woken_release_ids().await.unwrap(), Vec::<i64>::new());
 }
 
@@ -447,7 +459,7 @@ async fn a_component_transition_from_the_wrong_state_writes_nothing(db: &TestDb)
     let store = db.store().await;
     let (release_id, components) = planned_release(&store).await;
     let a = &components[0];
-    store.take_wake(release_id).await.unwrap();
+    take_wake(&store, release_id).await;
     let events_before = store.events(release_id, 0, 100).await.unwrap();
 
     let moved = store
@@ -466,7 +478,7 @@ async fn a_component_transition_from_the_wrong_state_writes_nothing(db: &TestDb)
         store.events(release_id, 0, 100).await.unwrap(),
         events_before
     );
-    assert!(!store.take_wake(release_id).await.unwrap());
+    assert!(!take_wake(&store, release_id).await);
 }
 
 async fn a_component_transition_is_logged_with_the_component_name_and_wakes_the_release(
@@ -475,7 +487,7 @@ async fn a_component_transition_is_logged_with_the_component_name_and_wakes_the_
     let store = db.store().await;
     let (release_id, components) = planned_release(&store).await;
     let b = &components[1];
-    store.take_wake(release_id).await.unwrap();
+    take_wake(&store, release_id).await;
 
     let moved = store
         .transition_component(
@@ -506,7 +518,7 @@ async fn a_component_transition_is_logged_with_the_component_name_and_wakes_the_
     assert_eq!(last.from_state.as_deref(), Some("waiting"));
     assert_eq!(last.to_state.as_deref(), Some("failed"));
     assert_eq!(last.reason, now.reason);
-    assert!(store.take_wake(release_id).await.unwrap());
+    assert!(take_wake(&store, release_id).await);
 }
 
 async fn entering_preparing_starts_a_new_attempt(db: &TestDb) {
@@ -538,7 +550,7 @@ async fn changing_a_version_logs_the_old_and_the_new_version(db: &TestDb) {
     let store = db.store().await;
     let (release_id, components) = planned_release(&store).await;
     let c = components[2].id;
-    store.take_wake(release_id).await.unwrap();
+    take_wake(&store, release_id).await;
 
     store
         .set_component_version(c, "0.2.0", "ana")
@@ -570,14 +582,14 @@ async fn changing_a_version_logs_the_old_and_the_new_version(db: &TestDb) {
     assert_eq!(changes[0].actor, "ana");
     assert_eq!(changes[0].component_name.as_deref(), Some("C"));
     assert_eq!(changes[0].reason.as_deref(), Some("version 0.1.0 → 0.2.0"));
-    assert!(store.take_wake(release_id).await.unwrap());
+    assert!(take_wake(&store, release_id).await);
 }
 
 async fn marking_a_component_reviewed_is_logged_once(db: &TestDb) {
     let store = db.store().await;
     let (release_id, components) = planned_release(&store).await;
     let d = components[3].id;
-    store.take_wake(release_id).await.unwrap();
+    take_wake(&store, release_id).await;
 
     store
         .set_component_reviewed(d, true, "owner-d")
@@ -601,7 +613,7 @@ async fn marking_a_component_reviewed_is_logged_once(db: &TestDb) {
         (reviews[0].actor.as_str(), reviews[0].component_id),
         ("owner-d", Some(d))
     );
-    assert!(store.take_wake(release_id).await.unwrap());
+    assert!(take_wake(&store, release_id).await);
 
     store
         .set_component_reviewed(d, false, "owner-d")
@@ -904,7 +916,7 @@ async fn the_event_log_reads_in_the_order_things_happened(db: &TestDb) {
 async fn a_note_names_its_component_and_does_not_wake_the_worker(db: &TestDb) {
     let store = db.store().await;
     let (release_id, components) = planned_release(&store).await;
-    store.take_wake(release_id).await.unwrap();
+    take_wake(&store, release_id).await;
 
     let id = store
         .append_event(&NewEvent {
@@ -931,7 +943,7 @@ async fn a_note_names_its_component_and_does_not_wake_the_worker(db: &TestDb) {
         last.reason.as_deref(),
         Some("lint failed: B (0.1.0) not found")
     );
-    assert!(!store.take_wake(release_id).await.unwrap());
+    assert!(!take_wake(&store, release_id).await);
 }
 
 async fn a_reader_following_the_log_misses_no_event_written_concurrently(db: &TestDb) {
@@ -1201,16 +1213,181 @@ async fn taking_a_wake_request_clears_it(db: &TestDb) {
         .unwrap()
         .id;
 
-    assert!(store.take_wake(id).await.unwrap());
-    assert!(!store.take_wake(id).await.unwrap());
+    assert!(take_wake(&store, id).await);
+    assert!(!take_wake(&store, id).await);
     store.request_wake(id).await.unwrap();
     store.request_wake(id).await.unwrap();
-    assert!(store.take_wake(id).await.unwrap());
-    assert!(!store.take_wake(id).await.unwrap());
+    assert!(take_wake(&store, id).await);
+    assert!(!take_wake(&store, id).await);
     assert!(matches!(
         store.request_wake(4242).await,
         Err(StoreError::NotFound(_))
     ));
+}
+
+async fn a_renewed_lease_stays_with_its_holder_and_a_lost_one_cannot_be_renewed(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    assert!(
+        store
+            .try_lease_release(id, "w1#0", 1_000, 500)
+            .await
+            .unwrap()
+    );
+
+    assert!(store.renew_lease(id, "w1#0", 1_400, 500).await.unwrap());
+    assert!(
+        !store
+            .try_lease_release(id, "w2#0", 1_800, 500)
+            .await
+            .unwrap()
+    );
+    // Not renewed in time: another worker takes it, and the first cannot renew any more.
+    assert!(
+        store
+            .try_lease_release(id, "w2#0", 1_901, 500)
+            .await
+            .unwrap()
+    );
+    assert!(!store.renew_lease(id, "w1#0", 1_950, 500).await.unwrap());
+    assert!(!store.renew_lease(4242, "w1#0", 1_950, 500).await.unwrap());
+}
+
+async fn a_lease_left_to_expire_is_found_abandoned_and_a_given_up_one_is_not(db: &TestDb) {
+    let store = db.store().await;
+    let dead = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let clean = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    let busy = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+    assert!(
+        store
+            .try_lease_release(dead, "w1#0", 1_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease_release(clean, "w1#1", 1_000, 500)
+            .await
+            .unwrap()
+    );
+    store.release_lease(clean, "w1#1").await.unwrap();
+    assert!(
+        store
+            .try_lease_release(busy, "w1#2", 1_000, 5_000)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(
+        store.abandoned_release_ids(1_400).await.unwrap(),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        store.abandoned_release_ids(1_600).await.unwrap(),
+        vec![dead]
+    );
+}
+
+async fn a_stopping_worker_gives_up_only_its_own_leases(db: &TestDb) {
+    let store = db.store().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(
+            store
+                .create_main_release(&new_release("ana"))
+                .await
+                .unwrap()
+                .id,
+        );
+    }
+    assert!(
+        store
+            .try_lease_release(ids[0], "worker-7-1#0", 1_000, 60_000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease_release(ids[1], "worker-7-1#5", 1_000, 60_000)
+            .await
+            .unwrap()
+    );
+    // Another worker whose id starts the same way.
+    assert!(
+        store
+            .try_lease_release(ids[2], "worker-7-10#0", 1_000, 60_000)
+            .await
+            .unwrap()
+    );
+
+    assert_eq!(store.release_leases_of("worker-7-1#").await.unwrap(), 2);
+
+    assert!(
+        store
+            .try_lease_release(ids[0], "other#0", 2_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .try_lease_release(ids[1], "other#1", 2_000, 500)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .try_lease_release(ids[2], "other#2", 2_000, 500)
+            .await
+            .unwrap()
+    );
+}
+
+async fn a_wake_up_claimed_by_a_pass_that_died_is_claimed_again(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+
+    assert!(store.claim_wake(id).await.unwrap());
+    // The pass dies here, before settling: the release is still woken.
+    assert_eq!(store.woken_release_ids().await.unwrap(), vec![id]);
+    assert!(store.claim_wake(id).await.unwrap());
+    store.settle_wake(id).await.unwrap();
+    assert!(!store.claim_wake(id).await.unwrap());
+    assert_eq!(store.woken_release_ids().await.unwrap(), Vec::<i64>::new());
+}
+
+async fn a_wake_up_requested_during_a_pass_survives_its_settling(db: &TestDb) {
+    let store = db.store().await;
+    let id = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap()
+        .id;
+
+    assert!(store.claim_wake(id).await.unwrap());
+    store.request_wake(id).await.unwrap();
+    store.settle_wake(id).await.unwrap();
+
+    assert!(store.claim_wake(id).await.unwrap());
 }
 
 // SQLite only: what the SQLite connection promises.

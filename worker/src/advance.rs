@@ -1,7 +1,8 @@
 //! Advancing one release: take its lease, then pass over it until nothing changes.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use convoy_core::component::ComponentEvent;
@@ -30,6 +31,9 @@ const COMPONENT_CONCURRENCY: usize = 8;
 /// number of workers: one holds the release's lease, the others return at once (the holder
 /// sees their wake-up because every change sets the release's wake flag).
 pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+    if ctx.stop.is_requested() {
+        return Ok(());
+    }
     // Each call is its own lease owner: several job consumers of one process must exclude
     // each other as much as workers on other machines do.
     static CALLS: AtomicU64 = AtomicU64::new(0);
@@ -47,36 +51,95 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
         tracing::debug!(release_id, "another worker holds the release");
         return Ok(());
     }
-    let result = pass_until_quiet(ctx, release_id, &owner, lease_ms).await;
+    let heartbeat = Heartbeat::start(ctx, release_id, &owner);
+    let result = pass_until_quiet(ctx, release_id, &heartbeat).await;
+    heartbeat.stop();
     ctx.store.release_lease(release_id, &owner).await?;
     result
+}
+
+/// Renews a release's lease while its holder works, so that the lease can be short: a holder
+/// that dies stops renewing, and another worker takes over within one lease.
+struct Heartbeat {
+    task: tokio::task::JoinHandle<()>,
+    lost: Arc<AtomicBool>,
+}
+
+impl Heartbeat {
+    fn start(ctx: &Context, release_id: i64, owner: &str) -> Heartbeat {
+        let lost = Arc::new(AtomicBool::new(false));
+        let (store, owner, flag) = (ctx.store.clone(), owner.to_owned(), lost.clone());
+        let ttl = ctx.settings.lease_ttl;
+        let task = tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(ttl / 3).await;
+                let lease_ms = ttl.as_millis() as i64;
+                match store
+                    .renew_lease(release_id, &owner, now_ms(), lease_ms)
+                    .await
+                {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        tracing::warn!(
+                            release_id,
+                            "the lease expired and another worker took the release"
+                        );
+                        flag.store(true, Ordering::Relaxed);
+                        return;
+                    }
+                    // A busy database: the next beat tries again, well within the lease.
+                    Err(error) => tracing::warn!(release_id, %error, "the lease was not renewed"),
+                }
+            }
+        });
+        Heartbeat { task, lost }
+    }
+
+    /// Whether another worker holds the release now.
+    fn lost(&self) -> bool {
+        self.lost.load(Ordering::Relaxed)
+    }
+
+    fn stop(&self) {
+        self.task.abort();
+    }
+}
+
+impl Drop for Heartbeat {
+    // A pass dropped mid-way (the process stopping) stops renewing too.
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 async fn pass_until_quiet(
     ctx: &Context,
     release_id: i64,
-    owner: &str,
-    lease_ms: i64,
+    heartbeat: &Heartbeat,
 ) -> anyhow::Result<()> {
     let mut failures = 0;
     for _ in 0..MAX_PASSES {
-        if !ctx.store.take_wake(release_id).await? {
+        if ctx.stop.is_requested() || heartbeat.lost() {
+            // The wake flag stays set: whoever holds the release next looks again.
             return Ok(());
         }
-        // Renew the lease for this pass.
-        ctx.store
-            .try_lease_release(release_id, owner, now_ms(), lease_ms)
-            .await?;
-        if let Err(error) = pass(ctx, release_id).await {
-            // Leave the wake flag set so the next pass, nudge or reconcile tries again.
-            ctx.store.request_wake(release_id).await?;
-            failures += 1;
-            if failures == MAX_FAILED_PASSES {
-                return Err(anyhow::anyhow!(error));
+        if !ctx.store.claim_wake(release_id).await? {
+            return Ok(());
+        }
+        match pass(ctx, release_id).await {
+            // Cleared only now, so a worker that dies mid-pass leaves it for the next holder.
+            Ok(()) => ctx.store.settle_wake(release_id).await?,
+            Err(error) => {
+                // Leave the wake flag set so the next pass, nudge or reconcile tries again.
+                ctx.store.request_wake(release_id).await?;
+                failures += 1;
+                if failures == MAX_FAILED_PASSES {
+                    return Err(anyhow::anyhow!(error));
+                }
+                // Usually a race with a person's action (a cancel, a retry) that the next
+                // look settles.
+                tokio::time::sleep(RETRY_DELAY).await;
             }
-            // Usually a race with a person's action (a cancel, a retry) that the next look
-            // settles; a canceled release is not revisited by reconcile, so look now.
-            tokio::time::sleep(RETRY_DELAY).await;
         }
     }
     Ok(())

@@ -30,7 +30,8 @@ pub struct WorkerSettings {
     /// How many podspecs are fetched at once during analysis.
     pub analysis_concurrency: usize,
     /// How long a worker's hold on a release lasts without renewal: after a crash, another
-    /// worker takes the release over once this has passed.
+    /// worker takes the release over once this has passed. The holder renews it every third
+    /// of this while it works.
     pub lease_ttl: Duration,
 }
 
@@ -65,4 +66,41 @@ pub struct Context {
     pub jobs: Arc<dyn Jobs>,
     pub parse_webhook: ParseWebhook,
     pub settings: WorkerSettings,
+    pub stop: StopSignal,
+}
+
+/// Tells the worker's loops that the process is shutting down: a pass in progress finishes,
+/// no new pass starts. Made by [`StopSignal::new`] with the [`StopSender`] that fires it.
+#[derive(Clone, Debug)]
+pub struct StopSignal(tokio::sync::watch::Receiver<bool>);
+
+/// Fires a [`StopSignal`]. Dropping it without firing leaves the worker running.
+#[derive(Debug)]
+pub struct StopSender(tokio::sync::watch::Sender<bool>);
+
+impl StopSignal {
+    pub fn new() -> (StopSender, StopSignal) {
+        let (sender, receiver) = tokio::sync::watch::channel(false);
+        (StopSender(sender), StopSignal(receiver))
+    }
+
+    /// Whether the worker was asked to stop.
+    pub fn is_requested(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Completes once the worker is asked to stop (never, if the sender was dropped unfired).
+    pub async fn requested(&self) {
+        let mut receiver = self.0.clone();
+        if receiver.wait_for(|stop| *stop).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl StopSender {
+    /// Asks the worker to stop.
+    pub fn fire(&self) {
+        self.0.send_replace(true);
+    }
 }

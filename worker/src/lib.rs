@@ -20,7 +20,7 @@ mod steps;
 mod webhooks;
 
 pub use advance::advance_release;
-pub use context::{Context, ParseWebhook, WorkerSettings};
+pub use context::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
 pub use queue::{Job, Jobs};
 pub use reconcile::reconcile_once;
 pub use webhooks::process_delivery;

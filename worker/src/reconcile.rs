@@ -31,7 +31,10 @@ pub(crate) async fn reconcile_forever(ctx: Context) {
     let mut ticker = tokio::time::interval(ctx.settings.reconcile_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        ticker.tick().await;
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = ctx.stop.requested() => return,
+        }
         if let Err(error) = reconcile_once(&ctx).await {
             tracing::warn!(%error, "reconcile round failed");
         }

@@ -1,10 +1,12 @@
-//! Running the worker: apalis consumers for the job queue, plus the reconcile loop.
+//! Running the worker: apalis consumers for the job queue, the reconcile loop, and the
+//! takeover loop that carries on what a dead worker held.
 
-use std::future::Future;
 use std::time::Duration;
 
 use apalis::prelude::*;
+use futures::StreamExt;
 
+use crate::advance::now_ms;
 use crate::context::Context;
 use crate::queue::{Job, JobStorage};
 use crate::reconcile::reconcile_forever;
@@ -14,13 +16,23 @@ use crate::{advance_release, process_delivery};
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 /// Consumers per process: jobs of different releases run side by side.
 const CONSUMERS: usize = 4;
+/// After a stop is requested, how long a pass in progress may take to finish before it is
+/// abandoned (every step is safe to run again, so abandoning loses nothing).
+const STOP_GRACE: Duration = Duration::from_secs(10);
+/// Releases taken over at once from dead workers.
+const TAKEOVER_CONCURRENCY: usize = 4;
 
-/// Runs the worker until `shutdown` completes.
-pub async fn run<S>(ctx: Context, storage: JobStorage, shutdown: S) -> anyhow::Result<()>
-where
-    S: Future<Output = std::io::Result<()>> + Send + 'static,
-{
+/// Runs the worker until `ctx.stop` fires, then gives up the leases it holds.
+pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
     let reconcile = tokio::spawn(reconcile_forever(ctx.clone()));
+    let takeover = tokio::spawn(take_over_forever(ctx.clone()));
+    let stop = {
+        let stop = ctx.stop.clone();
+        async move {
+            stop.requested().await;
+            Ok(())
+        }
+    };
     let monitor = match storage {
         JobStorage::Sqlite(storage) => Monitor::new().register_n(CONSUMERS, {
             let ctx = ctx.clone();
@@ -41,8 +53,19 @@ where
             }
         }),
     };
-    let result = monitor.run_with_signal(shutdown).await;
+    let result = monitor
+        .with_terminator(async { tokio::time::sleep(STOP_GRACE).await })
+        .run_with_signal(stop)
+        .await;
     reconcile.abort();
+    takeover.abort();
+    let _ = reconcile.await;
+    let _ = takeover.await;
+    // Whatever is still held belongs to a pass that was abandoned: the wake flags are still
+    // set, so another worker (or the next life of this one) carries on at once.
+    let owners = format!("{}#", ctx.settings.worker_id);
+    let released = ctx.store.release_leases_of(&owners).await?;
+    tracing::info!(released, "worker stopped; leases given up");
     result.map_err(|error| anyhow::anyhow!("the job queue stopped: {error}"))
 }
 
@@ -57,4 +80,32 @@ async fn handle_job(job: Job, ctx: Data<Context>) -> Result<(), BoxDynError> {
         tracing::warn!(?job, %error, "job failed; reconcile will try again");
     }
     Ok(())
+}
+
+/// Every few seconds (a sixth of the lease), advances the releases whose holder stopped
+/// renewing its lease: a worker killed mid-pass delays its releases by at most one lease.
+async fn take_over_forever(ctx: Context) {
+    let mut ticker = tokio::time::interval((ctx.settings.lease_ttl / 6).max(POLL_INTERVAL));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let abandoned = match ctx.store.abandoned_release_ids(now_ms()).await {
+            Ok(ids) => ids,
+            Err(error) => {
+                tracing::warn!(%error, "cannot look for abandoned releases");
+                continue;
+            }
+        };
+        futures::stream::iter(abandoned)
+            .for_each_concurrent(TAKEOVER_CONCURRENCY, |release_id| {
+                let ctx = &ctx;
+                async move {
+                    tracing::info!(release_id, "taking over a release its worker left");
+                    if let Err(error) = advance_release(ctx, release_id).await {
+                        tracing::warn!(release_id, %error, "release not advanced; will retry");
+                    }
+                }
+            })
+            .await;
+    }
 }

@@ -18,6 +18,7 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
     crate::telemetry::init("info,sqlx=warn,apalis=warn");
     let settings = Settings::load(config)?;
     let storage = wiring::storage(&settings.database_url).await?;
+    let mut worker = None;
     if role != Role::Server {
         let forge = wiring::gitlab(&settings.gitlab_url, &settings.gitlab_token)?;
         let options = WorkerOptions {
@@ -27,7 +28,7 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
             max_running_pipelines: settings.max_running_pipelines,
             lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
         };
-        wiring::spawn_worker(&storage, forge, options);
+        worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");
     }
     if role != Role::Worker {
@@ -43,5 +44,11 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
     }
     crate::shutdown::requested().await?;
     tracing::info!("stopping");
+    if let Some(worker) = worker {
+        // Finishes the pass in progress (or abandons it after a grace period) and gives up
+        // the worker's leases, so another worker carries on at once.
+        worker.stop().await;
+    }
+    storage.store.close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -7,7 +7,7 @@
 use std::time::{Duration, Instant};
 
 use convoy::client::{ApiClient, EventView, ReleaseView};
-use convoy::wiring::{self, Storage, WorkerOptions};
+use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
 use secrecy::SecretString;
 use sqlx::Connection;
@@ -43,7 +43,7 @@ pub struct TestConvoy {
     pub url: String,
     pub storage: Storage,
     pub database_url: String,
-    worker: tokio::task::JoinHandle<()>,
+    worker: Option<WorkerHandle>,
     _dir: tempfile::TempDir,
 }
 
@@ -54,6 +54,9 @@ pub struct Options {
     pub reconcile: Duration,
     /// The token the worker sends to GitLab (the simulator accepts only its own).
     pub gitlab_token: &'static str,
+    /// Whether a worker runs inside the test process; without one, the test starts `convoy
+    /// work` processes itself ([`TestConvoy::spawn_worker_process`]).
+    pub in_process_worker: bool,
 }
 
 impl Default for Options {
@@ -63,6 +66,7 @@ impl Default for Options {
             scenario: fast_demo(),
             reconcile: Duration::from_secs(1),
             gitlab_token: TOKEN,
+            in_process_worker: true,
         }
     }
 }
@@ -98,13 +102,15 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
     .await
     .expect("the server starts");
     let url = format!("http://127.0.0.1:{port}");
-    let worker = spawn_worker(
-        &storage,
-        &sim,
-        &url,
-        options.reconcile,
-        options.gitlab_token,
-    );
+    let worker = options.in_process_worker.then(|| {
+        spawn_worker(
+            &storage,
+            &sim,
+            &url,
+            options.reconcile,
+            options.gitlab_token,
+        )
+    });
     let client = ApiClient::new(&url, None, "release-manager").unwrap();
     TestConvoy {
         sim,
@@ -123,7 +129,7 @@ fn spawn_worker(
     url: &str,
     reconcile: Duration,
     token: &str,
-) -> tokio::task::JoinHandle<()> {
+) -> WorkerHandle {
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token)).unwrap();
     let options = WorkerOptions {
         public_url: Some(url.to_owned()),
@@ -158,15 +164,67 @@ impl TestConvoy {
 
     /// Kills the worker wherever it is (like a crashed process) and starts a new one.
     pub async fn restart_worker(&mut self) {
-        self.worker.abort();
-        let _ = (&mut self.worker).await;
-        self.worker = spawn_worker(
+        if let Some(worker) = self.worker.take() {
+            worker.kill().await;
+        }
+        self.start_worker();
+    }
+
+    /// Stops the worker cleanly (as on SIGTERM) and starts a new one.
+    pub async fn stop_and_restart_worker(&mut self) {
+        if let Some(worker) = self.worker.take() {
+            worker.stop().await;
+        }
+        self.start_worker();
+    }
+
+    fn start_worker(&mut self) {
+        self.worker = Some(spawn_worker(
             &self.storage,
             &self.sim,
             &self.url,
             Duration::from_secs(1),
             TOKEN,
-        );
+        ));
+    }
+
+    /// Starts `convoy work` in its own process against this test's database and simulator,
+    /// as production runs it (default lease and reconcile interval). Killed when dropped.
+    pub fn spawn_worker_process(&self) -> WorkerProcess {
+        let log_path = self
+            ._dir
+            .path()
+            .join(format!("worker-{}.log", uuid::Uuid::new_v4().simple()));
+        let log = std::fs::File::create(&log_path).expect("the worker log is created");
+        let child = std::process::Command::new(env!("CARGO_BIN_EXE_convoy"))
+            .arg("work")
+            .env("CONVOY_DATABASE_URL", &self.database_url)
+            .env("CONVOY_GITLAB_URL", self.sim.base_url())
+            .env("CONVOY_GITLAB_TOKEN", TOKEN)
+            .env("CONVOY_WEBHOOK_SECRET", WEBHOOK_SECRET)
+            .env("CONVOY_PUBLIC_URL", &self.url)
+            .env("RUST_LOG", "info,sqlx=warn,apalis=warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("convoy work starts");
+        WorkerProcess { child, log_path }
+    }
+
+    /// Who holds the lease on release `id` now, if anybody.
+    pub async fn lease_owner(&self, id: i64) -> Option<String> {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&self.database_url)
+            .await
+            .expect("the database opens");
+        let owner: Option<String> =
+            sqlx::query_scalar("SELECT lease_owner FROM main_releases WHERE id = $1")
+                .bind(id)
+                .fetch_one(&pool)
+                .await
+                .expect("the release exists");
+        pool.close().await;
+        owner
     }
 
     /// Starts a release of the demo app and waits for its plan.
@@ -286,6 +344,62 @@ impl TestConvoy {
             .file(APP, APP_REF, "Podfile")
             .expect("the Podfile exists");
         assert_eq!(podfile, expected);
+    }
+}
+
+/// A `convoy work` process started by a test.
+pub struct WorkerProcess {
+    child: std::process::Child,
+    log_path: std::path::PathBuf,
+}
+
+impl WorkerProcess {
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// The prefix of every lease this process takes (see `wiring::spawn_worker`).
+    pub fn lease_prefix(&self) -> String {
+        format!("worker-{}-", self.pid())
+    }
+
+    /// `kill -9`: the process dies wherever it is, holding what it held.
+    pub fn kill_9(&mut self) {
+        self.child.kill().expect("the worker can be killed");
+        self.child.wait().expect("the killed worker is reaped");
+    }
+
+    /// `kill -TERM`, then waits for the process to exit (at most `limit`).
+    pub fn terminate(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &self.pid().to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success(), "SIGTERM was sent");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().expect("the worker can be waited for") {
+                return status;
+            }
+            assert!(
+                started.elapsed() < limit,
+                "the worker did not stop after SIGTERM:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the process logged so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+}
+
+impl Drop for WorkerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
     }
 }
 
