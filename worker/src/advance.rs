@@ -24,6 +24,8 @@ const MAX_PASSES: usize = 25;
 /// Failed passes in one advance before the error is left to the next nudge or reconcile.
 const MAX_FAILED_PASSES: usize = 3;
 const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
+/// How often a pass in progress looks whether its release was canceled.
+const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
 /// Components stepped at once within a release.
 const COMPONENT_CONCURRENCY: usize = 8;
 
@@ -151,14 +153,45 @@ async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
         return Ok(());
     };
     match release.state {
-        MainReleaseState::Analyzing => analyze::analyze(ctx, &release).await,
-        MainReleaseState::Deploying => deploy_pass(ctx, &release).await,
+        MainReleaseState::Analyzing => {
+            until_canceled(ctx, release.id, analyze::analyze(ctx, &release)).await
+        }
+        MainReleaseState::Deploying => {
+            until_canceled(ctx, release.id, deploy_pass(ctx, &release)).await
+        }
         MainReleaseState::Canceled => withdraw_pass(ctx, &release).await,
         // Nothing to do until a person acts.
         MainReleaseState::Created
         | MainReleaseState::Waiting
         | MainReleaseState::Success
         | MainReleaseState::Failed => Ok(()),
+    }
+}
+
+/// Runs `work` unless the release is canceled meanwhile: then the work is dropped wherever it
+/// is (every step is safe to stop at any line, as a crash would) and the pass ends, so the
+/// withdrawal that the cancel requires starts at once instead of after the rest of the pass.
+async fn until_canceled(
+    ctx: &Context,
+    release_id: i64,
+    work: impl std::future::Future<Output = Result<(), StepError>>,
+) -> Result<(), StepError> {
+    let canceled = async {
+        loop {
+            tokio::time::sleep(CANCEL_CHECK).await;
+            match ctx.store.main_release(release_id).await {
+                Ok(Some(r)) if r.state == MainReleaseState::Canceled => return,
+                Ok(_) => {}
+                Err(error) => tracing::debug!(release_id, %error, "cannot look for a cancel"),
+            }
+        }
+    };
+    tokio::select! {
+        result = work => result,
+        () = canceled => {
+            tracing::info!(release_id, "release canceled: the pass stops");
+            Ok(())
+        }
     }
 }
 
