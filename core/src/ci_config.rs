@@ -18,6 +18,7 @@
 //!   when none matches the job does not run. `workflow: rules` decide the same way for the
 //!   whole pipeline.
 
+use serde::Serialize;
 use serde_yaml::{Mapping, Value};
 
 /// The stage names that publish a release.
@@ -43,7 +44,8 @@ const KEYWORDS: &[&str] = &[
 ];
 
 /// Whether something runs in a kind of pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Runs {
     Yes,
     No,
@@ -62,7 +64,7 @@ pub enum Pipeline {
 }
 
 /// One job of the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CiJob {
     pub name: String,
     pub stage: String,
@@ -73,7 +75,7 @@ pub struct CiJob {
 }
 
 /// What a `.gitlab-ci.yml` says, as far as Convoy needs it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct CiConfig {
     /// The stages in order: the file's `stages:`, or GitLab's defaults.
     pub stages: Vec<String>,

@@ -1,9 +1,11 @@
-//! `convoy inspect podfile|podspec PATH`: what Convoy reads from a manifest, as JSON.
+//! `convoy inspect podfile|podspec|ci PATH`: what Convoy reads from a manifest or a
+//! `.gitlab-ci.yml`, as JSON.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Subcommand;
+use convoy_core::ci_config::read_ci_config;
 use convoy_core::manifest::podfile::parse_podfile;
 use convoy_core::manifest::podspec::parse_podspec_file;
 
@@ -13,6 +15,8 @@ pub enum InspectCommand {
     Podfile { path: PathBuf },
     /// Read a .podspec or .podspec.json.
     Podspec { path: PathBuf },
+    /// Read a .gitlab-ci.yml: its stages, publish stage, jobs and the pipelines they run in.
+    Ci { path: PathBuf },
 }
 
 /// Prints the parse on stdout (exit 0), or a sentence on stderr (exit 1).
@@ -31,6 +35,15 @@ pub fn inspect(command: InspectCommand) -> ExitCode {
             let podspec = parse_podspec_file(&name, &text)
                 .map_err(|e| format!("{} is not a readable podspec: {e}", path.display()))?;
             Ok(serde_json::to_string_pretty(&podspec).expect("serializable"))
+        }),
+        InspectCommand::Ci { path } => read(path).and_then(|text| {
+            let ci = read_ci_config(&text)
+                .map_err(|e| format!("{} is not a readable CI file: {e}", path.display()))?;
+            let summary = serde_json::json!({
+                "publish_stage": ci.publish_stage(),
+                "config": ci,
+            });
+            Ok(serde_json::to_string_pretty(&summary).expect("serializable"))
         }),
     };
     match result {
