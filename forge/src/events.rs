@@ -44,7 +44,8 @@ pub enum ForgeEvent {
     },
     Job {
         project: String,
-        pipeline_id: u64,
+        /// `None` when an older GitLab did not say.
+        pipeline_id: Option<u64>,
         job_id: u64,
         name: String,
         stage: String,

@@ -87,7 +87,7 @@ fn push_event() -> ForgeEvent {
 fn job_event() -> ForgeEvent {
     ForgeEvent::Job {
         project: "gitlab-org/gitlab-test".into(),
-        pipeline_id: 2366,
+        pipeline_id: Some(2366),
         job_id: 1977,
         name: "test".into(),
         stage: "test".into(),
@@ -313,4 +313,67 @@ fn a_push_to_something_other_than_a_branch_is_an_error_naming_the_ref() {
         error.to_string(),
         "the Push Hook payload has ref \"refs/tags/v1.0.0\", which Convoy cannot read"
     );
+}
+
+#[test]
+fn a_job_hook_without_pipeline_id_from_an_older_gitlab_is_read() {
+    let mut payload = fixture("webhook-job.json");
+    payload.as_object_mut().unwrap().remove("pipeline_id");
+    let ForgeEvent::Job {
+        project,
+        pipeline_id,
+        job_id,
+        ..
+    } = parse("Job Hook", &payload)
+    else {
+        panic!("not a job event");
+    };
+    assert_eq!(project, "gitlab-org/gitlab-test");
+    assert_eq!(pipeline_id, None);
+    assert_eq!(job_id, 1977);
+}
+
+#[test]
+fn a_build_hook_is_read_as_the_old_name_of_a_job_hook() {
+    assert_eq!(
+        parse("Build Hook", &fixture("webhook-job.json")),
+        job_event()
+    );
+}
+
+#[test]
+fn only_the_fields_that_identify_the_object_are_required() {
+    let mut merge_request = fixture("webhook-merge-request.json");
+    let attributes = merge_request["object_attributes"].as_object_mut().unwrap();
+    for field in ["state", "source_branch", "target_branch", "action"] {
+        attributes.remove(field);
+    }
+    assert_eq!(
+        parse("Merge Request Hook", &merge_request).project(),
+        "gitlabhq/gitlab-test"
+    );
+
+    let mut pipeline = fixture("webhook-pipeline.json");
+    let attributes = pipeline["object_attributes"].as_object_mut().unwrap();
+    for field in ["ref", "sha", "tag", "duration"] {
+        attributes.remove(field);
+    }
+    assert_eq!(
+        parse("Pipeline Hook", &pipeline).project(),
+        "gitlab-org/gitlab-test"
+    );
+
+    let mut job = fixture("webhook-job.json");
+    for field in ["build_name", "build_stage", "pipeline_id"] {
+        job.as_object_mut().unwrap().remove(field);
+    }
+    assert_eq!(parse("Job Hook", &job).project(), "gitlab-org/gitlab-test");
+
+    // Without the project, Convoy cannot tell which release the event is about.
+    let mut no_project = fixture("webhook-pipeline.json");
+    no_project.as_object_mut().unwrap().remove("project");
+    assert!(matches!(
+        parse_webhook("Pipeline Hook", no_project.to_string().as_bytes()),
+        Err(WebhookError::Malformed { .. })
+    ));
 }

@@ -32,6 +32,10 @@ pub enum WebhookError {
     WrongToken,
     #[error("missing X-Gitlab-Event header: send deliveries from a GitLab webhook")]
     MissingEvent,
+    #[error(
+        "the X-Gitlab-Event header is not readable text (only visible ASCII is allowed): send the event name GitLab uses, such as \"Pipeline Hook\""
+    )]
+    UnreadableEvent,
     #[error("the delivery body is not JSON: GitLab sends webhook payloads as JSON ({0})")]
     NotJson(String),
     #[error("the delivery body is larger than 5 MB: Convoy does not use deliveries that large")]
@@ -47,9 +51,10 @@ impl ResponseError for WebhookError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebhookError::WrongToken => StatusCode::UNAUTHORIZED,
-            WebhookError::MissingEvent | WebhookError::NotJson(_) | WebhookError::Unreadable(_) => {
-                StatusCode::BAD_REQUEST
-            }
+            WebhookError::MissingEvent
+            | WebhookError::UnreadableEvent
+            | WebhookError::NotJson(_)
+            | WebhookError::Unreadable(_) => StatusCode::BAD_REQUEST,
             WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -86,11 +91,7 @@ pub async fn gitlab_webhook(
         tracing::warn!("webhook refused: wrong or missing X-Gitlab-Token");
         return Err(WebhookError::WrongToken);
     }
-    let event_name = header(&request, "X-Gitlab-Event")
-        .map(str::trim)
-        .filter(|name| !name.is_empty())
-        .ok_or(WebhookError::MissingEvent)?
-        .to_string();
+    let event_name = event_name(&request)?;
     // Read only once the sender is known to be GitLab, and never more than the limit.
     let body = payload
         .to_bytes_limited(MAX_BODY_BYTES)
@@ -123,6 +124,21 @@ pub async fn gitlab_webhook(
         }
     };
     Ok(HttpResponse::Ok().json(Acknowledgement { status }))
+}
+
+/// The `X-Gitlab-Event` header: absent or blank, and present but not text, are told apart.
+fn event_name(request: &HttpRequest) -> Result<String, WebhookError> {
+    let Some(value) = request.headers().get("X-Gitlab-Event") else {
+        return Err(WebhookError::MissingEvent);
+    };
+    let name = value
+        .to_str()
+        .map_err(|_| WebhookError::UnreadableEvent)?
+        .trim();
+    if name.is_empty() {
+        return Err(WebhookError::MissingEvent);
+    }
+    Ok(name.to_string())
 }
 
 fn header<'a>(request: &'a HttpRequest, name: &str) -> Option<&'a str> {

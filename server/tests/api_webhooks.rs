@@ -249,3 +249,33 @@ async fn a_delivery_just_under_the_limit_is_accepted() {
 
     assert_eq!(response.status().as_u16(), 200);
 }
+
+#[tokio::test]
+async fn a_non_ascii_event_header_gets_its_own_sentence() {
+    let app = spawn_app().await;
+    let event = reqwest::header::HeaderValue::from_bytes("Pipeline Höök".as_bytes()).unwrap();
+
+    let response = app
+        .client
+        .post(format!("{}/webhooks/gitlab", app.address))
+        .header("Content-Type", "application/json")
+        .header("X-Gitlab-Token", WEBHOOK_SECRET)
+        .header("X-Gitlab-Event", event)
+        .body(pipeline_payload().to_string())
+        .send()
+        .await
+        .unwrap();
+
+    assert_eq!(response.status().as_u16(), 400);
+    assert_eq!(
+        error_of(response).await,
+        "the X-Gitlab-Event header is not readable text (only visible ASCII is allowed): send the event name GitLab uses, such as \"Pipeline Hook\""
+    );
+    assert!(
+        app.store
+            .unprocessed_deliveries(10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

@@ -1,7 +1,8 @@
 //! GitLab webhook payloads (Merge Request, Pipeline, Tag Push, Push and Job hooks) into
-//! [`ForgeEvent`]s. Only the fields Convoy reads are declared: unknown fields are ignored and
-//! unknown status values become `PipelineStatus::Other`. Checking `X-Gitlab-Token` is the
-//! receiver's job (a plain string comparison, in constant time).
+//! [`ForgeEvent`]s, read leniently: only the fields that identify the object are required
+//! (the project, the id, the ref); the rest default when an older or newer GitLab leaves them
+//! out. Unknown fields are ignored and unknown status values become `PipelineStatus::Other`.
+//! Checking `X-Gitlab-Token` is the receiver's job (a plain string comparison, in constant time).
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
@@ -35,7 +36,9 @@ pub fn parse_webhook(event_header: &str, body: &[u8]) -> Result<Option<ForgeEven
         "Pipeline Hook" => pipeline(read(event, body)?),
         "Tag Push Hook" => tag_push(event, read(event, body)?)?,
         "Push Hook" => push(event, read(event, body)?)?,
-        "Job Hook" => job(event, read(event, body)?)?,
+        // Older GitLab versions sent job events under their old name, "Build Hook" (from
+        // the hook's former `build_events` option); the payload is the same.
+        "Job Hook" | "Build Hook" => job(event, read(event, body)?)?,
         _ => return Ok(None),
     };
     Ok(Some(parsed))
@@ -62,10 +65,14 @@ struct MergeRequestHook {
 #[derive(Debug, Deserialize)]
 struct MergeRequestAttributes {
     iid: u64,
+    /// Missing is read like an unknown state: Convoy asks GitLab for the merge request.
+    #[serde(default)]
     state: String,
     #[serde(default)]
     action: Option<String>,
+    #[serde(default)]
     source_branch: String,
+    #[serde(default)]
     target_branch: String,
     #[serde(default)]
     merge_commit_sha: Option<String>,
@@ -99,10 +106,11 @@ struct PipelineAttributes {
     id: u64,
     #[serde(deserialize_with = "status")]
     status: PipelineStatus,
-    #[serde(rename = "ref")]
+    #[serde(rename = "ref", default)]
     git_ref: String,
     #[serde(default)]
     tag: bool,
+    #[serde(default)]
     sha: String,
     #[serde(default, deserialize_with = "seconds")]
     duration: Option<u64>,
@@ -115,6 +123,7 @@ struct MergeRequestRef {
 
 #[derive(Debug, Deserialize)]
 struct BuildJson {
+    #[serde(default)]
     name: String,
     #[serde(deserialize_with = "status")]
     status: PipelineStatus,
@@ -145,6 +154,7 @@ struct PushHook {
     project: ProjectJson,
     #[serde(rename = "ref")]
     git_ref: String,
+    #[serde(default)]
     after: String,
     #[serde(default)]
     commits: Vec<CommitJson>,
@@ -194,8 +204,11 @@ struct JobHook {
     /// Older payloads name the project only here (its full path).
     #[serde(default)]
     project_name: Option<String>,
-    pipeline_id: u64,
+    /// Absent in the job events of older GitLab versions.
+    #[serde(default)]
+    pipeline_id: Option<u64>,
     build_id: u64,
+    #[serde(default)]
     build_name: String,
     #[serde(default)]
     build_stage: String,
