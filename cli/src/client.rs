@@ -42,7 +42,8 @@ pub struct ComponentView {
 
 #[derive(Debug, Clone, Deserialize)]
 pub struct LinkView {
-    pub web_url: String,
+    /// `None` when GitLab's address was not an `http`/`https` URL.
+    pub web_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

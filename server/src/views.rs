@@ -72,11 +72,13 @@ pub struct ComponentDetail {
     pub actions: Vec<&'static str>,
 }
 
+/// Links from GitLab (`web_url`) are `null` unless they are `http://` or `https://` addresses
+/// (see [`web_link`]), so no page ever puts a `javascript:` or `data:` URL into an `href`.
 #[derive(Debug, Clone, Serialize)]
 pub struct MergeRequestLink {
     pub iid: u64,
     pub state: String,
-    pub web_url: String,
+    pub web_url: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,7 +86,7 @@ pub struct PipelineLink {
     pub id: u64,
     pub kind: String,
     pub status: String,
-    pub web_url: String,
+    pub web_url: Option<String>,
     pub failed_job: Option<String>,
     /// The last lines of the failed job's log.
     pub failure_log: Option<String>,
@@ -93,7 +95,7 @@ pub struct PipelineLink {
 #[derive(Debug, Clone, Serialize)]
 pub struct TagLink {
     pub name: String,
-    pub web_url: String,
+    pub web_url: Option<String>,
 }
 
 /// One line of the releases list.
@@ -228,7 +230,7 @@ pub async fn release_detail(
             pipeline,
             tag: c.tag_name.as_ref().map(|name| TagLink {
                 name: name.clone(),
-                web_url: tag_url(forge_web_url, &c.project_path, name),
+                web_url: web_link(&tag_url(forge_web_url, &c.project_path, name)),
             }),
             actions: component_actions(&release, c),
         });
@@ -256,7 +258,7 @@ fn merge_request_link(mr: MergeRequestRecord) -> MergeRequestLink {
     MergeRequestLink {
         iid: mr.iid,
         state: mr.state,
-        web_url: mr.web_url,
+        web_url: web_link(&mr.web_url),
     }
 }
 
@@ -265,7 +267,7 @@ fn pipeline_link(p: PipelineRecord) -> PipelineLink {
         id: p.pipeline_id,
         kind: p.kind.as_str().to_string(),
         status: p.status,
-        web_url: p.web_url,
+        web_url: web_link(&p.web_url),
         failed_job: p.failed_job,
         failure_log: p.failure_log,
     }
@@ -280,6 +282,13 @@ pub fn progress(components: &[ComponentRelease]) -> Progress {
             .count() as u64,
         total: components.len() as u64,
     }
+}
+
+/// `text` when it is an absolute `http`/`https` URL, the only links a page may show; anything
+/// else (`javascript:`, `data:`, relative or unparsable) is `None` and shown as plain text.
+pub fn web_link(text: &str) -> Option<String> {
+    let parsed = url::Url::parse(text.trim()).ok()?;
+    matches!(parsed.scheme(), "http" | "https").then(|| parsed.to_string())
 }
 
 /// The forge page of a tag: `<forge>/<group/project>/-/tags/<tag>`.
@@ -396,5 +405,28 @@ mod tests {
             tag_url("http://127.0.0.1:9000/", "ios/b", "0.1.0"),
             "http://127.0.0.1:9000/ios/b/-/tags/0.1.0"
         );
+    }
+
+    #[test]
+    fn only_http_and_https_links_are_kept() {
+        assert_eq!(
+            web_link("https://gitlab.example/ios/a/-/merge_requests/4").as_deref(),
+            Some("https://gitlab.example/ios/a/-/merge_requests/4")
+        );
+        assert_eq!(
+            web_link("http://127.0.0.1:9000/x").as_deref(),
+            Some("http://127.0.0.1:9000/x")
+        );
+        for unsafe_link in [
+            "javascript:alert(1)",
+            " JavaScript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox",
+            "/relative/path",
+            "//evil.example/x",
+            "",
+        ] {
+            assert_eq!(web_link(unsafe_link), None, "{unsafe_link}");
+        }
     }
 }

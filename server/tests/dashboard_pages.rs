@@ -2,7 +2,7 @@
 
 mod dashboard_helpers;
 
-use convoy_store::NewMainRelease;
+use convoy_store::{MergeRequestRecord, NewMainRelease, PipelineKind, PipelineRecord};
 use dashboard_helpers::{seed_big_release, seed_release, spawn_dashboard};
 
 #[tokio::test]
@@ -189,4 +189,102 @@ async fn assets_are_served_from_the_binary_with_their_type_and_revalidated() {
             .status(),
         404
     );
+}
+
+#[tokio::test]
+async fn links_from_gitlab_that_are_not_http_are_shown_as_text_only() {
+    let app = spawn_dashboard().await;
+    let id = seed_release(&app.store).await;
+    let components = app.store.components(id).await.unwrap();
+    let core = components.iter().find(|c| c.name == "CoreKit").unwrap();
+    let network = components.iter().find(|c| c.name == "NetworkKit").unwrap();
+    app.store
+        .record_merge_request(
+            core.id,
+            &MergeRequestRecord {
+                project_path: "ios/core-kit".to_string(),
+                iid: 4,
+                source_branch: "release/0.1.0".to_string(),
+                target_branch: "main".to_string(),
+                state: "opened".to_string(),
+                web_url: "javascript:alert(document.cookie)".to_string(),
+                auto_merge: false,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .record_pipeline(
+            core.id,
+            &PipelineRecord {
+                project_path: "ios/core-kit".to_string(),
+                pipeline_id: 31,
+                kind: PipelineKind::MergeRequest,
+                git_ref: "release/0.1.0".to_string(),
+                sha: "abc123".to_string(),
+                status: "running".to_string(),
+                web_url: "data:text/html,<script>alert(1)</script>".to_string(),
+                failed_job: None,
+                failure_log: None,
+                duration: None,
+            },
+        )
+        .await
+        .unwrap();
+    app.store
+        .record_merge_request(
+            network.id,
+            &MergeRequestRecord {
+                project_path: "ios/network-kit".to_string(),
+                iid: 5,
+                source_branch: "release/0.1.0".to_string(),
+                target_branch: "main".to_string(),
+                state: "opened".to_string(),
+                web_url: "https://gitlab.example/ios/network-kit/-/merge_requests/5".to_string(),
+                auto_merge: false,
+            },
+        )
+        .await
+        .unwrap();
+
+    let page = app
+        .get(&format!("/releases/{id}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("javascript:"), "{page}");
+    assert!(!page.contains("data:text/html"), "{page}");
+    assert!(
+        page.contains("!4 opened"),
+        "the merge request is still named: {page}"
+    );
+    assert!(
+        page.contains("#31 MR running"),
+        "the pipeline is still named: {page}"
+    );
+    assert!(
+        page.contains(
+            "<a href=\"https://gitlab.example/ios/network-kit/-/merge_requests/5\">!5</a>"
+        ),
+        "an https link stays a link: {page}"
+    );
+
+    let api: serde_json::Value = app
+        .get(&format!("/api/v1/releases/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let core_view = api["components"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "CoreKit")
+        .unwrap();
+    assert!(
+        core_view["merge_request"]["web_url"].is_null(),
+        "{core_view}"
+    );
+    assert!(core_view["pipeline"]["web_url"].is_null(), "{core_view}");
 }

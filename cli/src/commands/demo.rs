@@ -182,7 +182,7 @@ fn print_summary(release: &ReleaseView, elapsed: Duration) {
         let mr = c
             .merge_request
             .as_ref()
-            .map(|m| m.web_url.clone())
+            .and_then(|m| m.web_url.clone())
             .unwrap_or_default();
         let reason = c.reason.as_deref().unwrap_or_default();
         println!(

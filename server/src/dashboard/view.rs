@@ -142,7 +142,8 @@ impl ComponentView {
 pub struct MergeRequestView {
     pub iid: u64,
     pub state: String,
-    pub web_url: String,
+    /// `None` unless GitLab gave an `http`/`https` address (`views::web_link`).
+    pub web_url: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -150,7 +151,8 @@ pub struct PipelineView {
     pub id: u64,
     pub kind: String,
     pub status: String,
-    pub web_url: String,
+    /// `None` unless GitLab gave an `http`/`https` address (`views::web_link`).
+    pub web_url: Option<String>,
 }
 
 impl PipelineView {
