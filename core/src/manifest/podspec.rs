@@ -11,7 +11,7 @@
 //! - A version that is not a literal (`File.read`, a shell command, an interpolation, a constant)
 //!   gives `version: None` and a `version_note` that names the line and says why.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -72,12 +72,14 @@ pub fn parse_podspec_json(text: &str) -> Result<Podspec, ManifestError> {
     let mut found = Vec::new();
     json.collect_dependencies(&mut found);
     let mut listed = Listed::default();
+    let mut string_lines = None;
     for (name, requirement) in found {
         match json_requirement(&requirement) {
             Ok(requirement) => listed.push(&mut spec.dependencies, name, requirement),
             Err(shown) => {
+                let lines = string_lines.get_or_insert_with(|| StringLines::new(text));
                 spec.warnings.push(Warning {
-                    line: line_of_first(text, &format!("\"{name}\"")),
+                    line: lines.first_line(&name),
                     message: format!(
                         "dependency '{name}': requirement `{shown}` is not a list of strings; \
                          listed without a requirement"
@@ -543,6 +545,7 @@ fn ruby_version_span(text: &str) -> Result<(usize, usize), ManifestError> {
 }
 
 fn json_version_span(text: &str) -> Result<(usize, usize), ManifestError> {
+    check_size("podspec", text)?;
     serde_json::from_str::<serde_json::Value>(text).map_err(|e| ManifestError {
         line: e.line(),
         message: format!("not a podspec.json: {e}"),
@@ -628,8 +631,36 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-fn line_of_first(text: &str, needle: &str) -> usize {
-    text.find(needle).map_or(1, |offset| line_of(text, offset))
+/// The line of the first occurrence of each JSON string, worked out in one pass over the file
+/// so that a podspec with many warnings costs no more than its size.
+struct StringLines(HashMap<String, usize>);
+
+impl StringLines {
+    fn new(text: &str) -> Self {
+        let bytes = text.as_bytes();
+        let mut first = HashMap::new();
+        let (mut pos, mut line) = (0, 1);
+        while pos < bytes.len() {
+            match bytes[pos] {
+                b'\n' => line += 1,
+                b'"' => {
+                    let Some(end) = json_string_end(bytes, pos) else {
+                        break;
+                    };
+                    first.entry(text[pos + 1..end].to_string()).or_insert(line);
+                    pos = end;
+                }
+                _ => {}
+            }
+            pos += 1;
+        }
+        StringLines(first)
+    }
+
+    /// The line where the string `value` first appears (1 when it does not).
+    fn first_line(&self, value: &str) -> usize {
+        self.0.get(value).copied().unwrap_or(1)
+    }
 }
 
 /// `{"Name": ["~> 1.0"]}` → `Some("~> 1.0")`, `[]` → `None`; anything else is shown back.
@@ -962,6 +993,28 @@ mod tests {
         assert_eq!(
             err.message,
             "the top-level \"version\" is not a string: write it as \"1.2.3\""
+        );
+    }
+
+    #[test]
+    fn json_requirements_that_are_not_strings_are_warned_on_their_own_lines() {
+        let mut text =
+            String::from("{\n  \"name\": \"A\",\n  \"version\": \"1.0\",\n  \"dependencies\": {\n");
+        let count = 5_000;
+        for index in 0..count {
+            let comma = if index + 1 < count { "," } else { "" };
+            text.push_str(&format!("    \"D{index}\": {{\"x\": 1}}{comma}\n"));
+        }
+        text.push_str("  }\n}\n");
+        let spec = parse_podspec_json(&text).unwrap();
+        assert_eq!(spec.dependencies.len(), count);
+        assert_eq!(spec.warnings.len(), count);
+        assert_eq!(spec.warnings[0].line, 5);
+        assert_eq!(spec.warnings[count - 1].line, 5 + count - 1);
+        assert_eq!(
+            spec.warnings[0].message,
+            "dependency 'D0': requirement `{\"x\":1}` is not a list of strings; listed without a \
+             requirement"
         );
     }
 }
