@@ -1,14 +1,20 @@
 //! `GET /health_check` (the process answers) and `GET /ready` (it can do its work: the
 //! database answers, its schema is up to date, and GitLab can be reached). A load balancer
 //! sends traffic on `/ready`; an orchestrator restarts on `/health_check`.
+//!
+//! A process that serves no API (`convoy work`) can serve these and `/metrics` on a port of
+//! their own: [`serve_probes`].
 
+use std::net::{SocketAddr, TcpListener};
+use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::{HttpResponse, web};
+use actix_web::dev::Server;
+use actix_web::{App, HttpResponse, HttpServer, web};
+use anyhow::Context as _;
 use convoy_store::Store;
+use convoy_worker::Jobs;
 use serde::Serialize;
-
-use crate::settings::ServerSettings;
 
 /// How long `/ready` waits for GitLab before calling it unreachable.
 const GITLAB_TIMEOUT: Duration = Duration::from_secs(5);
@@ -34,11 +40,12 @@ pub struct Readiness {
     pub problems: Vec<String>,
 }
 
-async fn ready(store: web::Data<Store>, settings: web::Data<ServerSettings>) -> HttpResponse {
-    let (database, gitlab) = tokio::join!(
-        check_database(&store),
-        check_gitlab(&settings.forge_web_url)
-    );
+/// The GitLab `/ready` checks: its base URL (`https://gitlab.example.com`).
+#[derive(Debug, Clone)]
+pub struct GitLabAddress(pub String);
+
+async fn ready(store: web::Data<Store>, gitlab: web::Data<GitLabAddress>) -> HttpResponse {
+    let (database, gitlab) = tokio::join!(check_database(&store), check_gitlab(&gitlab.0));
     let mut problems = Vec::new();
     let (database, migrations) = match database {
         Ok(Ok(())) => ("ok", "ok"),
@@ -116,4 +123,35 @@ async fn check_gitlab(base_url: &str) -> Result<(), String> {
         ));
     }
     Ok(())
+}
+
+/// Serves `/health_check`, `/ready` and `/metrics` on `listen` (port 0 picks a free port),
+/// for a process that serves no API. Returns the real port and the server to run.
+pub fn serve_probes(
+    listen: SocketAddr,
+    store: Store,
+    jobs: Arc<dyn Jobs>,
+    gitlab_url: String,
+) -> anyhow::Result<(u16, Server)> {
+    let listener = TcpListener::bind(listen).with_context(|| {
+        format!("cannot listen on {listen} for /health_check, /ready and /metrics: choose another address with CONVOY_PROBE_LISTEN")
+    })?;
+    let port = listener.local_addr()?.port();
+    crate::metrics::recorder();
+    let store = web::Data::new(store);
+    let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
+    let gitlab = web::Data::new(GitLabAddress(gitlab_url));
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(store.clone())
+            .app_data(jobs.clone())
+            .app_data(gitlab.clone())
+            .configure(configure)
+            .configure(crate::metrics::configure)
+    })
+    .workers(1)
+    .listen(listener)
+    .context("could not start the probe server")?
+    .run();
+    Ok((port, server))
 }

@@ -6,6 +6,7 @@ pub mod api;
 pub mod dashboard;
 pub mod health;
 pub mod live;
+pub mod metrics;
 pub mod settings;
 pub mod startup;
 pub mod views;

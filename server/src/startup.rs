@@ -33,6 +33,8 @@ impl Application {
             .local_addr()
             .context("could not read the address the server listens on")?
             .port();
+        crate::metrics::recorder();
+        let gitlab = web::Data::new(crate::health::GitLabAddress(settings.forge_web_url.clone()));
         let live = web::Data::new(LiveHub::start(store.clone()));
         let store = web::Data::new(store);
         let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
@@ -45,7 +47,9 @@ impl Application {
                 .app_data(jobs.clone())
                 .app_data(settings.clone())
                 .app_data(live.clone())
+                .app_data(gitlab.clone())
                 .configure(crate::health::configure)
+                .configure(crate::metrics::configure)
                 .configure(crate::api::configure)
                 .configure(crate::webhooks::configure)
                 .configure(crate::dashboard::configure)

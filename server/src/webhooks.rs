@@ -123,6 +123,7 @@ pub async fn gitlab_webhook(
             "duplicate"
         }
     };
+    crate::metrics::record_webhook(status == "duplicate");
     Ok(HttpResponse::Ok().json(Acknowledgement { status }))
 }
 

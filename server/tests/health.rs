@@ -152,3 +152,38 @@ async fn not_ready_when_the_database_does_not_answer() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn a_process_without_the_api_serves_health_ready_and_metrics_on_its_probe_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let database_url = format!("sqlite://{}", dir.path().join("convoy.db").display());
+    let store = Store::connect(&database_url).await.unwrap();
+    let (port, server) = convoy_server::health::serve_probes(
+        "127.0.0.1:0".parse().unwrap(),
+        store,
+        Arc::new(NoJobs),
+        fake_gitlab(),
+    )
+    .unwrap();
+    tokio::spawn(server);
+    let address = format!("http://127.0.0.1:{port}");
+    let alive = reqwest::get(format!("{address}/health_check"))
+        .await
+        .unwrap();
+    assert_eq!(alive.status().as_u16(), 200);
+    let (status, body) = get(format!("{address}/ready")).await;
+    assert_eq!(
+        (status, &body["ready"]),
+        (200, &Value::Bool(true)),
+        "{body}"
+    );
+    let metrics = reqwest::get(format!("{address}/metrics")).await.unwrap();
+    assert_eq!(metrics.status().as_u16(), 200);
+    let text = metrics.text().await.unwrap();
+    assert!(text.contains("convoy_lease_takeovers_total 0"), "{text}");
+    // Only the probes: the API and the webhook endpoint are the server's.
+    let api = reqwest::get(format!("{address}/api/v1/releases"))
+        .await
+        .unwrap();
+    assert_eq!(api.status().as_u16(), 404);
+}

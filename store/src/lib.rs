@@ -24,3 +24,4 @@ pub use model::{
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
     WebhookDelivery,
 };
+pub use operability::{COMPONENT_STATE_SECONDS, describe_metrics};

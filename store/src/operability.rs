@@ -51,6 +51,28 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Who holds the lease on release `release_id` and until when (epoch ms), if anyone.
+    pub async fn lease_of(&self, release_id: i64) -> Result<Option<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT lease_owner, lease_until_ms FROM main_releases \
+             WHERE id = $1 AND lease_owner IS NOT NULL AND lease_until_ms IS NOT NULL",
+        )
+        .bind(release_id)
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+}
+
+/// Help texts of the store's metrics.
+pub fn describe_metrics() {
+    metrics::describe_histogram!(
+        COMPONENT_STATE_SECONDS,
+        metrics::Unit::Seconds,
+        "Seconds components spent in a state, recorded when they leave it."
+    );
+}
+
 /// How long components stay in each state, in seconds: recorded when a component leaves one.
 pub const COMPONENT_STATE_SECONDS: &str = "convoy_component_state_seconds";
 

@@ -11,6 +11,7 @@ use convoy_core::scheduler::{self, ComponentStatus, Schedule, SchedulerOptions};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{Change, ComponentRelease, MainRelease};
 use futures::StreamExt;
+use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::StepError;
@@ -45,16 +46,23 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
         CALLS.fetch_add(1, Ordering::Relaxed)
     );
     let lease_ms = ctx.settings.lease_ttl.as_millis() as i64;
+    let now = now_ms();
+    let taking_over = crate::metrics::lease_expired(ctx, release_id, now).await;
     if !ctx
         .store
-        .try_lease_release(release_id, &owner, now_ms(), lease_ms)
+        .try_lease_release(release_id, &owner, now, lease_ms)
         .await?
     {
         tracing::debug!(release_id, "another worker holds the release");
         return Ok(());
     }
+    if taking_over {
+        crate::metrics::lease_taken_over();
+    }
     let heartbeat = Heartbeat::start(ctx, release_id, &owner);
-    let result = pass_until_quiet(ctx, release_id, &heartbeat).await;
+    let result = pass_until_quiet(ctx, release_id, &heartbeat)
+        .instrument(tracing::info_span!("release", release_id))
+        .await;
     heartbeat.stop();
     ctx.store.release_lease(release_id, &owner).await?;
     result
@@ -202,7 +210,8 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
     let results: Vec<Result<(), StepError>> = futures::stream::iter(components)
         .map(|component| {
             let is_ready = ready.contains(&component.name);
-            async move { step_component(ctx, release, &component, is_ready).await }
+            let span = tracing::info_span!("component", component = %component.name);
+            async move { step_component(ctx, release, &component, is_ready).await }.instrument(span)
         })
         .buffer_unordered(COMPONENT_CONCURRENCY)
         .collect()
@@ -304,6 +313,7 @@ pub(crate) async fn apply_component_event(
             component.name
         )));
     }
+    tracing::info!(from = ?component.state, to = ?transition.state, "component moved");
     Ok(())
 }
 

@@ -13,6 +13,7 @@ mod analyze;
 mod context;
 mod error;
 mod manifest;
+pub mod metrics;
 pub mod queue;
 mod reconcile;
 pub mod runner;

@@ -22,6 +22,18 @@ pub enum Job {
 #[async_trait]
 pub trait Jobs: Send + Sync {
     async fn push(&self, job: Job) -> anyhow::Result<()>;
+
+    /// How many jobs wait and run, for `/metrics`; `None` when the queue cannot tell.
+    async fn depth(&self) -> anyhow::Result<Option<QueueDepth>> {
+        Ok(None)
+    }
+}
+
+/// Jobs in the queue by status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QueueDepth {
+    pub pending: u64,
+    pub running: u64,
 }
 
 /// The durable job queue on the same database as Convoy's tables: apalis' SQLite storage by
@@ -77,5 +89,9 @@ impl Jobs for JobStorage {
             JobStorage::Postgres(mut storage) => storage.push(job).await?,
         }
         Ok(())
+    }
+
+    async fn depth(&self) -> anyhow::Result<Option<QueueDepth>> {
+        Ok(Some(JobStorage::depth(self).await?))
     }
 }

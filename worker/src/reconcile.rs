@@ -8,7 +8,9 @@ use crate::webhooks::process_delivery;
 
 /// One round: pending deliveries first, then every release with something to do.
 pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
-    for delivery_id in ctx.store.unprocessed_deliveries(500).await? {
+    let deliveries = ctx.store.unprocessed_deliveries(500).await?;
+    crate::metrics::reconcile_found("unprocessed_delivery", deliveries.len());
+    for delivery_id in deliveries {
         if let Err(error) = process_delivery(ctx, delivery_id).await {
             tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
         }
@@ -18,7 +20,9 @@ pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
     for release_id in ctx.store.active_main_release_ids().await? {
         ctx.store.request_wake(release_id).await?;
     }
-    for release_id in ctx.store.woken_release_ids().await? {
+    let woken = ctx.store.woken_release_ids().await?;
+    crate::metrics::reconcile_found("woken_release", woken.len());
+    for release_id in woken {
         if let Err(error) = advance_release(ctx, release_id).await {
             tracing::warn!(release_id, %error, "release not advanced; will retry");
         }
@@ -35,7 +39,9 @@ pub(crate) async fn reconcile_forever(ctx: Context) {
             _ = ticker.tick() => {}
             () = ctx.stop.requested() => return,
         }
-        if let Err(error) = reconcile_once(&ctx).await {
+        let result = reconcile_once(&ctx).await;
+        crate::metrics::reconcile_round(result.is_ok());
+        if let Err(error) = result {
             tracing::warn!(%error, "reconcile round failed");
         }
     }

@@ -3,6 +3,7 @@
 
 use std::time::Duration;
 
+use apalis::layers::prometheus::PrometheusLayer;
 use apalis::prelude::*;
 use futures::StreamExt;
 
@@ -40,6 +41,7 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
                 WorkerBuilder::new(format!("{}-{i}", ctx.settings.worker_id))
                     .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                     .data(ctx.clone())
+                    .layer(PrometheusLayer::default())
                     .build(handle_job)
             }
         }),
@@ -49,6 +51,7 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
                 WorkerBuilder::new(format!("{}-{i}", ctx.settings.worker_id))
                     .backend(storage.clone().poll_with_interval(POLL_INTERVAL))
                     .data(ctx.clone())
+                    .layer(PrometheusLayer::default())
                     .build(handle_job)
             }
         }),

@@ -27,6 +27,7 @@ pub async fn process_delivery(ctx: &Context, delivery_id: i64) -> anyhow::Result
     ctx.store
         .mark_delivery_processed(delivery_id, &outcome)
         .await?;
+    crate::metrics::delivery_processed(&delivery, &outcome);
     Ok(())
 }
 

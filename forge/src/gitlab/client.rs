@@ -18,6 +18,8 @@ use gitlab::api::{ApiError, AsyncClient, RestClient};
 use http::{HeaderValue, StatusCode};
 use url::Url;
 
+use super::metrics;
+
 /// The longest we wait between two attempts, whatever `Retry-After` or the backoff say.
 const MAX_DELAY: Duration = Duration::from_secs(60);
 
@@ -127,6 +129,10 @@ impl HttpClient {
     }
 
     async fn attempt(&self, parts: &http::request::Parts, url: &str, body: &[u8]) -> Attempt {
+        let started = std::time::Instant::now();
+        let observe = |outcome: &str| {
+            metrics::record_attempt(&parts.method, parts.uri.path(), outcome, started.elapsed())
+        };
         let mut token = HeaderValue::from_str(&self.token.0).expect("checked in new");
         token.set_sensitive(true);
         let request = self
@@ -138,6 +144,7 @@ impl HttpClient {
         let response = match request.send().await {
             Ok(response) => response,
             Err(e) => {
+                observe("error");
                 return Attempt::Transient {
                     reason: describe(&e),
                     wait: None,
@@ -152,12 +159,14 @@ impl HttpClient {
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => {
+                observe("error");
                 return Attempt::Transient {
                     reason: describe(&e),
                     wait: None,
                 };
             }
         };
+        observe(metrics::outcome_of(status));
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
             let wait = headers
                 .get(http::header::RETRY_AFTER)
@@ -262,6 +271,9 @@ impl AsyncClient for HttpClient {
                 ))));
             }
             let delay = wait.unwrap_or_else(|| self.backoff(retry)).min(MAX_DELAY);
+            if wait.is_some() {
+                metrics::record_rate_limit_wait(delay);
+            }
             tracing::warn!(method = %parts.method, path, retry = retry + 1, ?delay, "GitLab request failed, retrying: {reason}");
             tokio::time::sleep(delay).await;
             retry += 1;

@@ -5,6 +5,7 @@ mod adapter;
 mod client;
 mod endpoints;
 mod errors;
+pub mod metrics;
 mod models;
 pub mod webhook;
 

@@ -134,6 +134,7 @@ struct Connection {
 
 impl Connection {
     async fn run(mut self, messages: MessageStream, live: broadcast::Receiver<LiveEvent>) {
+        let _counted = crate::metrics::LiveConnection::open();
         let end = self.serve(messages, live).await;
         let reason = match end {
             End::Browser(reason) => reason,
