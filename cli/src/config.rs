@@ -13,8 +13,9 @@ use serde::Deserialize;
 /// What the config file may say. Every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct FileConfig {
+pub(crate) struct FileConfig {
     listen: Option<String>,
+    probe_listen: Option<String>,
     database_url: Option<String>,
     gitlab_url: Option<String>,
     gitlab_token_file: Option<String>,
@@ -25,9 +26,47 @@ struct FileConfig {
     max_running_pipelines: Option<usize>,
 }
 
+impl FileConfig {
+    /// Reads and parses a config file.
+    pub(crate) fn read(path: &Path) -> anyhow::Result<FileConfig> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        toml::from_str(&text)
+            .with_context(|| format!("the config file {} is not valid", path.display()))
+    }
+
+    /// The keys the file sets, with their values as text (for `convoy check-config`).
+    pub(crate) fn values(&self) -> Vec<(String, String)> {
+        let text = [
+            ("listen", self.listen.clone()),
+            ("probe_listen", self.probe_listen.clone()),
+            ("database_url", self.database_url.clone()),
+            ("gitlab_url", self.gitlab_url.clone()),
+            ("gitlab_token_file", self.gitlab_token_file.clone()),
+            ("webhook_secret_file", self.webhook_secret_file.clone()),
+            ("api_token_file", self.api_token_file.clone()),
+            ("public_url", self.public_url.clone()),
+            (
+                "reconcile_seconds",
+                self.reconcile_seconds.map(|n| n.to_string()),
+            ),
+            (
+                "max_running_pipelines",
+                self.max_running_pipelines.map(|n| n.to_string()),
+            ),
+        ];
+        text.into_iter()
+            .filter_map(|(key, value)| value.map(|value| (key.to_owned(), value)))
+            .collect()
+    }
+}
+
 /// Convoy's settings, complete and checked.
 pub struct Settings {
     pub listen: SocketAddr,
+    /// Where `/health_check`, `/ready` and `/metrics` are served on a port of their own (what
+    /// a `convoy work` process, which serves no API, needs for health checks and scrapes).
+    pub probe_listen: Option<SocketAddr>,
     pub database_url: String,
     pub gitlab_url: String,
     pub gitlab_token: SecretString,
@@ -45,12 +84,7 @@ impl Settings {
     /// Reads the file (if any) and the environment.
     pub fn load(path: Option<&Path>) -> anyhow::Result<Settings> {
         let file = match path {
-            Some(path) => {
-                let text = std::fs::read_to_string(path)
-                    .with_context(|| format!("cannot read the config file {}", path.display()))?;
-                toml::from_str(&text)
-                    .with_context(|| format!("the config file {} is not valid", path.display()))?
-            }
+            Some(path) => FileConfig::read(path)?,
             None => FileConfig::default(),
         };
         Self::from_sources(file, &|name| std::env::var(name).ok())
@@ -66,6 +100,12 @@ impl Settings {
         let listen = listen.parse().with_context(|| {
             format!("CONVOY_LISTEN {listen:?} is not an address like 127.0.0.1:8080")
         })?;
+        let probe_listen = match env("CONVOY_PROBE_LISTEN").or(file.probe_listen) {
+            Some(text) => Some(text.parse().with_context(|| {
+                format!("CONVOY_PROBE_LISTEN {text:?} is not an address like 0.0.0.0:9090")
+            })?),
+            None => None,
+        };
         let Some(gitlab_url) = env("CONVOY_GITLAB_URL").or(file.gitlab_url) else {
             bail!("no GitLab URL: set CONVOY_GITLAB_URL (or gitlab_url in the config file)");
         };
@@ -89,6 +129,7 @@ impl Settings {
         };
         Ok(Settings {
             listen,
+            probe_listen,
             database_url: env("CONVOY_DATABASE_URL")
                 .or(file.database_url)
                 .unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),

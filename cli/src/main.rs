@@ -34,6 +34,9 @@ enum Command {
     /// Print what Convoy reads from a manifest, as JSON.
     #[command(subcommand)]
     Inspect(commands::inspect::InspectCommand),
+    /// Say what each setting is and where it came from, try the GitLab token and the public
+    /// URL; exit 1 with a sentence per problem.
+    CheckConfig(commands::check_config::CheckConfigArgs),
     /// Start, watch and act on releases of a running Convoy.
     #[command(subcommand)]
     Release(commands::release::ReleaseCommand),
@@ -83,5 +86,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Sim(args) => commands::sim::sim(args).await,
         Command::Inspect(command) => Ok(commands::inspect::inspect(command)),
         Command::Release(command) => commands::release::release(command).await,
+        Command::CheckConfig(args) => commands::check_config::check_config(args).await,
     }
 }

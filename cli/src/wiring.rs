@@ -122,6 +122,26 @@ pub fn spawn_worker(
     WorkerHandle { stop, task }
 }
 
+/// Serves `/health_check`, `/ready` and `/metrics` on `listen`; returns the port.
+pub fn spawn_probes(
+    storage: &Storage,
+    listen: SocketAddr,
+    gitlab_url: String,
+) -> anyhow::Result<u16> {
+    let (port, server) = convoy_server::health::serve_probes(
+        listen,
+        storage.store.clone(),
+        Arc::new(storage.jobs.clone()),
+        gitlab_url,
+    )?;
+    tokio::spawn(async move {
+        if let Err(error) = server.await {
+            tracing::error!(%error, "the probe server stopped");
+        }
+    });
+    Ok(port)
+}
+
 /// Binds the HTTP server and starts it on the current runtime; returns its port.
 pub async fn spawn_server(
     storage: &Storage,

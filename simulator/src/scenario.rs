@@ -36,6 +36,10 @@ pub struct Scenario {
     /// Faults injected from the start; they can be changed at run time.
     #[serde(default)]
     pub faults: Faults,
+    /// The scopes of the simulator's token, as `GET /personal_access_tokens/self` tells them;
+    /// `["api"]` when absent.
+    #[serde(default)]
+    pub token_scopes: Option<Vec<String>>,
     pub projects: Vec<ProjectSpec>,
     /// People who can sign in (OAuth) and their access to projects.
     #[serde(default)]

@@ -18,6 +18,10 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
     crate::telemetry::init("info,sqlx=warn,apalis=warn");
     let settings = Settings::load(config)?;
     let storage = wiring::storage(&settings.database_url).await?;
+    if let Some(listen) = settings.probe_listen {
+        let port = wiring::spawn_probes(&storage, listen, settings.gitlab_url.clone())?;
+        tracing::info!(port, "/health_check, /ready and /metrics on port {port}");
+    }
     let mut worker = None;
     if role != Role::Server {
         let forge = wiring::gitlab(&settings.gitlab_url, &settings.gitlab_token)?;

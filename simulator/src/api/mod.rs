@@ -11,6 +11,7 @@ mod pipelines;
 mod projects;
 mod repository;
 mod tags;
+mod tokens;
 
 use std::collections::BTreeMap;
 
@@ -290,6 +291,7 @@ fn route(world: &mut World, request: &ApiRequest) -> Result<Reply, ApiError> {
     match segments.as_slice() {
         ["user"] => Ok(projects::user(world)),
         ["version"] => Ok(projects::version()),
+        ["personal_access_tokens", "self"] => tokens::route(world, request),
         ["projects"] => projects::list(world, request),
         ["projects", id, rest @ ..] => {
             let project_id = world.find_project(id)?;

@@ -176,6 +176,8 @@ pub(crate) struct World {
     /// Merge request pipelines run only jobs that ask for them, as in real GitLab.
     pub strict_merge_request_pipelines: bool,
     pub faults: FaultControl,
+    /// The scopes of the one token (`GET /personal_access_tokens/self`).
+    pub token_scopes: Vec<String>,
     pub projects: Vec<Project>,
     pub commits: HashMap<String, Commit>,
     pub merge_requests: Vec<MergeRequest>,
@@ -203,6 +205,10 @@ impl World {
             record_skipped_pipelines: scenario.skipped_pipelines,
             strict_merge_request_pipelines: scenario.strict_merge_request_pipelines,
             faults,
+            token_scopes: scenario
+                .token_scopes
+                .clone()
+                .unwrap_or_else(|| vec!["api".to_owned()]),
             projects: Vec::new(),
             commits: HashMap::new(),
             merge_requests: Vec::new(),
