@@ -157,6 +157,28 @@ async fn missing_settings_and_an_unreachable_public_url_are_each_a_sentence() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn every_bad_setting_is_its_own_sentence() {
+    let env = [
+        ("CONVOY_LISTEN", "everywhere"),
+        ("CONVOY_RECONCILE_SECONDS", "soon"),
+        ("CONVOY_DATABASE_URL", "mysql://db"),
+        ("CONVOY_GITLAB_TOKEN_FILE", "/nonexistent/token"),
+    ];
+    let (output, report) = check_config(&env, &[]);
+    assert_eq!(output.status.code(), Some(1), "{report}");
+    for sentence in [
+        "problem: the listen address \"everywhere\" (environment, CONVOY_LISTEN) is not an address like 127.0.0.1:8080",
+        "problem: the reconcile interval (s) \"soon\" (environment, CONVOY_RECONCILE_SECONDS) is not a whole number of seconds",
+        "problem: the database \"mysql://db\" (environment, CONVOY_DATABASE_URL) must start with sqlite:// or postgres://",
+        "problem: no GitLab URL: set CONVOY_GITLAB_URL",
+        "problem: the GitLab token file /nonexistent/token cannot be read",
+        "problem: no webhook secret: set CONVOY_WEBHOOK_SECRET or CONVOY_WEBHOOK_SECRET_FILE",
+    ] {
+        assert!(report.contains(sentence), "{sentence}\nin:\n{report}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn an_unreadable_config_file_is_a_problem_not_a_crash() {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("convoy.toml");

@@ -3,6 +3,7 @@
 //! from (secrets only as set or unset), tries the GitLab token and Convoy's public URL, and
 //! exits non-zero with one sentence per problem.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -57,12 +58,18 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 6] = [
+const PLAIN: [Plain; 7] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
         key: "listen",
         default: Some("127.0.0.1:8080"),
+    },
+    Plain {
+        setting: "probe address",
+        env: "CONVOY_PROBE_LISTEN",
+        key: "probe_listen",
+        default: None,
     },
     Plain {
         setting: "database",
@@ -101,6 +108,8 @@ struct Secret {
     setting: &'static str,
     env: &'static str,
     key: &'static str,
+    /// `convoy run` refuses to start without it.
+    required: bool,
 }
 
 const SECRETS: [Secret; 3] = [
@@ -108,16 +117,19 @@ const SECRETS: [Secret; 3] = [
         setting: "GitLab token",
         env: "CONVOY_GITLAB_TOKEN",
         key: "gitlab_token_file",
+        required: true,
     },
     Secret {
         setting: "webhook secret",
         env: "CONVOY_WEBHOOK_SECRET",
         key: "webhook_secret_file",
+        required: true,
     },
     Secret {
         setting: "API token",
         env: "CONVOY_API_TOKEN",
         key: "api_token_file",
+        required: false,
     },
 ];
 
@@ -138,8 +150,11 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
     let lines = describe(&env, &file_values);
     print_lines(args.config.as_deref(), &lines);
 
-    if file.is_some() || args.config.is_none() {
-        // The same reading `convoy run` does: its first refusal is a problem here too.
+    let invalid = invalid_settings(&lines, &env, &file_values);
+    let checked = invalid.is_empty();
+    problems.extend(invalid);
+    if checked && (file.is_some() || args.config.is_none()) {
+        // The reading `convoy run` does, in case it refuses something the checks above missed.
         if let Err(error) = Settings::load(args.config.as_deref()) {
             problems.push(format!("{error:#}"));
         }
@@ -170,6 +185,78 @@ pub async fn check_config(args: CheckConfigArgs) -> anyhow::Result<ExitCode> {
         println!("problem: {problem}");
     }
     Ok(ExitCode::FAILURE)
+}
+
+/// What `convoy run` would refuse to start with, one sentence per setting.
+fn invalid_settings(
+    lines: &[Line],
+    env: &dyn Fn(&str) -> Option<String>,
+    file: &[(String, String)],
+) -> Vec<String> {
+    let mut problems = Vec::new();
+    for line in lines.iter().filter(|line| line.source != Source::Unset) {
+        let (value, from) = (&line.shown, line.source.describe());
+        let wrong = match line.setting {
+            "listen address" | "probe address" => value
+                .parse::<SocketAddr>()
+                .is_err()
+                .then_some("is not an address like 127.0.0.1:8080"),
+            "reconcile interval (s)" => value
+                .parse::<u64>()
+                .is_err()
+                .then_some("is not a whole number of seconds"),
+            "pipeline cap" => value
+                .parse::<usize>()
+                .is_err()
+                .then_some("is not a whole number"),
+            "database" => (!value.starts_with("sqlite:") && !value.starts_with("postgres"))
+                .then_some("must start with sqlite:// or postgres://"),
+            "GitLab URL" | "public URL for hooks" => (!value.starts_with("http://")
+                && !value.starts_with("https://"))
+            .then_some("must start with http:// or https://"),
+            _ => None,
+        };
+        if let Some(wrong) = wrong {
+            problems.push(format!("the {} {value:?} ({from}) {wrong}", line.setting));
+        }
+    }
+    let unset = |setting: &str| {
+        lines
+            .iter()
+            .any(|line| line.setting == setting && line.source == Source::Unset)
+    };
+    if unset("GitLab URL") {
+        problems.push(
+            "no GitLab URL: set CONVOY_GITLAB_URL (or gitlab_url in the config file)".to_owned(),
+        );
+    }
+    for secret in &SECRETS {
+        let file_name = format!("{}_FILE", secret.env);
+        let path = if env(secret.env).is_some() {
+            None
+        } else {
+            env(&file_name).or_else(|| {
+                file.iter()
+                    .find(|(k, _)| k == secret.key)
+                    .map(|(_, v)| v.clone())
+            })
+        };
+        if let Some(path) = path
+            && let Err(error) = std::fs::read_to_string(&path)
+        {
+            problems.push(format!(
+                "the {} file {path} cannot be read ({error}): check the path in {file_name} or {}",
+                secret.setting, secret.key
+            ));
+        }
+        if secret.required && unset(secret.setting) {
+            problems.push(format!(
+                "no {}: set {} or {file_name}",
+                secret.setting, secret.env
+            ));
+        }
+    }
+    problems
 }
 
 /// Every setting with its value and source. Secrets are shown as `set` or `unset` only.
