@@ -309,7 +309,9 @@ async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
         .iter_mut()
         .find(|p| p.path == "ios/network-kit")
         .unwrap();
-    network_kit.pipeline_duration_ms = Some(3000);
+    // Slow enough that Convoy, which asks for auto-merge only once GitLab shows the pipeline
+    // as the head pipeline, finds it still running even on a loaded machine.
+    network_kit.pipeline_duration_ms = Some(8000);
     let convoy = spawn_convoy(options).await;
     let planned = convoy.start_release().await;
     convoy.client.deploy_all(planned.id).await.unwrap();
@@ -337,8 +339,18 @@ async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
         "canceled"
     );
 
-    // Long enough for NetworkKit's pipeline to succeed: it must not merge any more.
-    tokio::time::sleep(Duration::from_secs(5)).await;
+    // Once NetworkKit's pipeline succeeded, nothing may merge it any more.
+    let pipeline_passed = |w: &convoy_simulator::WorldView| {
+        w.latest_pipeline("ios/network-kit", "release/0.1.0")
+            .is_some_and(|p| p.status == "success")
+    };
+    assert!(
+        convoy
+            .sim
+            .world()
+            .eventually(Duration::from_secs(60), pipeline_passed)
+            .await
+    );
     let world = convoy.sim.world();
     let network_mr = &world.merge_requests("ios/network-kit")[0];
     assert_eq!(network_mr.state, "opened", "{network_mr:?}");

@@ -53,6 +53,14 @@ pub trait Forge: Send + Sync {
     /// The branch and the commit at its head.
     async fn branch(&self, project: &str, name: &str) -> Result<Branch, ForgeError>;
 
+    /// Creates the branch `name` at `git_ref`.
+    async fn create_branch(
+        &self,
+        project: &str,
+        name: &str,
+        git_ref: &str,
+    ) -> Result<Branch, ForgeError>;
+
     /// True when every commit of `branch` is already in `target`.
     async fn is_merged(
         &self,
@@ -83,10 +91,12 @@ pub trait Forge: Send + Sync {
 
     /// Sets the merge request to merge when its pipeline succeeds (sends both `auto_merge` and
     /// `merge_when_pipeline_succeeds`); merges at once if the pipeline already succeeded.
+    /// `sha` is the source head the caller checked: GitLab refuses (409) when it moved.
     async fn merge_when_pipeline_succeeds(
         &self,
         project: &str,
         iid: u64,
+        sha: &str,
     ) -> Result<MergeRequest, ForgeError>;
 
     /// Stops the merge request from merging by itself (cancels auto-merge); a merge request

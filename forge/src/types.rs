@@ -8,6 +8,13 @@ pub struct Project {
     pub path: String,
     pub default_branch: String,
     pub web_url: String,
+    /// How merge requests merge: `merge`, `rebase_merge` or `ff`.
+    pub merge_method: String,
+    /// "Pipelines must succeed": without it GitLab lets a merge request merge whose pipeline
+    /// did not pass.
+    pub only_allow_merge_if_pipeline_succeeds: bool,
+    /// "Skipped pipelines are considered successful".
+    pub allow_merge_on_skipped_pipeline: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -57,7 +64,12 @@ pub struct MergeRequest {
     pub merge_commit_sha: Option<String>,
     /// True when set to merge when the pipeline succeeds.
     pub auto_merge: bool,
+    /// The pipeline GitLab has linked as the head pipeline. It is linked some time after a
+    /// pipeline is created, so it can still be an older one (check its `sha`) or none.
     pub head_pipeline: Option<Pipeline>,
+    /// GitLab's `detailed_merge_status` (`mergeable`, `checking`, `conflict`, `need_rebase`,
+    /// `ci_still_running`, `discussions_not_resolved`, ...), when it reports one.
+    pub detailed_merge_status: Option<String>,
 }
 
 /// A pipeline status; anything the forge adds later is `Other` and counts as not finished.

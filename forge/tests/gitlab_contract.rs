@@ -14,6 +14,7 @@ const CORE: &str = "ios/core-kit";
 
 const SCENARIO: &str = r#"
 pipeline_duration_ms: 400
+head_pipeline_lag_ms: 50
 webhooks: { max_attempts: 1, retry_backoff_ms: 10, timeout_ms: 500 }
 projects:
   - path: ios/core-kit
@@ -27,6 +28,10 @@ projects:
             lint:
               stage: lint
               script: pod lib lint --allow-warnings
+              rules:
+                - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+                - if: $CI_COMMIT_BRANCH
+                - if: $CI_COMMIT_TAG
             publish:
               stage: publish
               script: pod repo push private-specs
@@ -90,6 +95,24 @@ async fn start() -> (RunningSimulator, GitLab) {
 }
 
 /// Polls the pipeline until it is finished.
+/// Waits until GitLab shows `pipeline_id` as the merge request's head pipeline (it links
+/// new pipelines asynchronously, `MergeRequests::UpdateHeadPipelineWorker`).
+async fn linked(gitlab: &GitLab, iid: u64, pipeline_id: u64) -> convoy_forge::MergeRequest {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let mr = gitlab.merge_request(CORE, iid).await.unwrap();
+        if mr
+            .head_pipeline
+            .as_ref()
+            .is_some_and(|p| p.id == pipeline_id)
+        {
+            return mr;
+        }
+        assert!(Instant::now() < deadline, "never linked: {mr:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
 async fn finished(gitlab: &GitLab, project: &str, pipeline_id: u64) -> Pipeline {
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
@@ -415,11 +438,25 @@ async fn a_merge_request_is_opened_found_and_read_with_its_head_pipeline() {
         .unwrap()
         .unwrap();
     assert_eq!(found.iid, created.iid);
-    let read = gitlab.merge_request(CORE, created.iid).await.unwrap();
+    // Opening it started a merge request pipeline (MergeRequests::AfterCreateService),
+    // newer than the branch pipeline: GitLab links it as the head pipeline.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let read = loop {
+        let read = gitlab.merge_request(CORE, created.iid).await.unwrap();
+        if read
+            .head_pipeline
+            .as_ref()
+            .is_some_and(|p| p.id > branch_pipeline.id)
+        {
+            break read;
+        }
+        assert!(Instant::now() < deadline, "never linked: {read:?}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    };
     assert_eq!(read.iid, created.iid);
     assert_eq!(read.web_url, created.web_url);
     let head = read.head_pipeline.expect("the merge request's pipeline");
-    assert_eq!(head.id, branch_pipeline.id);
+    assert_eq!(head.git_ref, "refs/merge-requests/1/head");
     assert_eq!(
         head.sha,
         simulator
@@ -483,8 +520,9 @@ async fn a_merge_request_set_to_auto_merge_merges_when_its_pipeline_succeeds() {
         .create_merge_request_pipeline(CORE, mr.iid)
         .await
         .unwrap();
+    let mr = linked(&gitlab, mr.iid, pipeline.id).await;
     let set = gitlab
-        .merge_when_pipeline_succeeds(CORE, mr.iid)
+        .merge_when_pipeline_succeeds(CORE, mr.iid, mr.sha.as_deref().unwrap())
         .await
         .unwrap();
     assert_eq!(set.state, MergeRequestState::Opened);
@@ -507,12 +545,11 @@ async fn a_merge_request_set_to_auto_merge_merges_when_its_pipeline_succeeds() {
         merged.merge_commit_sha,
         simulator.world().branch_head(CORE, "main")
     );
-    assert!(
-        gitlab
-            .is_merged(CORE, "release/0.1.0", "main")
-            .await
-            .unwrap()
-    );
+    // GitLab deletes the source branch on merge (remove_source_branch_after_merge).
+    assert!(matches!(
+        gitlab.branch(CORE, "release/0.1.0").await,
+        Err(ForgeError::NotFound(_))
+    ));
     assert_eq!(
         gitlab
             .find_open_merge_request(CORE, "release/0.1.0", "main")
@@ -529,17 +566,25 @@ async fn a_conflicting_merge_request_cannot_merge_with_gitlab_s_message() {
         .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
         .await
         .unwrap();
+    let pipeline = gitlab
+        .create_merge_request_pipeline(CORE, mr.iid)
+        .await
+        .unwrap();
+    finished(&gitlab, CORE, pipeline.id).await;
+    let mr = linked(&gitlab, mr.iid, pipeline.id).await;
     simulator.faults().set_merge_conflict(CORE, true);
     assert_eq!(
         gitlab
-            .merge_when_pipeline_succeeds(CORE, mr.iid)
+            .merge_when_pipeline_succeeds(CORE, mr.iid, mr.sha.as_deref().unwrap())
             .await
             .unwrap_err(),
         ForgeError::CannotMerge {
-            status: 406,
+            status: 422,
             message: "Branch cannot be merged".into()
         }
     );
+    let now = gitlab.merge_request(CORE, mr.iid).await.unwrap();
+    assert_eq!(now.detailed_merge_status.as_deref(), Some("conflict"));
 }
 
 #[tokio::test]
@@ -553,9 +598,10 @@ async fn canceling_auto_merge_leaves_the_merge_request_open_after_its_pipeline_s
         .create_merge_request_pipeline(CORE, mr.iid)
         .await
         .unwrap();
+    let mr = linked(&gitlab, mr.iid, pipeline.id).await;
     assert!(
         gitlab
-            .merge_when_pipeline_succeeds(CORE, mr.iid)
+            .merge_when_pipeline_succeeds(CORE, mr.iid, mr.sha.as_deref().unwrap())
             .await
             .unwrap()
             .auto_merge
@@ -585,7 +631,7 @@ async fn merging_an_unknown_merge_request_is_not_found() {
     let (_simulator, gitlab) = start().await;
     assert_eq!(
         gitlab
-            .merge_when_pipeline_succeeds(CORE, 999)
+            .merge_when_pipeline_succeeds(CORE, 999, "0123456789")
             .await
             .unwrap_err(),
         ForgeError::NotFound(

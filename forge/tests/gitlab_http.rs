@@ -25,7 +25,8 @@ async fn gitlab(replies: Vec<Reply>) -> (GitLab, Responder) {
     (gitlab, server)
 }
 
-const PROJECT_JSON: &str = r#"{"id": 7, "path_with_namespace": "group/app", "default_branch": "main", "web_url": "http://gitlab.test/group/app", "extra": 1}"#;
+const PROJECT_JSON: &str = r#"{"id": 7, "path_with_namespace": "group/app", "default_branch": "main", "web_url": "http://gitlab.test/group/app", "extra": 1,
+    "merge_method": "ff", "only_allow_merge_if_pipeline_succeeds": true, "allow_merge_on_skipped_pipeline": null}"#;
 
 fn project() -> Project {
     Project {
@@ -33,6 +34,9 @@ fn project() -> Project {
         path: "group/app".into(),
         default_branch: "main".into(),
         web_url: "http://gitlab.test/group/app".into(),
+        merge_method: "ff".into(),
+        only_allow_merge_if_pipeline_succeeds: true,
+        allow_merge_on_skipped_pipeline: false,
     }
 }
 
@@ -437,10 +441,10 @@ const MR_JSON: &str = r#"{"iid": 3, "state": "opened", "source_branch": "release
     "head_pipeline": {"id": 9, "status": "running", "ref": "release/1.0", "sha": "aaa", "web_url": "p9", "duration": null}}"#;
 
 #[tokio::test]
-async fn merge_when_pipeline_succeeds_sends_both_auto_merge_parameters() {
+async fn merge_when_pipeline_succeeds_sends_both_auto_merge_parameters_and_the_head_sha() {
     let (gitlab, server) = gitlab(vec![Reply::json(200, MR_JSON)]).await;
     let mr = gitlab
-        .merge_when_pipeline_succeeds("group/a", 3)
+        .merge_when_pipeline_succeeds("group/a", 3, "aaa")
         .await
         .unwrap();
     assert!(mr.auto_merge);
@@ -453,7 +457,7 @@ async fn merge_when_pipeline_succeeds_sends_both_auto_merge_parameters() {
     );
     assert_eq!(
         received[0].body,
-        "auto_merge=true&merge_when_pipeline_succeeds=true"
+        "auto_merge=true&merge_when_pipeline_succeeds=true&sha=aaa"
     );
 }
 
@@ -469,7 +473,7 @@ async fn every_merge_refusal_status_is_cannot_merge_with_gitlab_s_message() {
         let (gitlab, server) = gitlab(vec![Reply::json(status, &body)]).await;
         assert_eq!(
             gitlab
-                .merge_when_pipeline_succeeds("group/a", 3)
+                .merge_when_pipeline_succeeds("group/a", 3, "aaa")
                 .await
                 .unwrap_err(),
             ForgeError::CannotMerge {

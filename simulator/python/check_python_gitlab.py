@@ -22,6 +22,7 @@ except ImportError:
 STALE_MESSAGE = "You are attempting to update a file that has changed since you started editing it."
 APP = "mobile/app"
 RELEASE_BRANCH = "release/2.0.0"
+FEATURE_BRANCH = "python/readme"
 
 
 class CheckFailed(Exception):
@@ -52,15 +53,41 @@ def expect_error(error_class, action, status, message_part):
     raise CheckFailed(f"expected {error_class.__name__} (HTTP {status}), the call succeeded")
 
 
-def check_merge_request(app):
+def check_release_flow(app):
+    """Branch creation, file update, MR, pipeline, merge, tag and tag pipeline, as Convoy does
+    them, against GitLab's real rules (the head pipeline is linked a moment after creation)."""
+    branch = app.branches.create({"branch": FEATURE_BRANCH, "ref": "main"})
+    check(branch.name == FEATURE_BRANCH, f"created branch is named {branch.name}")
+    expect_error(
+        exceptions.GitlabCreateError,
+        lambda: app.branches.create({"branch": FEATURE_BRANCH, "ref": "main"}),
+        400,
+        "Branch already exists",
+    )
+    readme = app.files.get(file_path="README.md", ref=FEATURE_BRANCH)
+    app.files.update(
+        "README.md",
+        {
+            "branch": FEATURE_BRANCH,
+            "content": base64.b64decode(readme.content).decode() + "More words.\n",
+            "commit_message": "Describe the app",
+            "last_commit_id": readme.last_commit_id,
+        },
+    )
     mr = app.mergerequests.create(
-        {"source_branch": RELEASE_BRANCH, "target_branch": "main", "title": "Release 2.0.0"}
+        {"source_branch": FEATURE_BRANCH, "target_branch": "main", "title": "Describe the app"}
     )
     check(mr.state == "opened", f"new MR state is {mr.state}")
-    pipeline = app.pipelines.create({"ref": RELEASE_BRANCH})
-    check(pipeline.ref == RELEASE_BRANCH, f"pipeline ref is {pipeline.ref}")
+    pipeline = app.pipelines.create({"ref": FEATURE_BRANCH})
+    check(pipeline.ref == FEATURE_BRANCH, f"pipeline ref is {pipeline.ref}")
+
+    def linked():
+        head = app.mergerequests.get(mr.iid).head_pipeline
+        return head is not None and head["id"] == pipeline.id
+
+    wait_until("GitLab to show the new pipeline as the MR's head pipeline", linked)
     # Merge when the pipeline succeeds (or at once if it already did).
-    mr.merge(merge_when_pipeline_succeeds=True)
+    mr.merge(merge_when_pipeline_succeeds=True, sha=app.mergerequests.get(mr.iid).sha)
 
     def merged():
         return app.mergerequests.get(mr.iid).state == "merged"
@@ -69,14 +96,24 @@ def check_merge_request(app):
     fresh = app.mergerequests.get(mr.iid)
     check(fresh.merge_commit_sha, "a merged MR has a merge_commit_sha")
     expect_error(exceptions.GitlabMRClosedError, lambda: fresh.merge(), 405, "405 Method Not Allowed")
-    listed = app.mergerequests.list(state="merged", source_branch=RELEASE_BRANCH, get_all=True)
-    check(len(listed) == 1, f"expected one merged MR from {RELEASE_BRANCH}, got {len(listed)}")
-    print(f"ok: MR !{fresh.iid} merged as {fresh.merge_commit_sha[:8]}; a second merge is refused")
+    listed = app.mergerequests.list(state="merged", source_branch=FEATURE_BRANCH, get_all=True)
+    check(len(listed) == 1, f"expected one merged MR from {FEATURE_BRANCH}, got {len(listed)}")
+    branches = [b.name for b in app.branches.list(get_all=True)]
+    check(FEATURE_BRANCH not in branches, "the source branch was removed on merge")
+
+    tag = app.tags.create({"tag_name": "2.0.0", "ref": "main", "message": "Release 2.0.0"})
+    check(tag.name == "2.0.0", f"created tag is named {tag.name}")
+
+    def tag_pipeline_passed():
+        pipelines = app.pipelines.list(ref="2.0.0", get_all=True)
+        return bool(pipelines) and pipelines[0].status == "success"
+
+    wait_until("the tag pipeline to succeed", tag_pipeline_passed)
+    print(f"ok: branch, file update, MR !{fresh.iid} merged as {fresh.merge_commit_sha[:8]}, tag 2.0.0 and its pipeline")
 
 
 def check_tags(app):
-    tag = app.tags.create({"tag_name": "2.0.0", "ref": "main"})
-    check(tag.name == "2.0.0", f"created tag is named {tag.name}")
+    tag = app.tags.get("2.0.0")
     expect_error(
         exceptions.GitlabCreateError,
         lambda: app.tags.create({"tag_name": "2.0.0", "ref": "main"}),
@@ -84,7 +121,7 @@ def check_tags(app):
         "Tag 2.0.0 already exists",
     )
     check(app.tags.get("2.0.0").commit["id"] == tag.commit["id"], "the tag still points at its commit")
-    print("ok: tag 2.0.0 created; a second create fails with GitlabCreateError 400")
+    print("ok: a second create of tag 2.0.0 fails with GitlabCreateError 400")
 
 
 def check_files(app):
@@ -141,7 +178,7 @@ def main(argv):
         expect_error(exceptions.GitlabAuthenticationError, lambda: gitlab.Gitlab(base_url, private_token="wrong").auth(), 401, "401 Unauthorized")
         app = gl.projects.get(APP)
         check(app.path_with_namespace == APP, f"project path is {app.path_with_namespace}")
-        check_merge_request(app)
+        check_release_flow(app)
         check_tags(app)
         check_files(app)
         check_tree_and_hooks(app)

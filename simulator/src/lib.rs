@@ -26,6 +26,7 @@
 #![recursion_limit = "256"]
 
 mod api;
+pub mod ci_config;
 mod error;
 mod faults;
 mod hooks;
@@ -46,6 +47,7 @@ pub use scenario::{
 };
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
 pub use view::{
-    CommitInfo, HookInfo, JobInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo, WorldView,
+    CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo,
+    WorldView,
 };
 pub use world::users::{AccessLevel, UserSpec};

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::faults::Faults;
 
 /// Everything the simulated GitLab holds when it starts.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Scenario {
     /// How long a pipeline takes from creation to its last job's end, unless a project says
@@ -21,15 +21,27 @@ pub struct Scenario {
     /// when absent.
     #[serde(default)]
     pub ci_capacity: Option<usize>,
-    /// Real GitLab records a pipeline with status `skipped` (no jobs) for a `[ci skip]` push or
-    /// tag; by default the simulator starts no pipeline at all, as the product brief models it.
-    #[serde(default)]
+    /// A `[ci skip]` push, tag or merge request pipeline is recorded as a pipeline with status
+    /// `skipped` and no jobs, as GitLab does (`Gitlab::Ci::Pipeline::Chain::Skip`). `false`:
+    /// no pipeline at all (the product brief's older model).
+    #[serde(default = "yes")]
     pub skipped_pipelines: bool,
-    /// Real GitLab runs in a merge request pipeline only jobs with `only: [merge_requests]` or
-    /// a `merge_request_event` rule, and refuses the pipeline when there are none; by default the
-    /// simulator runs the branch's jobs instead.
-    #[serde(default)]
+    /// A merge request pipeline runs only jobs that ask for one (`only: [merge_requests]`,
+    /// `merge_request_event` rules) and is refused without any, as in GitLab. `false`: the
+    /// branch's jobs run instead (an older simplification).
+    #[serde(default = "yes")]
     pub strict_merge_request_pipelines: bool,
+    /// How long after a pipeline is created GitLab links it as its merge request's head
+    /// pipeline (`MergeRequests::UpdateHeadPipelineWorker` runs asynchronously), and how long
+    /// a merge request stays `preparing`/`checking` after it is opened or its source branch
+    /// moves. 0: at once.
+    #[serde(default = "default_head_pipeline_lag_ms")]
+    pub head_pipeline_lag_ms: u64,
+    /// Every merge request opened (or pushed to) gets a merge request pipeline when its CI
+    /// config has merge request jobs (`MergeRequests::AfterCreateService`,
+    /// `MergeRequests::RefreshService`). `false`: only the API starts them.
+    #[serde(default = "yes")]
+    pub automatic_merge_request_pipelines: bool,
     /// How webhook deliveries are retried.
     #[serde(default)]
     pub webhooks: WebhookSettings,
@@ -69,7 +81,7 @@ impl Default for WebhookSettings {
 }
 
 /// One project (repository) of the simulated GitLab.
-#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProjectSpec {
     /// `group/name`, as in the project's URL.
@@ -93,18 +105,42 @@ pub struct ProjectSpec {
     /// Overrides the scenario's pipeline duration for this project.
     #[serde(default)]
     pub pipeline_duration_ms: Option<u64>,
-    /// `merge` (a merge commit, GitLab's default) or `ff` (fast-forward when possible).
+    /// `merge` (a merge commit, GitLab's default), `rebase_merge` (a merge commit, only when
+    /// the source is on top of the target) or `ff` (fast-forward only).
     #[serde(default)]
     pub merge_method: MergeMethod,
+    /// "Pipelines must succeed". GitLab's default for a new project is off.
+    #[serde(default)]
+    pub only_allow_merge_if_pipeline_succeeds: bool,
+    /// "Skipped pipelines are considered successful". Off by default.
+    #[serde(default)]
+    pub allow_merge_on_skipped_pipeline: bool,
+    /// "Enable 'Delete source branch' option by default": merge requests opened through the
+    /// API get `force_remove_source_branch` from it, and merging deletes the source branch.
+    /// GitLab's default for a new project is on.
+    #[serde(default = "yes")]
+    pub remove_source_branch_after_merge: bool,
 }
 
-/// How merge requests of a project are merged.
+/// How merge requests of a project are merged (`merge_method`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum MergeMethod {
     #[default]
     Merge,
+    RebaseMerge,
     Ff,
+}
+
+impl MergeMethod {
+    /// GitLab's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeMethod::Merge => "merge",
+            MergeMethod::RebaseMerge => "rebase_merge",
+            MergeMethod::Ff => "ff",
+        }
+    }
 }
 
 /// One branch and the files of its (single) seed commit.
@@ -163,8 +199,25 @@ pub struct FileContains {
     pub text: String,
 }
 
+/// The defaults are the YAML defaults (GitLab's behaviour), so there is one place for them.
+impl Default for Scenario {
+    fn default() -> Self {
+        serde_yaml::from_str("projects: []").expect("an empty scenario parses")
+    }
+}
+
+impl Default for ProjectSpec {
+    fn default() -> Self {
+        serde_yaml::from_str("path: ''\nbranches: []").expect("an empty project parses")
+    }
+}
+
 fn default_pipeline_duration_ms() -> u64 {
     200
+}
+
+fn default_head_pipeline_lag_ms() -> u64 {
+    500
 }
 
 fn default_branch() -> String {

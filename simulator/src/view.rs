@@ -38,6 +38,34 @@ pub struct MergeRequestInfo {
     pub merge_commit_sha: Option<String>,
     /// Auto-merge ("merge when pipeline succeeds") is set.
     pub auto_merge: bool,
+    /// The head pipeline GitLab has linked (it lags behind pipeline creation).
+    pub head_pipeline: Option<u64>,
+    /// The source head now, or the merged head once merged.
+    pub sha: Option<String>,
+    pub force_remove_source_branch: bool,
+}
+
+/// One merge, with the head pipeline the merge request had at that moment: a test proves
+/// with it that nothing was merged without CI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MergeInfo {
+    pub iid: u64,
+    /// The source head that was merged.
+    pub sha: String,
+    pub head_pipeline: Option<u64>,
+    pub head_pipeline_sha: Option<String>,
+    /// `success`, `running`, `skipped`, ... (`None`: no head pipeline).
+    pub head_pipeline_status: Option<String>,
+    /// Merged by auto-merge rather than by the merge call itself.
+    pub by_auto_merge: bool,
+}
+
+impl MergeInfo {
+    /// The merge happened with a successful pipeline for the merged head.
+    pub fn had_passing_ci(&self) -> bool {
+        self.head_pipeline_status.as_deref() == Some("success")
+            && self.head_pipeline_sha.as_deref() == Some(self.sha.as_str())
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -187,8 +215,41 @@ impl WorldView {
                     merge_count: mr.merge_count,
                     merge_commit_sha: mr.merge_commit_sha.clone(),
                     auto_merge: mr.auto_merge,
+                    head_pipeline: mr.head_pipeline_id,
+                    sha: w.merge_request_sha(mr.id),
+                    force_remove_source_branch: mr.force_remove_source_branch,
                 })
                 .collect()
+        })
+    }
+
+    /// Every merge in a project, in order.
+    pub fn merges(&self, project: &str) -> Vec<MergeInfo> {
+        self.read(|w| {
+            let Some(id) = Self::id(w, project) else {
+                return Vec::new();
+            };
+            w.merges
+                .iter()
+                .filter(|m| m.project_id == id)
+                .map(|m| MergeInfo {
+                    iid: m.iid,
+                    sha: m.sha.clone(),
+                    head_pipeline: m.head_pipeline,
+                    head_pipeline_sha: m.head_pipeline_sha.clone(),
+                    head_pipeline_status: m.head_pipeline_status.map(|s| s.as_str().to_string()),
+                    by_auto_merge: m.by_auto_merge,
+                })
+                .collect()
+        })
+    }
+
+    /// The `detailed_merge_status` of a merge request now.
+    pub fn detailed_merge_status(&self, project: &str, iid: u64) -> Option<String> {
+        self.read(|w| {
+            let id = Self::id(w, project)?;
+            let mr = w.find_merge_request(id, iid).ok()?;
+            Some(w.detailed_merge_status(mr).to_string())
         })
     }
 

@@ -47,7 +47,8 @@ async fn release(api: &Api, project: &str, pod: &str) {
         let bump = json!({
             "branch": "release/0.1.0",
             "content": text.replace("'0.0.9'", "'0.1.0'"),
-            "commit_message": format!("Bump {pod} to 0.1.0 [ci skip]"),
+            // No [ci skip]: this commit is the merge request's head, its pipeline must run.
+            "commit_message": format!("Bump {pod} to 0.1.0"),
             "last_commit_id": last_commit,
         });
         let (status, body) = api
@@ -60,13 +61,21 @@ async fn release(api: &Api, project: &str, pod: &str) {
     }
     let (status, mr) = api.post(&format!("/projects/{project}/merge_requests"), json!({ "source_branch": "release/0.1.0", "target_branch": "main", "title": format!("Release {pod} 0.1.0") })).await;
     assert_eq!(status, 201, "{mr}");
-    let (status, _) = api
+    // The demo's CI has no merge request jobs: a branch pipeline, once GitLab shows it as the
+    // merge request's head pipeline (MergeRequests::UpdateHeadPipelineWorker).
+    let (status, pipeline) = api
         .post(
-            &format!("/projects/{project}/merge_requests/{}/pipelines", mr["iid"]),
+            &format!("/projects/{project}/pipeline?ref=release%2F0.1.0"),
             json!({}),
         )
         .await;
-    assert_eq!(status, 201);
+    assert_eq!(status, 201, "{pipeline}");
+    wait(
+        api,
+        &format!("/projects/{project}/merge_requests/{}", mr["iid"]),
+        |mr| mr["head_pipeline"]["id"] == pipeline["id"],
+    )
+    .await;
     let (status, body) = api
         .put(
             &format!("/projects/{project}/merge_requests/{}/merge", mr["iid"]),
@@ -145,9 +154,10 @@ async fn the_demo_releases_in_dependency_order_and_the_podfile_pins_the_versions
             1
         );
     }
-    assert!(
-        world.pipelines_for_ref("ios/core-kit", "0.1.0")[0].source == "api",
-        "CoreKit's fast-forwarded [ci skip] tag needed an explicit pipeline"
+    assert_eq!(
+        world.pipelines_for_ref("ios/core-kit", "0.1.0")[0].source,
+        "push",
+        "CoreKit's fast-forwarded bump (no [ci skip]) starts its tag pipeline by itself"
     );
     assert!(
         world

@@ -165,6 +165,16 @@ async fn merge_requests_pipelines_and_retry_through_the_gitlab_crate() {
         .query_async(&gl)
         .await
         .unwrap();
+    // GitLab links a new pipeline as the head pipeline a moment later.
+    let world = simulator.world();
+    assert!(
+        world
+            .eventually(std::time::Duration::from_secs(30), |w| w
+                .merge_requests("group/net")[0]
+                .head_pipeline
+                == Some(pipeline.id))
+            .await
+    );
     let merge = MergeMergeRequest::builder()
         .project("group/net")
         .merge_request(mr.iid)
@@ -215,7 +225,6 @@ async fn merge_requests_pipelines_and_retry_through_the_gitlab_crate() {
         .query_async(&gl)
         .await
         .unwrap();
-    let world = simulator.world();
     assert!(
         world
             .eventually(std::time::Duration::from_secs(10), |w| w

@@ -16,19 +16,29 @@ async fn open(api: &Api, project: &str, source: &str) -> serde_json::Value {
 
 #[tokio::test]
 async fn auto_merge_waits_for_the_pipeline_then_merges_exactly_once() {
-    let simulator = common::start_slow().await;
+    let mut scenario = convoy_simulator::Scenario::from_yaml(common::SCENARIO).unwrap();
+    // Long enough to be still running once GitLab has linked it as the head pipeline.
+    scenario.pipeline_duration_ms = 3_000;
+    let simulator = common::start_with(scenario).await;
     let api = Api::new(&simulator);
     let mr = open(&api, "group%2Fcore", "release/1.0.0").await;
     assert_eq!(mr["state"], "opened");
     assert_eq!(mr["iid"], 1);
 
-    let (status, _) = api
+    let (status, pipeline) = api
         .post(
             "/projects/group%2Fcore/pipeline?ref=release%2F1.0.0",
             json!({}),
         )
         .await;
     assert_eq!(status, 201);
+    // MergeRequests::UpdateHeadPipelineWorker links it a moment later.
+    let mr = api
+        .wait_for("/projects/group%2Fcore/merge_requests/1", 30, |mr| {
+            mr["head_pipeline"]["id"] == pipeline["id"]
+        })
+        .await;
+    assert_eq!(mr["head_pipeline"]["id"], pipeline["id"]);
     // Both parameter names, as Convoy sends them; form body like the gitlab crate.
     let form = [
         ("auto_merge", "true"),
@@ -66,7 +76,11 @@ async fn auto_merge_waits_for_the_pipeline_then_merges_exactly_once() {
             .as_deref(),
         Some("struct Core {}\n")
     );
-    assert!(world.is_merged("group/core", "release/1.0.0", "main"));
+    assert_eq!(
+        world.branch_head("group/core", "release/1.0.0"),
+        None,
+        "the source branch is deleted on merge"
+    );
 
     let (status, body) = api
         .put("/projects/group%2Fcore/merge_requests/1/merge", json!({}))
@@ -107,9 +121,14 @@ async fn a_project_without_ci_merges_at_once_with_a_merge_commit() {
     );
 }
 
+/// With "pipelines must succeed" on, a plain merge is 405 until CI passed
+/// (`MergeRequest#mergeable_state?`, `CheckCiStatusService`).
 #[tokio::test]
-async fn merging_without_auto_merge_while_ci_has_not_passed_is_refused() {
-    let simulator = start().await;
+async fn merging_without_auto_merge_while_ci_has_not_passed_is_refused_when_pipelines_must_succeed()
+{
+    let mut scenario = convoy_simulator::Scenario::from_yaml(common::SCENARIO).unwrap();
+    scenario.projects[0].only_allow_merge_if_pipeline_succeeds = true;
+    let simulator = common::start_with(scenario).await;
     let api = Api::new(&simulator);
     open(&api, "group%2Fcore", "release/1.0.0").await;
     let (status, body) = api
@@ -149,7 +168,9 @@ async fn a_second_open_merge_request_for_the_same_branches_is_409() {
 }
 
 #[tokio::test]
-async fn an_injected_conflict_answers_406_until_it_is_lifted() {
+/// `lib/api/merge_requests.rb`: `render_api_error!('Branch cannot be merged', 422)` (406 before
+/// GitLab 17).
+async fn an_injected_conflict_answers_422_until_it_is_lifted() {
     let simulator = start().await;
     let api = Api::new(&simulator);
     open(&api, "group%2Fplain", "feature").await;
@@ -159,9 +180,13 @@ async fn an_injected_conflict_answers_406_until_it_is_lifted() {
         .await;
     assert_eq!(
         (status, body),
-        (406, json!({ "message": "Branch cannot be merged" }))
+        (422, json!({ "message": "Branch cannot be merged" }))
     );
-    let (_, mr) = api.get("/projects/group%2Fplain/merge_requests/1").await;
+    let mr = api
+        .wait_for("/projects/group%2Fplain/merge_requests/1", 30, |mr| {
+            mr["detailed_merge_status"] == "conflict"
+        })
+        .await;
     assert_eq!(mr["detailed_merge_status"], "conflict");
 
     simulator.faults().set_merge_conflict("group/plain", false);
@@ -170,7 +195,7 @@ async fn an_injected_conflict_answers_406_until_it_is_lifted() {
     let (status, _) = api
         .put("/projects/group%2Fplain/merge_requests/1/merge", json!({}))
         .await;
-    assert_eq!(status, 406);
+    assert_eq!(status, 422);
     simulator
         .faults()
         .set_merge_conflict("group/plain!1", false);
@@ -198,7 +223,7 @@ async fn both_sides_changing_a_file_is_a_real_conflict() {
         .await;
     assert_eq!(
         (status, body),
-        (406, json!({ "message": "Branch cannot be merged" }))
+        (422, json!({ "message": "Branch cannot be merged" }))
     );
 }
 
@@ -209,15 +234,13 @@ async fn a_fast_forward_project_moves_main_to_the_source_head() {
     let simulator = common::start_with(scenario).await;
     let api = Api::new(&simulator);
     open(&api, "group%2Fplain", "feature").await;
+    let feature_head = simulator.world().branch_head("group/plain", "feature");
     let (status, mr) = api
         .put("/projects/group%2Fplain/merge_requests/1/merge", json!({}))
         .await;
     assert_eq!(status, 200);
     let world = simulator.world();
-    assert_eq!(
-        world.branch_head("group/plain", "main"),
-        world.branch_head("group/plain", "feature")
-    );
+    assert_eq!(world.branch_head("group/plain", "main"), feature_head);
     assert_eq!(mr["merge_commit_sha"], serde_json::Value::Null);
 }
 
@@ -234,7 +257,13 @@ async fn a_strict_merge_request_pipeline_needs_jobs_that_ask_for_it() {
             json!({}),
         )
         .await;
-    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        (status, body),
+        (
+            400,
+            json!({ "message": { "base": ["No stages / jobs for this pipeline."] } })
+        )
+    );
 
     let ci = "stages: [lint]\nlint:\n  stage: lint\n  script: pod lib lint\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n";
     simulator
@@ -251,7 +280,7 @@ async fn a_strict_merge_request_pipeline_needs_jobs_that_ask_for_it() {
             json!({}),
         )
         .await;
-    assert_eq!(status, 201, "{pipeline}");
+    assert_eq!(status, 200, "{pipeline}");
     assert_eq!(pipeline["ref"], "refs/merge-requests/1/head");
     assert_eq!(
         simulator

@@ -108,43 +108,6 @@ async fn lint_fails_until_the_dependency_is_released_then_passes_on_retry() {
 }
 
 #[tokio::test]
-async fn a_ci_skip_commit_starts_no_pipeline_and_a_normal_push_does() {
-    let simulator = start().await;
-    let world = simulator.world();
-    simulator
-        .push_commit(
-            "group/core",
-            "release/1.0.0",
-            &[(
-                "CoreKit.podspec",
-                "Pod::Spec.new do |s|\n  s.name = 'CoreKit'\n  s.version = '1.0.1'\nend\n",
-            )],
-            "Bump version to 1.0.1 [ci skip]",
-        )
-        .unwrap();
-    simulator
-        .push_commit(
-            "group/core",
-            "main",
-            &[("README.md", "hello\n")],
-            "Add readme",
-        )
-        .unwrap();
-    assert!(
-        world
-            .eventually(WAIT, |w| !w
-                .pipelines_for_ref("group/core", "main")
-                .is_empty())
-            .await
-    );
-    assert!(
-        world
-            .pipelines_for_ref("group/core", "release/1.0.0")
-            .is_empty()
-    );
-}
-
-#[tokio::test]
 async fn creating_a_tag_twice_is_refused_with_gitlabs_message() {
     let simulator = start().await;
     let api = Api::new(&simulator);
@@ -195,42 +158,6 @@ async fn creating_a_tag_twice_is_refused_with_gitlabs_message() {
         (status, body),
         (400, json!({ "message": "Target nope is invalid" }))
     );
-}
-
-#[tokio::test]
-async fn a_tag_on_a_ci_skip_commit_has_no_pipeline_until_one_is_created() {
-    let simulator = start().await;
-    let api = Api::new(&simulator);
-    simulator
-        .push_commit(
-            "group/core",
-            "main",
-            &[("README.md", "x\n")],
-            "Bump [ci skip]",
-        )
-        .unwrap();
-    let (status, _) = api
-        .post(
-            "/projects/group%2Fcore/repository/tags",
-            json!({ "tag_name": "1.0.0", "ref": "main" }),
-        )
-        .await;
-    assert_eq!(status, 201);
-    assert!(
-        simulator
-            .world()
-            .pipelines_for_ref("group/core", "1.0.0")
-            .is_empty()
-    );
-
-    let (status, pipeline) = api
-        .post("/projects/group%2Fcore/pipeline?ref=1.0.0", json!({}))
-        .await;
-    assert_eq!(status, 201);
-    assert_eq!(pipeline["tag"], true);
-    let done = finished(&api, "group%2Fcore", &pipeline).await;
-    assert_eq!(done["status"], "success");
-    assert!(simulator.world().is_released("group/core", "1.0.0"));
 }
 
 #[tokio::test]
@@ -407,83 +334,25 @@ async fn with_ci_capacity_one_pipeline_waits_for_the_other() {
     );
 }
 
+/// The older model stays available: `skipped_pipelines: false` gives a `[ci skip]` push no
+/// pipeline at all.
 #[tokio::test]
-async fn like_real_gitlab_a_ci_skip_push_can_record_a_skipped_pipeline_that_blocks_auto_merge() {
+async fn without_skipped_pipelines_a_ci_skip_push_starts_no_pipeline() {
     let mut scenario = Scenario::from_yaml(common::SCENARIO).unwrap();
-    scenario.skipped_pipelines = true;
-    // Slow enough that the merge call below surely finds the new pipeline running.
-    scenario.pipeline_duration_ms = 1_000;
+    scenario.skipped_pipelines = false;
     let simulator = common::start_with(scenario).await;
-    let api = Api::new(&simulator);
     simulator
         .push_commit(
             "group/core",
             "release/1.0.0",
-            &[("README.md", "x\n")],
+            &[("R", "x")],
             "Bump [ci skip]",
         )
         .unwrap();
-    let skipped = simulator
-        .world()
-        .latest_pipeline("group/core", "release/1.0.0")
-        .expect("a skipped pipeline");
-    assert_eq!(
-        (skipped.status.as_str(), skipped.jobs.len()),
-        ("skipped", 0)
-    );
-
-    api.post(
-        "/projects/group%2Fcore/merge_requests",
-        json!({ "source_branch": "release/1.0.0", "target_branch": "main", "title": "R" }),
-    )
-    .await;
-    let (_, mr) = api.get("/projects/group%2Fcore/merge_requests/1").await;
-    assert_eq!(mr["head_pipeline"]["status"], "skipped");
-    let (status, _) = api
-        .put(
-            "/projects/group%2Fcore/merge_requests/1/merge",
-            json!({ "auto_merge": true }),
-        )
-        .await;
-    assert_eq!(
-        status, 405,
-        "a skipped head pipeline cannot satisfy 'pipelines must succeed'"
-    );
-
-    // Retrying a skipped pipeline does nothing; a new pipeline does.
-    api.post(
-        &format!("/projects/group%2Fcore/pipelines/{}/retry", skipped.id),
-        json!({}),
-    )
-    .await;
-    assert_eq!(
+    assert!(
         simulator
             .world()
-            .latest_pipeline("group/core", "release/1.0.0")
-            .unwrap()
-            .status,
-        "skipped"
-    );
-    api.post(
-        "/projects/group%2Fcore/merge_requests/1/pipelines",
-        json!({}),
-    )
-    .await;
-    let (status, answer) = api
-        .put(
-            "/projects/group%2Fcore/merge_requests/1/merge",
-            json!({ "auto_merge": true }),
-        )
-        .await;
-    assert_eq!(
-        (status, answer["merge_when_pipeline_succeeds"].as_bool()),
-        (200, Some(true))
-    );
-    let world = simulator.world();
-    assert!(
-        world
-            .eventually(WAIT, |w| w.merge_requests("group/core")[0].state
-                == "merged")
-            .await
+            .pipelines_for_ref("group/core", "release/1.0.0")
+            .is_empty()
     );
 }

@@ -40,11 +40,20 @@ async fn python_gitlab_drives_the_simulator_without_surprises() {
     assert!(stdout.contains("python-gitlab checks passed"), "{stdout}");
 
     let world = simulator.world();
-    let merged = world.merge_requests_between("mobile/app", "release/2.0.0", "main");
+    let merged = world.merge_requests_between("mobile/app", "python/readme", "main");
     assert_eq!(merged.len(), 1);
     assert_eq!(
         (merged[0].state.as_str(), merged[0].merge_count),
         ("merged", 1)
     );
     assert_eq!(world.tags("mobile/app").len(), 1);
+    assert!(
+        world.is_released("mobile/app", "2.0.0"),
+        "the tag pipeline ran"
+    );
+    let merges = world.merges("mobile/app");
+    assert!(
+        merges[0].had_passing_ci(),
+        "merged with CI passed: {merges:?}"
+    );
 }

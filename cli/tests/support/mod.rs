@@ -312,15 +312,36 @@ impl TestConvoy {
             );
             assert!(release_tags[0].released, "{name}'s tag pipeline succeeded");
         }
-        let bumps = world
-            .commits("ios/core-kit", "release/0.1.0")
+        // The bump is the merge request's head, so it carries no [ci skip] (GitLab would give
+        // it only skipped pipelines); the source branch is gone after the merge, main has it.
+        let bumps: Vec<_> = world
+            .commits("ios/core-kit", "main")
             .into_iter()
-            .filter(|c| c.message.contains("[ci skip]"))
-            .count();
+            .filter(|c| c.message.starts_with("Release CoreKit 0.1.0"))
+            .collect();
         assert_eq!(
-            bumps, 1,
-            "CoreKit's podspec is bumped by exactly one [ci skip] commit"
+            bumps.len(),
+            1,
+            "CoreKit's podspec is bumped by one commit: {bumps:#?}"
         );
+        assert!(!bumps[0].message.contains("[ci skip]"), "{bumps:#?}");
+        self.assert_merged_with_passing_ci();
+    }
+
+    /// Every merge in every component project happened with a successful head pipeline for
+    /// the merged commit: Convoy never had GitLab merge without CI.
+    pub fn assert_merged_with_passing_ci(&self) {
+        let world = self.sim.world();
+        for (name, project) in COMPONENTS {
+            let merges = world.merges(project);
+            assert!(!merges.is_empty(), "{name} was merged");
+            for merge in merges {
+                assert!(
+                    merge.had_passing_ci(),
+                    "{name} merged without passing CI: {merge:?}"
+                );
+            }
+        }
     }
 
     /// The app's Podfile equals its template with the released versions pinned in plan order.

@@ -13,7 +13,7 @@ use gitlab::api::projects::merge_requests::{
 use gitlab::api::projects::pipelines::{
     CreatePipeline, Pipeline as GetPipeline, PipelineJobs, RetryPipeline,
 };
-use gitlab::api::projects::repository::branches::Branch as GetBranch;
+use gitlab::api::projects::repository::branches::{Branch as GetBranch, CreateBranch};
 use gitlab::api::projects::repository::commits::CompareCommits;
 use gitlab::api::projects::repository::files::{File, UpdateFile};
 use gitlab::api::projects::repository::tags::{CreateTag, Tag as GetTag};
@@ -291,6 +291,24 @@ impl Forge for GitLab {
         Ok(branch.into())
     }
 
+    async fn create_branch(
+        &self,
+        project: &str,
+        name: &str,
+        git_ref: &str,
+    ) -> Result<Branch, ForgeError> {
+        let endpoint = built(
+            CreateBranch::builder()
+                .project(project)
+                .branch(name)
+                .ref_(git_ref)
+                .build(),
+        )?;
+        let what = format!("ref {git_ref} in {project}");
+        let branch: BranchJson = self.fetch(endpoint, &what, Access::Write).await?;
+        Ok(branch.into())
+    }
+
     async fn is_merged(
         &self,
         project: &str,
@@ -386,10 +404,11 @@ impl Forge for GitLab {
         &self,
         project: &str,
         iid: u64,
+        sha: &str,
     ) -> Result<MergeRequest, ForgeError> {
         let what = format!("merge request !{iid} in {project}");
         let mr: MergeRequestJson = self
-            .one(MergeWhenPipelineSucceeds { project, iid })
+            .one(MergeWhenPipelineSucceeds { project, iid, sha })
             .await
             .map_err(|failure| {
                 if is_merge_refusal(failure.status()) {

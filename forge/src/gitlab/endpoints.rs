@@ -9,6 +9,8 @@ use gitlab::api::endpoint_prelude::*;
 pub(crate) struct MergeWhenPipelineSucceeds<'a> {
     pub project: &'a str,
     pub iid: u64,
+    /// The source head the caller expects; GitLab answers 409 when it moved.
+    pub sha: &'a str,
 }
 
 impl Endpoint for MergeWhenPipelineSucceeds<'_> {
@@ -29,7 +31,8 @@ impl Endpoint for MergeWhenPipelineSucceeds<'_> {
         let mut params = FormParams::default();
         params
             .push("auto_merge", true)
-            .push("merge_when_pipeline_succeeds", true);
+            .push("merge_when_pipeline_succeeds", true)
+            .push("sha", self.sha);
         params.into_body()
     }
 }
@@ -116,6 +119,7 @@ mod tests {
         let endpoint = MergeWhenPipelineSucceeds {
             project: "group/app",
             iid: 7,
+            sha: "abc123",
         };
         assert_eq!(endpoint.method(), Method::PUT);
         assert_eq!(
@@ -126,7 +130,7 @@ mod tests {
         assert_eq!(mime, "application/x-www-form-urlencoded");
         assert_eq!(
             String::from_utf8(body).unwrap(),
-            "auto_merge=true&merge_when_pipeline_succeeds=true"
+            "auto_merge=true&merge_when_pipeline_succeeds=true&sha=abc123"
         );
     }
 

@@ -16,6 +16,13 @@ pub(crate) struct ProjectJson {
     pub default_branch: Option<String>,
     #[serde(default)]
     pub web_url: String,
+    /// Absent for tokens that cannot see project settings: GitLab's default, `merge`.
+    #[serde(default)]
+    pub merge_method: Option<String>,
+    #[serde(default, deserialize_with = "null_is_false")]
+    pub only_allow_merge_if_pipeline_succeeds: bool,
+    #[serde(default, deserialize_with = "null_is_false")]
+    pub allow_merge_on_skipped_pipeline: bool,
 }
 
 impl From<ProjectJson> for Project {
@@ -25,6 +32,9 @@ impl From<ProjectJson> for Project {
             path: p.path_with_namespace,
             default_branch: p.default_branch.unwrap_or_default(),
             web_url: p.web_url,
+            merge_method: p.merge_method.unwrap_or_else(|| "merge".to_owned()),
+            only_allow_merge_if_pipeline_succeeds: p.only_allow_merge_if_pipeline_succeeds,
+            allow_merge_on_skipped_pipeline: p.allow_merge_on_skipped_pipeline,
         }
     }
 }
@@ -118,6 +128,8 @@ pub(crate) struct MergeRequestJson {
     pub merge_when_pipeline_succeeds: bool,
     #[serde(default)]
     pub head_pipeline: Option<PipelineJson>,
+    #[serde(default)]
+    pub detailed_merge_status: Option<String>,
 }
 
 impl From<MergeRequestJson> for MergeRequest {
@@ -132,6 +144,7 @@ impl From<MergeRequestJson> for MergeRequest {
             merge_commit_sha: m.merge_commit_sha,
             auto_merge: m.merge_when_pipeline_succeeds,
             head_pipeline: m.head_pipeline.map(Pipeline::from),
+            detailed_merge_status: m.detailed_merge_status,
         }
     }
 }

@@ -45,10 +45,9 @@ pub(super) fn route(
         }
         (&Method::POST, [iid, "pipelines"]) => {
             let id = world.find_merge_request(project, number(iid, "Merge Request")?)?;
-            let pipeline = world.create_merge_request_pipeline(id)?;
-            Ok(Reply::created(super::pipelines::pipeline_json(
-                world, pipeline,
-            )))
+            // lib/api/merge_requests.rb: `allow_duplicate: true`, and `status :ok` (200).
+            let pipeline = world.create_merge_request_pipeline(id, true)?;
+            Ok(Reply::ok(super::pipelines::pipeline_json(world, pipeline)))
         }
         _ => Err(ApiError::no_route()),
     }
@@ -82,7 +81,17 @@ fn create(world: &mut World, request: &ApiRequest, project: u64) -> Result<Reply
     let target = request.required("target_branch")?.to_string();
     let title = request.required("title")?.to_string();
     let description = request.param("description").unwrap_or("").to_string();
-    let iid = world.create_merge_request(project, &source, &target, &title, &description)?;
+    let remove_source_branch = request
+        .param("remove_source_branch")
+        .map(|_| request.flag("remove_source_branch"));
+    let iid = world.create_merge_request(
+        project,
+        &source,
+        &target,
+        &title,
+        &description,
+        remove_source_branch,
+    )?;
     let id = world.find_merge_request(project, iid)?;
     Ok(Reply::created(merge_request_json(world, id)))
 }
@@ -99,22 +108,18 @@ fn merge(
         auto_merge: request.flag("auto_merge") || request.flag("merge_when_pipeline_succeeds"),
         sha: request.param("sha").map(str::to_string),
         merge_commit_message: request.param("merge_commit_message").map(str::to_string),
+        should_remove_source_branch: request
+            .param("should_remove_source_branch")
+            .map(|_| request.flag("should_remove_source_branch")),
     };
     world.merge(id, options)?;
     Ok(Reply::ok(merge_request_json(world, id)))
 }
 
 fn pipelines(world: &World, request: &ApiRequest, mr_id: u64) -> Reply {
-    let mr = world.merge_request(mr_id);
-    let source = &mr.source_branch;
-    let mr_ref = format!("refs/merge-requests/{}/head", mr.iid);
     let items = world
-        .pipelines
-        .iter()
-        .rev()
-        .filter(|p| {
-            p.project_id == mr.project_id && (p.ref_ == mr_ref || (&p.ref_ == source && !p.tag))
-        })
+        .merge_request_pipelines(mr_id)
+        .into_iter()
         .map(|p| pipeline_summary(world, p.id))
         .collect();
     paginate(request, items)
@@ -182,7 +187,7 @@ pub(crate) fn merge_request_json(world: &World, id: u64) -> Value {
         "user_notes_count": 0,
         "discussion_locked": null,
         "should_remove_source_branch": null,
-        "force_remove_source_branch": false,
+        "force_remove_source_branch": mr.force_remove_source_branch,
         "allow_collaboration": false,
         "allow_maintainer_to_push": false,
         "web_url": web_url,

@@ -7,7 +7,7 @@ use super::projects::user_json;
 use super::repository::commit_json;
 use super::{ApiRequest, Reply, number, paginate};
 use crate::error::ApiError;
-use crate::world::{World, api_time};
+use crate::world::{PipelineSource, World, api_time};
 
 pub(super) fn route(
     world: &mut World,
@@ -66,7 +66,7 @@ fn find_job(world: &World, project: u64, id: &str) -> Result<u64, ApiError> {
 
 fn create(world: &mut World, request: &ApiRequest, project: u64) -> Result<Reply, ApiError> {
     let reference = request.required("ref")?.to_string();
-    let id = world.create_pipeline(project, &reference, "api", None)?;
+    let id = world.create_pipeline(project, &reference, PipelineSource::Api, None)?;
     Ok(Reply::created(pipeline_json(world, id)))
 }
 

@@ -4,7 +4,6 @@ use serde_json::{Value, json};
 
 use super::{ApiRequest, Reply, paginate};
 use crate::error::ApiError;
-use crate::scenario::MergeMethod;
 use crate::world::{USER_EMAIL, USER_ID, USER_NAME, USER_USERNAME, World, api_time};
 
 pub(super) fn user(world: &World) -> Reply {
@@ -110,10 +109,10 @@ pub(crate) fn project_json(world: &World, id: u64) -> Value {
         "builds_access_level": "enabled",
         "repository_access_level": "enabled",
         "merge_requests_access_level": "enabled",
-        "merge_method": match project.merge_method { MergeMethod::Merge => "merge", MergeMethod::Ff => "ff" },
-        "only_allow_merge_if_pipeline_succeeds": true,
-        "allow_merge_on_skipped_pipeline": false,
-        "remove_source_branch_after_merge": false,
+        "merge_method": project.merge_method.as_str(),
+        "only_allow_merge_if_pipeline_succeeds": project.only_allow_merge_if_pipeline_succeeds,
+        "allow_merge_on_skipped_pipeline": project.allow_merge_on_skipped_pipeline,
+        "remove_source_branch_after_merge": project.remove_source_branch_after_merge,
         "ci_config_path": "",
         "creator_id": USER_ID,
         "permissions": { "project_access": { "access_level": 40, "notification_level": 3 }, "group_access": null },

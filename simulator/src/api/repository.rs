@@ -13,6 +13,9 @@ pub(super) fn route(
     project: u64,
     rest: &[&str],
 ) -> Result<Reply, ApiError> {
+    if request.method == Method::POST && rest == ["branches"] {
+        return create_branch(world, request, project);
+    }
     if request.method != Method::GET && request.method != Method::HEAD {
         return Err(ApiError::no_route());
     }
@@ -56,6 +59,15 @@ fn branches(world: &World, request: &ApiRequest, project: u64) -> Result<Reply, 
         .map(|name| branch_json(world, project, name))
         .collect();
     Ok(paginate(request, items))
+}
+
+/// `POST /projects/:id/repository/branches` (`lib/api/branches.rb`): `branch` and `ref`;
+/// `Branches::CreateService` errors are 400 with its message.
+fn create_branch(world: &mut World, request: &ApiRequest, project: u64) -> Result<Reply, ApiError> {
+    let name = request.required("branch")?.to_string();
+    let reference = request.required("ref")?.to_string();
+    world.create_branch(project, &name, &reference)?;
+    Ok(Reply::created(branch_json(world, project, &name)))
 }
 
 fn branch(world: &World, project: u64, name: &str) -> Result<Reply, ApiError> {

@@ -63,7 +63,8 @@ fn tag_json(world: &World, project: u64, name: &str) -> Value {
         "commit": commit_json(world, project, &tag.commit),
         "release": null,
         "name": tag.name,
-        "target": tag.commit,
+        // An annotated tag's `target` is the tag object (lib/api/entities/tag.rb).
+        "target": tag.object_sha.as_ref().unwrap_or(&tag.commit),
         "message": tag.message,
         "protected": false,
         "created_at": tag.message.as_ref().map(|_| api_time(&tag.created_at)),

@@ -1,9 +1,12 @@
-//! Merge requests: creation, merge now or when the pipeline succeeds, and the merge itself
-//! (merge commit or fast-forward) onto the target branch.
+//! Merge requests: creation, the head pipeline GitLab links to them, their merge status, the
+//! merge endpoint's rules (merge now, set auto-merge, or refuse), auto-merge, and the merge
+//! itself onto the target branch. Each rule names the GitLab code it follows.
+
+use std::time::Instant;
 
 use chrono::Utc;
 
-use super::{MergeRequest, MrState, PipelineStatus, World};
+use super::{MergeRecord, MergeRequest, MrState, Pipeline, PipelineSource, PipelineStatus, World};
 use crate::error::ApiError;
 use crate::scenario::MergeMethod;
 
@@ -15,13 +18,8 @@ pub(crate) struct MergeOptions {
     /// The source head the caller expects (`sha`).
     pub sha: Option<String>,
     pub merge_commit_message: Option<String>,
-}
-
-/// What the head pipeline says about merging now.
-enum PipelineGate {
-    Passed,
-    Running,
-    Failed,
+    /// `should_remove_source_branch`; else the merge request's `force_remove_source_branch`.
+    pub should_remove_source_branch: Option<bool>,
 }
 
 impl World {
@@ -33,6 +31,7 @@ impl World {
         target: &str,
         title: &str,
         description: &str,
+        remove_source_branch: Option<bool>,
     ) -> Result<u64, ApiError> {
         // GitLab's handle_merge_request_errors!: branch_conflict and base errors are 422,
         // validate_branches (a duplicate) 409, each with the messages in an array.
@@ -67,7 +66,12 @@ impl World {
         let project = self.project_mut(project_id);
         let iid = project.next_mr_iid;
         project.next_mr_iid += 1;
+        // MergeRequests::BuildService: without `remove_source_branch`, the project's
+        // "Delete source branch by default" setting decides.
+        let force_remove_source_branch =
+            remove_source_branch.unwrap_or(project.remove_source_branch_after_merge);
         let now = Utc::now();
+        let checks_done = Instant::now() + self.head_pipeline_lag;
         self.merge_requests.push(MergeRequest {
             id,
             iid,
@@ -83,9 +87,18 @@ impl World {
             merged_sha: None,
             merge_commit_sha: None,
             auto_merge: false,
+            auto_merge_sha: None,
             merge_count: 0,
+            head_pipeline_id: None,
+            force_remove_source_branch,
+            prepared_at: Instant::now() + self.head_pipeline_lag / 2,
+            checked_at: checks_done,
         });
         self.emit_merge_request(id, "open");
+        // MergeRequests::AfterCreateService creates the merge request pipeline.
+        if self.automatic_merge_request_pipelines {
+            let _ = self.create_merge_request_pipeline(id, false);
+        }
         Ok(iid)
     }
 
@@ -117,12 +130,76 @@ impl World {
         })
     }
 
-    /// The head pipeline: the latest pipeline for the source head.
+    /// The linked head pipeline (`head_pipeline_id`), possibly older than the source head.
     pub fn head_pipeline(&self, id: u64) -> Option<u64> {
-        let mr = self.merge_request(id);
+        self.merge_request(id).head_pipeline_id
+    }
+
+    /// `MergeRequest#diff_head_pipeline`: the linked head pipeline when it is for the current
+    /// source head.
+    fn diff_head_pipeline(&self, id: u64) -> Option<&Pipeline> {
         let sha = self.merge_request_sha(id)?;
-        self.latest_pipeline_for_sha(mr.project_id, &sha)
-            .map(|p| p.id)
+        let pipeline = self.pipeline(self.head_pipeline(id)?);
+        (pipeline.sha == sha).then_some(pipeline)
+    }
+
+    fn diff_head_pipeline_success(&self, id: u64) -> bool {
+        self.diff_head_pipeline(id)
+            .is_some_and(|p| p.status == PipelineStatus::Success)
+    }
+
+    /// The pipelines of a merge request (`MergeRequest#all_pipelines`): its source branch's
+    /// and its own merge request pipelines, newest first.
+    pub fn merge_request_pipelines(&self, id: u64) -> Vec<&Pipeline> {
+        let mr = self.merge_request(id);
+        let mr_ref = format!("refs/merge-requests/{}/head", mr.iid);
+        self.pipelines
+            .iter()
+            .rev()
+            .filter(|p| {
+                p.project_id == mr.project_id
+                    && (p.ref_ == mr_ref || (p.ref_ == mr.source_branch && !p.tag))
+            })
+            .collect()
+    }
+
+    /// `MergeRequest#find_diff_head_pipeline`: the newest of its pipelines for the head.
+    fn newest_head_pipeline(&self, id: u64) -> Option<&Pipeline> {
+        let sha = self.merge_request_sha(id)?;
+        self.merge_request_pipelines(id)
+            .into_iter()
+            .find(|p| p.sha == sha)
+    }
+
+    /// `MergeRequests::UpdateHeadPipelineWorker`: `head_pipeline_lag` after a pipeline for
+    /// the head is created, it becomes the head pipeline; then auto-merge looks again.
+    pub fn link_head_pipelines(&mut self, now: Instant) {
+        let lag = self.head_pipeline_lag;
+        let due: Vec<(u64, u64)> = self
+            .merge_requests
+            .iter()
+            .filter(|mr| mr.state == MrState::Opened)
+            .filter_map(|mr| {
+                let newest = self.newest_head_pipeline(mr.id)?;
+                let due = newest.created_instant + lag <= now;
+                (due && mr.head_pipeline_id != Some(newest.id)).then_some((mr.id, newest.id))
+            })
+            .collect();
+        for (mr_id, pipeline_id) in due {
+            self.merge_request_mut(mr_id).head_pipeline_id = Some(pipeline_id);
+            self.process_auto_merge(mr_id);
+        }
+    }
+
+    /// `MergeRequest#pipeline_creating?`: a pipeline for the head exists and is not linked.
+    fn pipeline_creating(&self, id: u64) -> bool {
+        self.newest_head_pipeline(id)
+            .is_some_and(|p| Some(p.id) != self.head_pipeline(id))
+    }
+
+    /// `MergeRequest#has_ci?`: it has a head pipeline or any pipeline at all.
+    fn has_ci(&self, id: u64) -> bool {
+        self.head_pipeline(id).is_some() || !self.merge_request_pipelines(id).is_empty()
     }
 
     /// Whether the merge request cannot merge because of a conflict (injected or real).
@@ -141,119 +218,296 @@ impl World {
         }
     }
 
-    /// GitLab's `detailed_merge_status`.
-    pub fn detailed_merge_status(&self, id: u64) -> &'static str {
+    /// `merge_method` `ff` and `rebase_merge` need the source on top of the target
+    /// (`MergeRequest#should_be_rebased?`, `MergeRequests::Mergeability::CheckRebaseStatusService`).
+    fn needs_rebase(&self, id: u64) -> bool {
+        let mr = self.merge_request(id);
+        let project = self.project(mr.project_id);
+        if project.merge_method == MergeMethod::Merge {
+            return false;
+        }
+        match (
+            project.branches.get(&mr.target_branch),
+            project.branches.get(&mr.source_branch),
+        ) {
+            (Some(target), Some(source)) => !self.ancestors(source).contains(target),
+            _ => false,
+        }
+    }
+
+    /// The first failing check other than CI, by its `detailed_merge_status` word
+    /// (`MergeRequest.all_mergeability_checks`: not open, conflict, need rebase).
+    fn failing_check(&self, id: u64) -> Option<&'static str> {
         if self.merge_request(id).state != MrState::Opened {
+            Some("not_open")
+        } else {
+            self.failing_git_check(id)
+        }
+    }
+
+    /// `MergeRequest#mergeable?` checks these after `mergeable_state?`: `can_be_merged?`
+    /// (no conflict) and `!should_be_rebased?`.
+    fn failing_git_check(&self, id: u64) -> Option<&'static str> {
+        if self.has_conflict(id) {
+            Some("conflict")
+        } else if self.needs_rebase(id) {
+            Some("need_rebase")
+        } else {
+            None
+        }
+    }
+
+    /// `MergeRequests::Mergeability::CheckCiStatusService#pipeline_must_succeed?`.
+    fn pipeline_must_succeed(&self, id: u64) -> bool {
+        let mr = self.merge_request(id);
+        self.project(mr.project_id)
+            .only_allow_merge_if_pipeline_succeeds
+            || (mr.auto_merge && self.has_ci(id))
+    }
+
+    /// `CheckCiStatusService#mergeable_ci_state?`.
+    fn mergeable_ci_state(&self, id: u64) -> bool {
+        if !self.pipeline_must_succeed(id) {
+            return true;
+        }
+        let Some(pipeline) = self.diff_head_pipeline(id) else {
+            return false;
+        };
+        if self.pipeline_creating(id) {
+            return false;
+        }
+        let project = self.project(self.merge_request(id).project_id);
+        if project.allow_merge_on_skipped_pipeline && pipeline.status == PipelineStatus::Skipped {
+            return true;
+        }
+        pipeline.status == PipelineStatus::Success
+    }
+
+    /// `MergeRequest#mergeable_state?`: open, and CI passed where it must.
+    fn mergeable_state(&self, id: u64) -> bool {
+        self.merge_request(id).state == MrState::Opened && self.mergeable_ci_state(id)
+    }
+
+    /// `MergeRequest#mergeable?`: `mergeable_state?`, no conflict, no rebase needed.
+    fn mergeable(&self, id: u64) -> bool {
+        self.mergeable_state(id) && self.failing_git_check(id).is_none()
+    }
+
+    /// `MergeRequest#diff_head_pipeline_considered_in_progress?`.
+    fn head_pipeline_in_progress(&self, id: u64) -> bool {
+        let only_allow = self
+            .project(self.merge_request(id).project_id)
+            .only_allow_merge_if_pipeline_succeeds;
+        self.diff_head_pipeline(id).is_some_and(|p| {
+            if only_allow {
+                p.finished_at.is_none() && p.status.is_active()
+            } else {
+                p.status.is_active()
+            }
+        })
+    }
+
+    /// `AutoMerge::MergeWhenChecksPassService#availability_details`: available unless the
+    /// merge request is mergeable and its head pipeline is not in progress.
+    fn auto_merge_available(&self, id: u64) -> bool {
+        self.merge_request(id).state == MrState::Opened
+            && (!self.mergeable(id) || self.head_pipeline_in_progress(id))
+    }
+
+    /// GitLab's `detailed_merge_status`
+    /// (`MergeRequests::Mergeability::DetailedMergeStatusService`).
+    pub fn detailed_merge_status(&self, id: u64) -> &'static str {
+        let mr = self.merge_request(id);
+        if mr.state != MrState::Opened {
             return "not_open";
         }
-        if self.has_conflict(id) {
-            return "conflict";
+        let now = Instant::now();
+        if now < mr.prepared_at {
+            return "preparing";
         }
-        match self.pipeline_gate(id) {
-            PipelineGate::Passed => "mergeable",
-            PipelineGate::Running => "ci_still_running",
-            PipelineGate::Failed => "ci_must_pass",
+        if now < mr.checked_at {
+            return "checking";
         }
+        if let Some(check) = self.failing_check(id) {
+            return check;
+        }
+        let ci_check_active = mr.auto_merge
+            || self
+                .project(mr.project_id)
+                .only_allow_merge_if_pipeline_succeeds;
+        if ci_check_active && !self.mergeable_ci_state(id) {
+            let running = self
+                .diff_head_pipeline(id)
+                .is_some_and(|p| p.status.is_active());
+            return if running {
+                "ci_still_running"
+            } else {
+                "ci_must_pass"
+            };
+        }
+        "mergeable"
     }
 
-    fn pipeline_gate(&self, id: u64) -> PipelineGate {
-        match self.head_pipeline(id).map(|p| self.pipeline(p).status) {
-            Some(PipelineStatus::Success) => PipelineGate::Passed,
-            Some(status) if status.is_active() => PipelineGate::Running,
-            Some(_) => PipelineGate::Failed,
-            None => {
-                // No pipeline: only a project without CI config may merge without one.
-                let head = self.merge_request_sha(id).unwrap_or_default();
-                let has_ci = self
-                    .commits
-                    .get(&head)
-                    .is_some_and(|c| c.files.contains_key(".gitlab-ci.yml"));
-                if has_ci {
-                    PipelineGate::Running
-                } else {
-                    PipelineGate::Passed
-                }
-            }
-        }
-    }
-
-    /// `PUT .../merge`: merges now, or sets auto-merge while the pipeline runs.
+    /// `PUT .../merge` (`lib/api/merge_requests.rb`): with auto-merge asked, merge now when
+    /// the head pipeline succeeded, set auto-merge when the strategy is available, else 405;
+    /// without, merge when mergeable, else 405. A merge that cannot happen is 422
+    /// `Branch cannot be merged`; a `sha` that is not the source head is 409.
     pub fn merge(&mut self, id: u64, options: MergeOptions) -> Result<(), ApiError> {
-        if self.merge_request(id).state != MrState::Opened {
+        let (immediately, automatically) = if options.auto_merge {
+            (
+                self.diff_head_pipeline_success(id),
+                self.auto_merge_available(id),
+            )
+        } else {
+            (self.mergeable_state(id), false)
+        };
+        if !immediately && !automatically {
             return Err(ApiError::method_not_allowed());
         }
-        if let (Some(expected), Some(head)) = (&options.sha, self.merge_request_sha(id))
+        if !automatically && !self.mergeable(id) {
+            return Err(ApiError::message(422, "Branch cannot be merged"));
+        }
+        let head = self.merge_request_sha(id).unwrap_or_default();
+        if let Some(expected) = &options.sha
             && *expected != head
         {
             return Err(ApiError::message(
                 409,
-                "SHA does not match HEAD of source branch",
+                format!("SHA does not match HEAD of source branch: {head}"),
             ));
         }
-        if self.has_conflict(id) {
-            return Err(ApiError::message(406, "Branch cannot be merged"));
+        if immediately {
+            // MergeRequests::MergeService checks `mergeable?` again; the API then answers
+            // 422 when the merge request did not merge.
+            if !self.mergeable(id) {
+                return Err(ApiError::message(422, "Branch cannot be merged"));
+            }
+            return self.do_merge(
+                id,
+                options.merge_commit_message,
+                options.should_remove_source_branch,
+                false,
+            );
         }
-        match (self.pipeline_gate(id), options.auto_merge) {
-            (PipelineGate::Passed, _) => self.do_merge(id, options.merge_commit_message),
-            (PipelineGate::Running, true) => {
-                let mr = self.merge_request_mut(id);
-                if !mr.auto_merge {
-                    mr.auto_merge = true;
-                    mr.updated_at = Utc::now();
-                    self.emit_merge_request(id, "update");
-                }
-                Ok(())
-            }
-            (PipelineGate::Running, false) | (PipelineGate::Failed, _) => {
-                Err(ApiError::method_not_allowed())
-            }
+        let mr = self.merge_request_mut(id);
+        mr.auto_merge = true;
+        mr.auto_merge_sha = Some(options.sha.unwrap_or(head));
+        if let Some(remove) = options.should_remove_source_branch {
+            mr.force_remove_source_branch = remove;
+        }
+        mr.updated_at = Utc::now();
+        self.emit_merge_request(id, "update");
+        // AutoMerge::BaseService#execute enqueues AutoMergeProcessWorker at once.
+        self.process_auto_merge(id);
+        Ok(())
+    }
+
+    /// `AutoMerge::MergeWhenChecksPassService#process`: merge once the head pipeline
+    /// succeeded (or when there is no CI at all) and every check passes.
+    fn process_auto_merge(&mut self, id: u64) {
+        let mr = self.merge_request(id);
+        if mr.state != MrState::Opened || !mr.auto_merge {
+            return;
+        }
+        if self.has_ci(id) && !self.diff_head_pipeline_success(id) {
+            return;
+        }
+        if !self.mergeable(id) {
+            return;
+        }
+        // A failure here leaves the MR open with auto-merge set, as GitLab does.
+        let _ = self.do_merge(id, None, None, true);
+    }
+
+    /// After a pipeline succeeds, auto-merge looks at the merge requests it heads.
+    pub fn process_auto_merges_for(&mut self, pipeline_id: u64) {
+        let heads: Vec<u64> = self
+            .merge_requests
+            .iter()
+            .filter(|mr| mr.head_pipeline_id == Some(pipeline_id))
+            .map(|mr| mr.id)
+            .collect();
+        for id in heads {
+            self.process_auto_merge(id);
         }
     }
 
-    /// Merges every open merge request waiting for this (successful) pipeline.
-    pub fn merge_waiting_merge_requests(&mut self, pipeline_id: u64) {
-        let pipeline = self.pipeline(pipeline_id);
-        let (project_id, sha) = (pipeline.project_id, pipeline.sha.clone());
-        let waiting: Vec<u64> = self
+    /// `MergeRequests::RefreshService` after a push to a branch: its open merge requests are
+    /// checked again, lose an auto-merge set for another head (`abort_auto_merges`), and get
+    /// a merge request pipeline for the new head.
+    pub fn refresh_merge_requests(&mut self, project_id: u64, branch: &str, head: &str) {
+        let lag = self.head_pipeline_lag;
+        let open: Vec<u64> = self
             .merge_requests
             .iter()
             .filter(|mr| {
-                mr.project_id == project_id && mr.state == MrState::Opened && mr.auto_merge
+                mr.project_id == project_id
+                    && mr.state == MrState::Opened
+                    && (mr.source_branch == branch || mr.target_branch == branch)
             })
             .map(|mr| mr.id)
-            .filter(|id| self.merge_request_sha(*id).as_deref() == Some(sha.as_str()))
             .collect();
-        for id in waiting {
-            if !self.has_conflict(id) {
-                // A failure here leaves the MR open with auto-merge set, as GitLab does.
-                let _ = self.do_merge(id, None);
+        for id in open {
+            let mr = self.merge_request_mut(id);
+            mr.checked_at = Instant::now() + lag;
+            if mr.source_branch != branch {
+                continue;
+            }
+            if mr.auto_merge && mr.auto_merge_sha.as_deref() != Some(head) {
+                mr.auto_merge = false;
+                mr.auto_merge_sha = None;
+                mr.updated_at = Utc::now();
+                self.emit_merge_request(id, "update");
+            }
+            if self.automatic_merge_request_pipelines {
+                let _ = self.create_merge_request_pipeline(id, false);
             }
         }
     }
 
-    fn do_merge(&mut self, id: u64, message: Option<String>) -> Result<(), ApiError> {
+    /// `MergeRequests::MergeService`: a merge commit (`merge`, `rebase_merge`) or a
+    /// fast-forward (`ff`) onto the target, recorded with the head pipeline it had; then the
+    /// source branch is deleted when asked (`should_remove_source_branch`, else
+    /// `force_remove_source_branch`).
+    fn do_merge(
+        &mut self,
+        id: u64,
+        message: Option<String>,
+        should_remove_source_branch: Option<bool>,
+        by_auto_merge: bool,
+    ) -> Result<(), ApiError> {
         let mr = self.merge_request(id);
         let project_id = mr.project_id;
         let project = self.project(project_id);
         let target = project.branches[&mr.target_branch].clone();
         let source = project.branches[&mr.source_branch].clone();
-        let target_branch = mr.target_branch.clone();
-        let fast_forward =
-            project.merge_method == MergeMethod::Ff && self.ancestors(&source).contains(&target);
+        let (target_branch, source_branch) = (mr.target_branch.clone(), mr.source_branch.clone());
+        let fast_forward = project.merge_method == MergeMethod::Ff;
+        let default_message = format!(
+            "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{}",
+            mr.source_branch, mr.target_branch, mr.title, project.path, mr.iid
+        );
+        let remove_source = should_remove_source_branch.unwrap_or(mr.force_remove_source_branch);
+        let head_pipeline = mr.head_pipeline_id.map(|p| self.pipeline(p));
+        let record = MergeRecord {
+            project_id,
+            iid: mr.iid,
+            sha: source.clone(),
+            head_pipeline: head_pipeline.map(|p| p.id),
+            head_pipeline_sha: head_pipeline.map(|p| p.sha.clone()),
+            head_pipeline_status: head_pipeline.map(|p| p.status),
+            by_auto_merge,
+        };
         let merge_commit = if fast_forward {
             None
         } else {
             let files = self
                 .three_way_merge(&target, &source)
-                .ok_or_else(|| ApiError::message(406, "Branch cannot be merged"))?;
-            let message = message.unwrap_or_else(|| {
-                format!(
-                    "Merge branch '{}' into '{}'\n\n{}\n\nSee merge request {}!{}",
-                    mr.source_branch, mr.target_branch, mr.title, project.path, mr.iid
-                )
-            });
+                .ok_or_else(|| ApiError::message(422, "Branch cannot be merged"))?;
+            let message = message.unwrap_or(default_message);
             Some(self.new_commit(vec![target.clone(), source.clone()], message, files))
         };
+        self.merges.push(record);
         let new_head = merge_commit.clone().unwrap_or_else(|| source.clone());
         let new_commits: Vec<String> = self
             .commits_between(&target, &new_head)
@@ -267,6 +521,7 @@ impl World {
         mr.merged_sha = Some(source);
         mr.merge_commit_sha = merge_commit;
         mr.merge_count += 1;
+        mr.auto_merge = false;
         self.move_branch(
             project_id,
             &target_branch,
@@ -276,6 +531,9 @@ impl World {
         );
         tracing::info!(project = %self.project(project_id).path, merge_request = self.merge_request(id).iid, into = %target_branch, "merge request merged");
         self.emit_merge_request(id, "merge");
+        if remove_source {
+            self.delete_branch(project_id, &source_branch);
+        }
         Ok(())
     }
 
@@ -327,10 +585,88 @@ impl World {
         Ok(())
     }
 
-    /// `POST .../merge_requests/:iid/pipelines`: a pipeline for the source head.
-    pub fn create_merge_request_pipeline(&mut self, id: u64) -> Result<u64, ApiError> {
+    /// `MergeRequests::CreatePipelineService`: a merge request pipeline for the source head.
+    /// Without `allow_duplicate` (the automatic pipelines of `AfterCreateService` and
+    /// `RefreshService`), a head that already has a merge request pipeline gets none
+    /// (`can_create_pipeline_for?`); `POST .../merge_requests/:iid/pipelines` allows it.
+    pub fn create_merge_request_pipeline(
+        &mut self,
+        id: u64,
+        allow_duplicate: bool,
+    ) -> Result<u64, ApiError> {
+        let duplicate = self
+            .newest_head_pipeline(id)
+            .is_some_and(|p| p.mr_iid.is_some());
+        if !allow_duplicate && duplicate {
+            return Err(ApiError::new(
+                400,
+                serde_json::json!({ "message": { "base": ["Cannot create a pipeline for this merge request."] } }),
+            ));
+        }
         let mr = self.merge_request(id);
         let (project_id, source, iid) = (mr.project_id, mr.source_branch.clone(), mr.iid);
-        self.create_pipeline(project_id, &source, "merge_request_event", Some(iid))
+        self.create_pipeline(
+            project_id,
+            &source,
+            PipelineSource::MergeRequestEvent,
+            Some(iid),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::faults::{FaultControl, Faults};
+    use crate::scenario::Scenario;
+
+    const SCENARIO: &str = r#"
+projects:
+  - path: group/mr
+    branches:
+      - name: main
+        files:
+          .gitlab-ci.yml: |
+            lint:
+              script: pod lib lint
+              rules:
+                - if: $CI_PIPELINE_SOURCE == "merge_request_event"
+      - name: feature
+        from: main
+        files:
+          A.swift: "struct A {}\n"
+"#;
+
+    /// `MergeRequests::CreatePipelineService#can_create_pipeline_for?`: without
+    /// `allow_duplicate` (the automatic pipelines), a head whose pipeline is already a merge
+    /// request pipeline gets no second one; the API passes `allow_duplicate: true`.
+    #[test]
+    fn a_second_automatic_merge_request_pipeline_for_the_same_head_is_refused() {
+        let scenario = Scenario::from_yaml(SCENARIO).unwrap();
+        let mut world = World::from_scenario(
+            &scenario,
+            "http://sim",
+            FaultControl::new(Faults::default()),
+        )
+        .unwrap();
+        let iid = world
+            .create_merge_request(1, "feature", "main", "R", "", None)
+            .unwrap();
+        let id = world.find_merge_request(1, iid).unwrap();
+        assert_eq!(
+            world.merge_request_pipelines(id).len(),
+            1,
+            "opened with one"
+        );
+        let refused = world.create_merge_request_pipeline(id, false).unwrap_err();
+        assert!(
+            refused
+                .text()
+                .contains("Cannot create a pipeline for this merge request."),
+            "{}",
+            refused.text()
+        );
+        assert!(world.create_merge_request_pipeline(id, true).is_ok());
+        assert_eq!(world.merge_request_pipelines(id).len(), 2);
     }
 }

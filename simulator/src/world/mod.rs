@@ -18,7 +18,7 @@ use crate::faults::FaultControl;
 use crate::scenario::{JobFailure, MergeMethod, Scenario};
 
 pub(crate) use merge_requests::MergeOptions;
-pub(crate) use pipelines::{JobStatus, PipelineStatus};
+pub(crate) use pipelines::{JobStatus, PipelineSource, PipelineStatus};
 pub(crate) use repo::{FileChange, blob_id, content_sha256};
 pub(crate) use webhooks::{Delivery, HookParams, seconds_between};
 
@@ -40,6 +40,12 @@ pub(crate) struct Project {
     pub job_failures: Vec<JobFailure>,
     pub pipeline_duration: Duration,
     pub merge_method: MergeMethod,
+    /// "Pipelines must succeed".
+    pub only_allow_merge_if_pipeline_succeeds: bool,
+    /// "Skipped pipelines are considered successful".
+    pub allow_merge_on_skipped_pipeline: bool,
+    /// The default of a new merge request's `force_remove_source_branch`.
+    pub remove_source_branch_after_merge: bool,
     pub created_at: DateTime<Utc>,
     pub next_mr_iid: u64,
     pub next_pipeline_iid: u64,
@@ -80,6 +86,9 @@ pub(crate) struct Tag {
     pub created_at: DateTime<Utc>,
     /// Seeded as released by the scenario (no pipeline needed).
     pub released_by_scenario: bool,
+    /// An annotated tag (one with a message) is a git object of its own: its id is the Tag
+    /// Push Hook's `after` and the API's `target`, while `checkout_sha` is the commit.
+    pub object_sha: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -115,8 +124,34 @@ pub(crate) struct MergeRequest {
     pub merged_sha: Option<String>,
     pub merge_commit_sha: Option<String>,
     pub auto_merge: bool,
+    /// The source head auto-merge was set for (`merge_params['sha']`).
+    pub auto_merge_sha: Option<String>,
     /// How many times it was merged; more than once would be a simulator bug, tests check it.
     pub merge_count: u32,
+    /// `head_pipeline_id`: linked by `MergeRequests::UpdateHeadPipelineWorker` some time
+    /// after a pipeline is created, so it can be an older pipeline (or none) for a while.
+    pub head_pipeline_id: Option<u64>,
+    /// Delete the source branch when merged.
+    pub force_remove_source_branch: bool,
+    /// Until then `detailed_merge_status` is `preparing` (the diff is being built).
+    pub prepared_at: Instant,
+    /// Until then `detailed_merge_status` is `checking` (the mergeability check runs after
+    /// the MR is opened or its source branch moves).
+    pub checked_at: Instant,
+}
+
+/// One merge as it happened, with the head pipeline GitLab had linked at that moment.
+#[derive(Debug, Clone)]
+pub(crate) struct MergeRecord {
+    pub project_id: u64,
+    pub iid: u64,
+    /// The source head that was merged.
+    pub sha: String,
+    pub head_pipeline: Option<u64>,
+    pub head_pipeline_sha: Option<String>,
+    pub head_pipeline_status: Option<PipelineStatus>,
+    /// Merged by auto-merge (as opposed to the merge call itself).
+    pub by_auto_merge: bool,
 }
 
 pub(crate) struct Pipeline {
@@ -141,6 +176,8 @@ pub(crate) struct Pipeline {
     /// When the ticker should move this pipeline on next.
     pub next_step_at: Option<Instant>,
     pub duration: Duration,
+    /// When it was created, for the head pipeline lag.
+    pub created_instant: Instant,
 }
 
 pub(crate) struct Job {
@@ -175,6 +212,12 @@ pub(crate) struct World {
     pub record_skipped_pipelines: bool,
     /// Merge request pipelines run only jobs that ask for them, as in real GitLab.
     pub strict_merge_request_pipelines: bool,
+    /// Opening or pushing to a merge request starts a merge request pipeline.
+    pub automatic_merge_request_pipelines: bool,
+    /// How long head pipeline linking and mergeability checks take.
+    pub head_pipeline_lag: Duration,
+    /// Every merge, with the head pipeline it had.
+    pub merges: Vec<MergeRecord>,
     pub faults: FaultControl,
     /// The scopes of the one token (`GET /personal_access_tokens/self`).
     pub token_scopes: Vec<String>,
@@ -204,6 +247,9 @@ impl World {
             ci_capacity: scenario.ci_capacity,
             record_skipped_pipelines: scenario.skipped_pipelines,
             strict_merge_request_pipelines: scenario.strict_merge_request_pipelines,
+            automatic_merge_request_pipelines: scenario.automatic_merge_request_pipelines,
+            head_pipeline_lag: Duration::from_millis(scenario.head_pipeline_lag_ms),
+            merges: Vec::new(),
             faults,
             token_scopes: scenario
                 .token_scopes
@@ -242,6 +288,9 @@ impl World {
             job_failures: spec.job_failures.clone(),
             pipeline_duration: duration,
             merge_method: spec.merge_method,
+            only_allow_merge_if_pipeline_succeeds: spec.only_allow_merge_if_pipeline_succeeds,
+            allow_merge_on_skipped_pipeline: spec.allow_merge_on_skipped_pipeline,
+            remove_source_branch_after_merge: spec.remove_source_branch_after_merge,
             created_at: Utc::now(),
             next_mr_iid: 1,
             next_pipeline_iid: 1,
@@ -273,7 +322,7 @@ impl World {
                 .branches
                 .insert(branch.name.clone(), sha);
             if branch.pipeline {
-                self.create_pipeline(id, &branch.name, "push", None)
+                self.create_pipeline(id, &branch.name, PipelineSource::Push, None)
                     .map_err(|e| {
                         anyhow::anyhow!("{}: pipeline of {}: {}", spec.path, branch.name, e.text())
                     })?;
@@ -312,6 +361,7 @@ impl World {
             message: None,
             created_at: Utc::now(),
             released_by_scenario: released,
+            object_sha: None,
         };
         self.project_mut(project_id)
             .tags

@@ -5,9 +5,10 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 
-use super::{Job, Pipeline, World};
+use super::{Job, MrState, Pipeline, World};
+use crate::ci_config::{self, JobSpec, NoPipeline, PipelineContext, PipelineKind};
 use crate::error::ApiError;
-use crate::rules::{self, JobSpec, PipelineKind};
+use crate::rules::skips_ci;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PipelineStatus {
@@ -74,33 +75,69 @@ fn queue_time(duration: Duration) -> Duration {
     (duration / QUEUE_SHARE).min(MAX_QUEUE_TIME)
 }
 
+/// What started a pipeline (`CI_PIPELINE_SOURCE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PipelineSource {
+    Push,
+    /// `POST /projects/:id/pipeline`.
+    Api,
+    MergeRequestEvent,
+}
+
+impl PipelineSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PipelineSource::Push => "push",
+            PipelineSource::Api => "api",
+            PipelineSource::MergeRequestEvent => "merge_request_event",
+        }
+    }
+
+    /// Only `POST /projects/:id/pipeline` creates its pipeline despite `[ci skip]`
+    /// (`lib/api/ci/pipelines.rb`: `execute(:api, ignore_skip_ci: true, ...)`); pushes and
+    /// `MergeRequests::CreatePipelineService` do not pass `ignore_skip_ci`.
+    fn ignores_skip_ci(self) -> bool {
+        self == PipelineSource::Api
+    }
+}
+
 impl World {
-    /// Creates a pipeline for a branch or tag head, or says why GitLab would not.
+    /// Creates a pipeline for a branch or tag head (or, with `mr_iid`, a merge request
+    /// pipeline for its source branch), or says why GitLab would not. A `[ci skip]` head
+    /// gives a persisted `skipped` pipeline (`Gitlab::Ci::Pipeline::Chain::Skip`).
     pub fn create_pipeline(
         &mut self,
         project_id: u64,
         reference: &str,
-        source: &str,
+        source: PipelineSource,
         mr_iid: Option<u64>,
     ) -> Result<u64, ApiError> {
         let (sha, is_tag) = self.pipeline_target(project_id, reference, mr_iid)?;
-        let ci = self.commits[&sha]
-            .files
-            .get(".gitlab-ci.yml")
-            .map(String::as_str);
+        let commit = &self.commits[&sha];
+        let ci = commit.files.get(".gitlab-ci.yml").cloned();
+        if ci.is_none() {
+            return Err(base_error(&NoPipeline::MissingConfig.message()));
+        }
+        if !source.ignores_skip_ci() && skips_ci(&commit.message) {
+            if self.record_skipped_pipelines {
+                return Ok(self.insert_skipped_pipeline(project_id, reference, source, mr_iid));
+            }
+            if source == PipelineSource::Push {
+                // The older model: a `[ci skip]` push gives no pipeline at all.
+                return Err(base_error("Skipped by [ci skip]"));
+            }
+        }
+        let context = self.pipeline_context(project_id, reference, is_tag, source, mr_iid);
         let specs = self
-            .jobs_for(ci, is_tag, mr_iid.is_some())
+            .jobs_for(ci.as_deref(), &context)
             .map_err(|why| base_error(&why.message()))?;
-        let pipeline_ref = match mr_iid {
-            Some(iid) => format!("refs/merge-requests/{iid}/head"),
-            None => reference.to_string(),
-        };
+        let pipeline_ref = pipeline_ref(reference, mr_iid);
         let id = self.insert_pipeline(
             project_id,
             sha,
             pipeline_ref,
             is_tag,
-            source,
+            source.as_str(),
             mr_iid,
             &specs,
         );
@@ -111,46 +148,82 @@ impl World {
         Ok(id)
     }
 
+    /// The predefined variables of a new pipeline.
+    fn pipeline_context(
+        &self,
+        project_id: u64,
+        reference: &str,
+        is_tag: bool,
+        source: PipelineSource,
+        mr_iid: Option<u64>,
+    ) -> PipelineContext {
+        let kind = match (is_tag, mr_iid) {
+            (_, Some(_)) => PipelineKind::MergeRequest,
+            (true, None) => PipelineKind::Tag,
+            (false, None) => PipelineKind::Branch,
+        };
+        let project = self.project(project_id);
+        let open: Vec<String> = self
+            .merge_requests
+            .iter()
+            .filter(|mr| {
+                mr.project_id == project_id
+                    && mr.state == MrState::Opened
+                    && mr.source_branch == reference
+            })
+            .map(|mr| format!("{}!{}", project.path, mr.iid))
+            .collect();
+        PipelineContext {
+            kind,
+            source: source.as_str().to_string(),
+            ref_name: reference.to_string(),
+            open_merge_requests: (!open.is_empty()).then(|| open.join(",")),
+            merge_request_iid: mr_iid,
+        }
+    }
+
     /// The jobs of a new pipeline. Real GitLab runs in a merge request pipeline only the jobs
     /// that ask for one; unless the scenario is strict, the simulator falls back to the
     /// branch's jobs so that plain CI configurations work.
     fn jobs_for(
         &self,
         ci: Option<&str>,
-        is_tag: bool,
-        for_merge_request: bool,
-    ) -> Result<Vec<JobSpec>, rules::NoPipeline> {
-        let kind = match (is_tag, for_merge_request) {
-            (_, true) => PipelineKind::MergeRequest,
-            (true, false) => PipelineKind::Tag,
-            (false, false) => PipelineKind::Branch,
-        };
-        match rules::jobs_for(ci, kind) {
-            Err(rules::NoPipeline::NoJobs)
-                if kind == PipelineKind::MergeRequest && !self.strict_merge_request_pipelines =>
+        context: &PipelineContext,
+    ) -> Result<Vec<JobSpec>, NoPipeline> {
+        match ci_config::jobs_for(ci, context) {
+            Err(NoPipeline::NoJobs)
+                if context.kind == PipelineKind::MergeRequest
+                    && !self.strict_merge_request_pipelines =>
             {
-                rules::jobs_for(ci, PipelineKind::Branch)
+                let branch = PipelineContext {
+                    kind: PipelineKind::Branch,
+                    ..context.clone()
+                };
+                ci_config::jobs_for(ci, &branch)
             }
             other => other,
         }
     }
 
-    /// What real GitLab does for a `[ci skip]` push when the project has CI: a pipeline with
-    /// status `skipped` and no jobs (only when the scenario asks for it).
-    pub fn record_skipped_pipeline(&mut self, project_id: u64, reference: &str) {
-        let Ok((sha, is_tag)) = self.pipeline_target(project_id, reference, None) else {
-            return;
-        };
-        if !self.commits[&sha].files.contains_key(".gitlab-ci.yml") {
-            return;
-        }
+    /// A `skipped` pipeline with no jobs, as GitLab persists for a `[ci skip]` head
+    /// (`Gitlab::Ci::Pipeline::Chain::Skip#perform!` with `save_incompleted`).
+    fn insert_skipped_pipeline(
+        &mut self,
+        project_id: u64,
+        reference: &str,
+        source: PipelineSource,
+        mr_iid: Option<u64>,
+    ) -> u64 {
+        let (sha, is_tag) = self
+            .pipeline_target(project_id, reference, mr_iid)
+            .expect("the caller resolved the reference");
         let id = self.insert_pipeline(
             project_id,
             sha,
-            reference.to_string(),
+            pipeline_ref(reference, mr_iid),
             is_tag,
-            "push",
-            None,
+            source.as_str(),
+            mr_iid,
             &[],
         );
         let pipeline = self.pipeline_mut(id);
@@ -158,6 +231,7 @@ impl World {
         pipeline.finished_at = Some(Utc::now());
         pipeline.next_step_at = None;
         self.emit_pipeline(id);
+        id
     }
 
     /// The commit a pipeline for `reference` runs on, and whether it is a tag pipeline.
@@ -227,6 +301,7 @@ impl World {
             mr_iid,
             next_step_at: Some(Instant::now() + queue_time(duration)),
             duration,
+            created_instant: Instant::now(),
         });
         id
     }
@@ -263,6 +338,7 @@ impl World {
         for id in due {
             self.step(id, now);
         }
+        self.link_head_pipelines(now);
     }
 
     fn step(&mut self, pipeline_id: u64, now: Instant) {
@@ -383,7 +459,7 @@ impl World {
         tracing::info!(project = %self.project(project_id).path, %reference, pipeline = pipeline_id, status = status.as_str(), "pipeline finished");
         self.emit_pipeline(pipeline_id);
         if status == PipelineStatus::Success {
-            self.merge_waiting_merge_requests(pipeline_id);
+            self.process_auto_merges_for(pipeline_id);
         }
     }
 
@@ -471,6 +547,14 @@ impl World {
             .iter()
             .rev()
             .find(|p| p.project_id == project_id && p.sha == sha)
+    }
+}
+
+/// A merge request pipeline runs on `refs/merge-requests/:iid/head`.
+fn pipeline_ref(reference: &str, mr_iid: Option<u64>) -> String {
+    match mr_iid {
+        Some(iid) => format!("refs/merge-requests/{iid}/head"),
+        None => reference.to_string(),
     }
 }
 

@@ -5,9 +5,9 @@ use std::collections::{BTreeMap, BTreeSet, HashSet, VecDeque};
 
 use chrono::Utc;
 
+use super::PipelineSource;
 use super::{Commit, Tag, USER_EMAIL, USER_NAME, World};
 use crate::error::ApiError;
-use crate::rules::skips_ci;
 
 /// A file write asked through the API.
 pub(crate) struct FileChange {
@@ -236,17 +236,43 @@ impl World {
             .insert(branch.to_string(), after.clone());
         self.emit_push(project_id, branch, before.as_deref(), &after, &new_commits);
         self.pipeline_for_push(project_id, branch, &after);
+        self.refresh_merge_requests(project_id, branch, &after);
     }
 
-    /// What a push of a branch or tag does to CI: a pipeline, or none for a `[ci skip]` head
-    /// (a `skipped` one when the scenario asks for real GitLab's behaviour).
-    fn pipeline_for_push(&mut self, project_id: u64, reference: &str, sha: &str) {
-        if !skips_ci(&self.commits[sha].message) {
-            // No CI config or no matching job: simply no pipeline.
-            let _ = self.create_pipeline(project_id, reference, "push", None);
-        } else if self.record_skipped_pipelines {
-            self.record_skipped_pipeline(project_id, reference);
+    /// What a push of a branch or tag does to CI: a pipeline (`skipped` for a `[ci skip]`
+    /// head); errors (no CI config, filtered out by workflow rules, no jobs) mean no pipeline.
+    fn pipeline_for_push(&mut self, project_id: u64, reference: &str, _sha: &str) {
+        let _ = self.create_pipeline(project_id, reference, PipelineSource::Push, None);
+    }
+
+    /// `POST /projects/:id/repository/branches` (`Branches::CreateService`): a new branch at
+    /// `reference`, pushed like any other (push hook, pipeline).
+    pub fn create_branch(
+        &mut self,
+        project_id: u64,
+        name: &str,
+        reference: &str,
+    ) -> Result<(), ApiError> {
+        if name.is_empty() || name.contains("..") || name.contains(' ') || name.ends_with('/') {
+            return Err(ApiError::bad_request("Branch name is invalid"));
         }
+        if self.project(project_id).branches.contains_key(name) {
+            return Err(ApiError::bad_request("Branch already exists"));
+        }
+        let commit = self
+            .resolve_ref(project_id, reference)
+            .ok_or_else(|| ApiError::bad_request(format!("Invalid reference name: {reference}")))?;
+        self.move_branch(project_id, name, None, commit.clone(), vec![commit]);
+        Ok(())
+    }
+
+    /// Deletes a branch (`Branches::DeleteService`, as the merge of a merge request with
+    /// `force_remove_source_branch` does): a push hook with `after` all zeros, no pipeline.
+    pub fn delete_branch(&mut self, project_id: u64, name: &str) {
+        let Some(before) = self.project_mut(project_id).branches.remove(name) else {
+            return;
+        };
+        self.emit_push(project_id, name, Some(&before), &"0".repeat(40), &[]);
     }
 
     /// Creates a tag (GitLab's tag API), then the tag push webhook and the tag pipeline.
@@ -266,12 +292,15 @@ impl World {
         let commit = self
             .resolve_ref(project_id, reference)
             .ok_or_else(|| ApiError::bad_request(format!("Target {reference} is invalid")))?;
+        let message = message.filter(|m| !m.is_empty());
+        let object_sha = message.as_ref().map(|m| self.unique_sha(m));
         let tag = Tag {
             name: name.to_string(),
             commit: commit.clone(),
-            message: message.filter(|m| !m.is_empty()),
+            message,
             created_at: Utc::now(),
             released_by_scenario: false,
+            object_sha,
         };
         self.project_mut(project_id)
             .tags

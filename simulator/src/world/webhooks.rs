@@ -239,7 +239,8 @@ impl World {
             "after": after,
             "ref": format!("refs/heads/{branch}"),
             "ref_protected": branch == self.project(project_id).default_branch,
-            "checkout_sha": after,
+            // A deleted branch has no commit to check out.
+            "checkout_sha": (after != "0".repeat(40)).then_some(after),
             "message": null,
             "user_id": USER_ID,
             "user_name": USER_NAME,
@@ -259,11 +260,19 @@ impl World {
         if !self.wants(project_id, HookEvent::TagPush) {
             return;
         }
+        // An annotated tag's push names the tag object in `after` and the commit in
+        // `checkout_sha` (Git::TagPushService / Gitlab::DataBuilder::Push).
+        let after = self
+            .project(project_id)
+            .tags
+            .get(tag)
+            .and_then(|t| t.object_sha.clone())
+            .unwrap_or_else(|| sha.to_string());
         let payload = json!({
             "object_kind": "tag_push",
             "event_name": "tag_push",
             "before": "0".repeat(40),
-            "after": sha,
+            "after": after,
             "ref": format!("refs/tags/{tag}"),
             "ref_protected": false,
             "checkout_sha": sha,

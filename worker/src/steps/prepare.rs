@@ -4,7 +4,7 @@ use convoy_core::ci_config::read_ci_config;
 use convoy_core::component::ComponentEvent;
 use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
 use convoy_core::version::parse_pod_version;
-use convoy_forge::{FileUpdate, ForgeError, MergeRequest};
+use convoy_forge::{FileUpdate, ForgeError, MergeRequest, Project};
 use convoy_store::{ComponentRelease, MergeRequestRecord, NewEvent};
 
 use crate::advance::ACTOR;
@@ -26,7 +26,7 @@ pub(crate) async fn prepare(
             .ensure_hook(&c.project_path, &url, &ctx.settings.webhook_secret)
             .await?;
     }
-    let target = project.default_branch;
+    let target = project.default_branch.clone();
     if !RELEASE_TARGETS.contains(&target.as_str()) {
         let reason = format!(
             "its default branch is {target}, not main or master: release it by hand and mark it released"
@@ -34,6 +34,8 @@ pub(crate) async fn prepare(
         return Ok(ComponentEvent::PreparedNotReleasable { reason });
     }
     ctx.store.set_component_target_branch(c.id, &target).await?;
+    ensure_source_branch(ctx, c, &target).await?;
+    check_merge_settings(ctx, c, &project).await?;
     if let Some(reason) = ci_config_problem(ctx, c).await? {
         return Ok(ComponentEvent::PreparedNotReleasable { reason });
     }
@@ -48,6 +50,74 @@ pub(crate) async fn prepare(
     }
     let mr = open_merge_request(ctx, c, &target).await?;
     Ok(ComponentEvent::PreparedMergeRequestOpened { iid: mr.iid })
+}
+
+/// GitLab deletes the source branch on merge by default: a retry after the merge (say, with
+/// a new version) starts the branch again from the target.
+async fn ensure_source_branch(
+    ctx: &Context,
+    c: &ComponentRelease,
+    target: &str,
+) -> Result<(), StepError> {
+    if c.branch == target {
+        return Ok(());
+    }
+    match ctx.forge.branch(&c.project_path, &c.branch).await {
+        Ok(_) => Ok(()),
+        Err(ForgeError::NotFound(_)) => {
+            ctx.forge
+                .create_branch(&c.project_path, &c.branch, target)
+                .await?;
+            let reason = format!(
+                "{} no longer existed (GitLab deletes a merged source branch): recreated it from {target}",
+                c.branch
+            );
+            note(ctx, c, reason).await
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Reads the project's merge settings: warns when GitLab would let a merge request merge
+/// without a passing pipeline, and stops a fast-forward or semi-linear project whose branch
+/// is behind the target (GitLab would refuse the merge until it is rebased).
+async fn check_merge_settings(
+    ctx: &Context,
+    c: &ComponentRelease,
+    project: &Project,
+) -> Result<(), StepError> {
+    if !project.only_allow_merge_if_pipeline_succeeds {
+        let reason = format!(
+            "{}: \"Pipelines must succeed\" is off, so GitLab lets a merge request merge without a passing pipeline; Convoy still asks GitLab to merge only once its pipeline runs for the head, and GitLab then waits for it to pass",
+            c.project_path
+        );
+        note(ctx, c, reason).await?;
+    }
+    match project.merge_method.as_str() {
+        "merge" => Ok(()),
+        "ff" | "rebase_merge" => {
+            let target = &project.default_branch;
+            if c.branch == *target
+                || ctx
+                    .forge
+                    .is_merged(&c.project_path, target, &c.branch)
+                    .await?
+            {
+                return Ok(());
+            }
+            Err(StepError::Fatal(format!(
+                "{} merges with merge method {} and {} is behind {target}: rebase {} on {target}, then retry",
+                c.project_path, project.merge_method, c.branch, c.branch
+            )))
+        }
+        other => {
+            let reason = format!(
+                "{}: unknown merge method {other}; Convoy merges as with a merge commit",
+                c.project_path
+            );
+            note(ctx, c, reason).await
+        }
+    }
 }
 
 /// Why the repository cannot publish by itself, if it cannot.
@@ -97,7 +167,9 @@ fn publish_problem(config: &str, branch: &str) -> Option<String> {
 }
 
 /// Commits the release version into the podspec on the branch when the podspec's is lower.
-/// Only the version literal changes; the commit says `[ci skip]`.
+/// Only the version literal changes. The commit carries no `[ci skip]`: it becomes the merge
+/// request's head, whose pipeline must run (GitLab gives a `[ci skip]` head only skipped
+/// pipelines, and auto-merge never fires on them).
 async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
     let (Some(path), Some(version)) = (&c.podspec_path, &c.version) else {
         return Err(StepError::Fatal(format!(
@@ -128,7 +200,7 @@ async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepErr
         file_path: path.clone(),
         branch: c.branch.clone(),
         content,
-        commit_message: format!("Release {} {version} [ci skip]", c.name),
+        commit_message: format!("Release {} {version}", c.name),
         last_commit_id: file.last_commit_id,
     };
     match ctx.forge.update_file(&update).await {
@@ -146,7 +218,7 @@ async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepErr
         ctx,
         c,
         format!(
-            "{path}: version {from} → {version} committed to {} with [ci skip]",
+            "{path}: version {from} → {version} committed to {}",
             c.branch
         ),
     )

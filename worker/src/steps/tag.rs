@@ -141,9 +141,16 @@ async fn follow_tag_pipeline(
     }
 }
 
-/// True when a commit message asks CI to skip it (so a tag on it gets no pipeline).
+/// True when a commit message asks CI to skip it (GitLab's
+/// `/\[(ci[ _-]skip|skip[ _-]ci)\]/i`), so a tag on it gets no pipeline that runs.
 fn skips_ci(message: &str) -> bool {
-    message.contains("[ci skip]") || message.contains("[skip ci]")
+    let lower = message.to_ascii_lowercase();
+    ["ci", "skip"].iter().any(|first| {
+        let second = if *first == "ci" { "skip" } else { "ci" };
+        [' ', '_', '-']
+            .iter()
+            .any(|sep| lower.contains(&format!("[{first}{sep}{second}]")))
+    })
 }
 
 #[cfg(test)]
@@ -154,6 +161,7 @@ mod tests {
     fn ci_skip_markers_in_either_order_are_recognised() {
         assert!(skips_ci("Release A 0.1.0 [ci skip]"));
         assert!(skips_ci("[skip ci] bump"));
+        assert!(skips_ci("[CI-Skip] bump") && skips_ci("bump [skip_ci]"));
         assert!(!skips_ci("Merge branch 'release/0.1.0' into 'main'"));
     }
 }
