@@ -159,14 +159,6 @@ pub fn jobs_for(
     }
 }
 
-/// True when the configuration has a job for this kind of pipeline, ignoring `workflow`.
-pub fn has_jobs_for(ci_yaml: Option<&str>, context: &PipelineContext) -> bool {
-    !matches!(
-        jobs_for(ci_yaml, context),
-        Err(NoPipeline::NoJobs | NoPipeline::MissingConfig | NoPipeline::InvalidConfig(_))
-    )
-}
-
 fn stage_names(map: &serde_yaml::Mapping) -> Vec<String> {
     match map.get("stages").and_then(|s| s.as_sequence()) {
         Some(list) => list
