@@ -1,43 +1,142 @@
-//! How long whole releases take, end to end: `convoy demo --until-done` (server, worker,
-//! SQLite, the real GitLab adapter over HTTP) against the simulator with generated plans of
-//! `layers × width` components, each layer depending on the whole layer below.
+//! Issue 13's table, measured: whole releases of generated plans (`layers × width` components,
+//! each layer depending on the whole layer below) run by `convoy demo --until-done` (server,
+//! worker, SQLite, the real GitLab adapter over HTTP) against the simulator.
 //!
-//! Run: `cargo bench -p convoy --bench release`. The simulator's pipelines take 50 ms each, so
-//! the time is almost all Convoy's own: analysis, the four steps per component, webhooks and
-//! database writes. Timings are reported here, never asserted in tests.
+//! Run: `cargo bench -p convoy --bench release`. `CONVOY_BENCH_PLANS` picks the runs
+//! (`LAYERSxWIDTHxPIPELINE_MS`, comma-separated; default `10x20x1000,10x20x50,5x100x50`) and
+//! `CONVOY_BENCH_VIEWERS` how many live-feed viewers watch each release (default 200).
+//!
+//! Per run it prints: the makespan against the critical path (per layer, a merge request
+//! pipeline then a tag pipeline), Convoy's own time per layer (deploy time minus that bound,
+//! over the layers), GitLab requests per component (counted by the simulator), peak memory of
+//! the `convoy` process, the release detail's and release page's response time while the
+//! release runs, and the live feed's delay from an event's commit to each viewer. Timings are
+//! reported here, never asserted in tests.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use convoy_simulator::Scenario;
+use futures::StreamExt;
+use tokio_tungstenite::tungstenite::Message;
 
-const PLANS: [(usize, usize); 3] = [(2, 5), (4, 10), (8, 10)];
+const DEFAULT_PLANS: &str = "10x20x1000,10x20x50,5x100x50";
+const DEFAULT_VIEWERS: usize = 200;
+/// Pipelines on a component's critical path per layer: its merge request's, then its tag's.
+const PIPELINES_PER_LAYER: u32 = 2;
+/// How often the release detail and page are read while the release runs.
+const DETAIL_INTERVAL: Duration = Duration::from_millis(500);
+
+#[derive(Debug, Clone, Copy)]
+struct Plan {
+    layers: usize,
+    width: usize,
+    pipeline_ms: u64,
+}
+
+/// What one run measured.
+#[derive(Debug, Default)]
+struct Run {
+    whole: Duration,
+    analysis: Duration,
+    requests: u64,
+    components: u64,
+    peak_kib: u64,
+    detail_ms: Vec<f64>,
+    page_ms: Vec<f64>,
+    feed_ms: Vec<f64>,
+}
 
 fn main() {
+    let plans = parse_plans(&std::env::var("CONVOY_BENCH_PLANS").unwrap_or(DEFAULT_PLANS.into()));
+    let viewers = std::env::var("CONVOY_BENCH_VIEWERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(DEFAULT_VIEWERS);
     let bin = env!("CARGO_BIN_EXE_convoy");
-    println!("| components | layers x width | whole release | per layer |");
-    println!("| ---: | ---: | ---: | ---: |");
-    for (layers, width) in PLANS {
-        let elapsed = release(bin, layers, width);
-        let per_layer = elapsed / layers as u32;
-        println!(
-            "| {} | {layers} x {width} | {:.1} s | {:.2} s |",
-            layers * width,
-            elapsed.as_secs_f64(),
-            per_layer.as_secs_f64()
-        );
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    println!(
+        "command: cargo bench -p convoy --bench release (CONVOY_BENCH_PLANS={}, CONVOY_BENCH_VIEWERS={viewers})",
+        plans
+            .iter()
+            .map(|p| format!("{}x{}x{}", p.layers, p.width, p.pipeline_ms))
+            .collect::<Vec<_>>()
+            .join(",")
+    );
+    println!("load before: {}", load_average());
+    println!();
+    println!(
+        "| plan | pipelines | makespan | critical path | ratio | Convoy per layer | GitLab requests per component | peak memory | detail p50 / max | page p50 / max | live feed p99 ({viewers} viewers) | load after |"
+    );
+    println!("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |");
+    for plan in plans {
+        let run = runtime.block_on(release(bin, plan, viewers));
+        print_row(plan, &run);
     }
 }
 
-/// Runs one release of a generated plan and returns its wall time.
-fn release(bin: &str, layers: usize, width: usize) -> Duration {
+fn parse_plans(text: &str) -> Vec<Plan> {
+    text.split(',')
+        .map(|plan| {
+            let parts: Vec<&str> = plan.trim().split('x').collect();
+            let number = |i: usize| -> u64 {
+                parts
+                    .get(i)
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or_else(|| panic!("plan {plan:?} is not LAYERSxWIDTHxPIPELINE_MS"))
+            };
+            Plan {
+                layers: number(0) as usize,
+                width: number(1) as usize,
+                pipeline_ms: number(2),
+            }
+        })
+        .collect()
+}
+
+fn print_row(plan: Plan, run: &Run) {
+    let bound = Duration::from_millis(plan.pipeline_ms) * PIPELINES_PER_LAYER * plan.layers as u32;
+    let deploy = run.whole.saturating_sub(run.analysis);
+    let own_per_layer = deploy.saturating_sub(bound) / plan.layers as u32;
+    println!(
+        "| {} x {} = {} | {} ms | {:.1} s | {:.1} s | {:.2} | {:.2} s | {:.1} | {} MB | {} | {} | {} | {} |",
+        plan.layers,
+        plan.width,
+        plan.layers * plan.width,
+        plan.pipeline_ms,
+        deploy.as_secs_f64(),
+        bound.as_secs_f64(),
+        deploy.as_secs_f64() / bound.as_secs_f64(),
+        own_per_layer.as_secs_f64(),
+        run.requests as f64 / run.components.max(1) as f64,
+        run.peak_kib / 1024,
+        median_and_max(&run.detail_ms),
+        median_and_max(&run.page_ms),
+        percentile(&run.feed_ms, 0.99)
+            .map(|p| format!("{p:.0} ms ({} deliveries)", run.feed_ms.len()))
+            .unwrap_or_else(|| "-".to_string()),
+        load_average(),
+    );
+    println!(
+        "|   analysis {:.1} s, whole release {:.1} s | | | | | | | | | | | |",
+        run.analysis.as_secs_f64(),
+        run.whole.as_secs_f64()
+    );
+}
+
+/// Runs one release of a generated plan while reading its detail and watching its live feed.
+async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let scenario_path = dir.path().join("scenario.yaml");
-    let yaml =
-        serde_yaml::to_string(&Scenario::layered(layers, width)).expect("the scenario serializes");
+    let mut scenario = Scenario::layered(plan.layers, plan.width);
+    scenario.pipeline_duration_ms = plan.pipeline_ms;
+    let yaml = serde_yaml::to_string(&scenario).expect("the scenario serializes");
     std::fs::write(&scenario_path, yaml).expect("the scenario is written");
     let started = Instant::now();
-    let output = Command::new(bin)
+    let mut child = Command::new(bin)
         .args([
             "demo",
             "--until-done",
@@ -52,15 +151,205 @@ fn release(bin: &str, layers: usize, width: usize) -> Duration {
         .arg(&scenario_path)
         .arg("--database")
         .arg(dir.path().join("bench.db"))
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
         .expect("convoy runs");
-    let elapsed = started.elapsed();
-    if !output.status.success() {
-        panic!(
-            "the release of {layers} x {width} did not succeed:\n{}\n{}",
-            String::from_utf8_lossy(&output.stdout),
-            String::from_utf8_lossy(&output.stderr)
-        );
+    let lines = stdout_lines(&mut child);
+    let pid = child.id();
+
+    let mut run = Run::default();
+    let mut url = None;
+    let mut watchers = None;
+    let mut next_detail = Instant::now();
+    let client = reqwest::Client::new();
+    loop {
+        run.peak_kib = run.peak_kib.max(peak_memory_kib(pid));
+        match lines.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                if let Some(found) = line.strip_prefix("dashboard: ") {
+                    url = Some(found.trim_end_matches('/').to_string());
+                }
+                if let (Some(base), Some(id)) = (&url, release_id(&line))
+                    && watchers.is_none()
+                {
+                    watchers = Some((id, watch(base, id, viewers).await));
+                }
+                if let Some(seconds) = seconds_after(&line, "planned after ") {
+                    run.analysis = Duration::from_secs_f64(seconds);
+                }
+                if let Some((requests, components)) = gitlab_requests(&line) {
+                    run.requests = requests;
+                    run.components = components;
+                }
+                if line.contains(" ended ") && !line.contains(" ended success ") {
+                    eprintln!("the release did not succeed: {line}");
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+        if let (Some(base), Some((id, _))) = (&url, &watchers)
+            && Instant::now() >= next_detail
+            && run.analysis > Duration::ZERO
+        {
+            next_detail = Instant::now() + DETAIL_INTERVAL;
+            if let Some(ms) = timed_get(&client, &format!("{base}/api/v1/releases/{id}")).await {
+                run.detail_ms.push(ms);
+            }
+            if let Some(ms) = timed_get(&client, &format!("{base}/releases/{id}")).await {
+                run.page_ms.push(ms);
+            }
+        }
     }
-    elapsed
+    let status = child.wait().expect("convoy ends");
+    run.whole = started.elapsed();
+    if !status.success() {
+        panic!("the release of {plan:?} did not succeed");
+    }
+    if let Some((_, watchers)) = watchers {
+        for watcher in watchers {
+            watcher.abort();
+            if let Ok(delays) = watcher.await {
+                run.feed_ms.extend(delays);
+            }
+        }
+    }
+    run
+}
+
+/// The child's stdout, line by line, on a channel that closes when the child exits.
+fn stdout_lines(child: &mut Child) -> mpsc::Receiver<String> {
+    let stdout = child.stdout.take().expect("stdout is piped");
+    let (sender, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if sender.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// `Release 1 of bench/app at release/2.0.0: http://…/releases/1` gives 1.
+fn release_id(line: &str) -> Option<i64> {
+    if !line.starts_with("Release ") || !line.contains("/releases/") {
+        return None;
+    }
+    line.rsplit('/').next()?.parse().ok()
+}
+
+/// `planned after 1.5s` gives 1.5.
+fn seconds_after(line: &str, prefix: &str) -> Option<f64> {
+    line.strip_prefix(prefix)?
+        .trim_end_matches('s')
+        .parse()
+        .ok()
+}
+
+/// `GitLab requests: 120 (80 reads, 40 writes) for 20 components` gives (120, 20).
+fn gitlab_requests(line: &str) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix("GitLab requests: ")?;
+    let total = rest.split_whitespace().next()?.parse().ok()?;
+    let components = rest
+        .split(" for ")
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()?;
+    Some((total, components))
+}
+
+/// Opens `viewers` websockets on the release's live feed; each task collects, per event, the
+/// milliseconds from the event's commit time to its arrival.
+async fn watch(base: &str, id: i64, viewers: usize) -> Vec<tokio::task::JoinHandle<Vec<f64>>> {
+    // From the release's newest event on: what comes later arrives through the live hub (a
+    // release just created has a handful of events, all in the first page).
+    let client = convoy::client::ApiClient::new(base, None, "bench").expect("an API client");
+    let after = client
+        .events(id, 0)
+        .await
+        .ok()
+        .and_then(|events| events.last().map(|event| event.id))
+        .unwrap_or(0);
+    let ws = base.replacen("http", "ws", 1);
+    let mut watchers = Vec::with_capacity(viewers);
+    for _ in 0..viewers {
+        let url = format!("{ws}/releases/{id}/live?after={after}");
+        watchers.push(tokio::spawn(async move {
+            let mut delays = Vec::new();
+            let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
+                return delays;
+            };
+            while let Some(Ok(message)) = socket.next().await {
+                if let Message::Text(text) = message
+                    && let Some(delay) = delay_ms(&text)
+                {
+                    delays.push(delay);
+                }
+            }
+            delays
+        }));
+    }
+    watchers
+}
+
+/// Milliseconds from the event's `created_at` to now.
+fn delay_ms(text: &str) -> Option<f64> {
+    let value: serde_json::Value = serde_json::from_str(text).ok()?;
+    let created: DateTime<Utc> = value["event"]["created_at"].as_str()?.parse().ok()?;
+    Some((Utc::now() - created).num_microseconds()? as f64 / 1000.0)
+}
+
+async fn timed_get(client: &reqwest::Client, url: &str) -> Option<f64> {
+    let started = Instant::now();
+    let response = client.get(url).send().await.ok()?;
+    response.bytes().await.ok()?;
+    Some(started.elapsed().as_secs_f64() * 1000.0)
+}
+
+/// The process's peak resident memory so far (`VmHWM`), 0 once it is gone.
+fn peak_memory_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| value.split_whitespace().next()?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_else(|_| "unknown".to_string())
+}
+
+fn percentile(values: &[f64], fraction: f64) -> Option<f64> {
+    if values.is_empty() {
+        return None;
+    }
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let index = ((sorted.len() as f64 * fraction).ceil() as usize).clamp(1, sorted.len()) - 1;
+    Some(sorted[index])
+}
+
+fn median_and_max(values: &[f64]) -> String {
+    match (
+        percentile(values, 0.5),
+        values.iter().copied().reduce(f64::max),
+    ) {
+        (Some(median), Some(max)) => format!("{median:.0} / {max:.0} ms"),
+        _ => "-".to_string(),
+    }
 }

@@ -50,4 +50,5 @@ pub use view::{
     CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo,
     WorldView,
 };
+pub use world::ApiRequestCounts;
 pub use world::users::{AccessLevel, UserSpec};

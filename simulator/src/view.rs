@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use crate::hooks::{DeliveryOutcome, WebhookDelivery};
 use crate::server::Shared;
-use crate::world::World;
+use crate::world::{ApiRequestCounts, World};
 
 /// A project and its branches.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,6 +134,11 @@ impl WorldView {
     /// The project id of a path, if it exists.
     fn id(world: &World, project: &str) -> Option<u64> {
         world.find_project(project).ok()
+    }
+
+    /// The API requests answered so far (after authentication; injected faults not counted).
+    pub fn api_requests(&self) -> ApiRequestCounts {
+        self.read(|w| w.api_requests)
     }
 
     pub fn projects(&self) -> Vec<ProjectInfo> {

@@ -1,6 +1,6 @@
 //! Advancing one release: take its lease, then pass over it until nothing changes.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -204,14 +204,35 @@ async fn until_canceled(
 }
 
 async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
+    // Taken before reading the states: news arriving during the pass wakes the next one.
+    let woken: BTreeSet<i64> = ctx
+        .store
+        .take_component_wakes(release.id)
+        .await?
+        .into_iter()
+        .collect();
     let schedule = current_schedule(ctx, release).await?;
-    let ready: std::collections::BTreeSet<String> = schedule.ready.iter().cloned().collect();
-    let components = ctx.store.components(release.id).await?;
+    let ready: BTreeSet<String> = schedule.ready.iter().cloned().collect();
+    let components: Vec<ComponentRelease> = ctx
+        .store
+        .components(release.id)
+        .await?
+        .into_iter()
+        .filter(|c| needs_step(c, &ready, &woken))
+        .collect();
     let results: Vec<Result<(), StepError>> = futures::stream::iter(components)
         .map(|component| {
             let is_ready = ready.contains(&component.name);
             let span = tracing::info_span!("component", component = %component.name);
-            async move { step_component(ctx, release, &component, is_ready).await }.instrument(span)
+            async move {
+                let result = step_component(ctx, release, &component, is_ready).await;
+                if result.is_err() {
+                    // Look again on the next pass, whatever woke it this time.
+                    ctx.store.request_component_wake(component.id).await?;
+                }
+                result
+            }
+            .instrument(span)
         })
         .buffer_unordered(COMPONENT_CONCURRENCY)
         .collect()
@@ -222,6 +243,18 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
         }
     }
     finish_if_done(ctx, release).await
+}
+
+/// Whether this pass steps the component: it is ready (Convoy acts), its state always needs
+/// a step (preparing; canceled, to withdraw an auto-merge), or something woke it (a webhook for
+/// its project, a transition needing a follow-up look, reconcile's full look). The others wait
+/// for news, so a pass costs what changed rather than the size of the release.
+fn needs_step(c: &ComponentRelease, ready: &BTreeSet<String>, woken: &BTreeSet<i64>) -> bool {
+    matches!(
+        c.state,
+        ComponentState::Preparing | ComponentState::Canceled
+    ) || ready.contains(&c.name)
+        || woken.contains(&c.id)
 }
 
 /// After a cancel: nothing more may merge at GitLab.
@@ -314,6 +347,10 @@ pub(crate) async fn apply_component_event(
         )));
     }
     tracing::info!(from = ?component.state, to = ?transition.state, "component moved");
+    if transition.state == ComponentState::Deploying {
+        // Its next step (create the tag, find the tag's pipeline) needs no news from GitLab.
+        ctx.store.request_component_wake(component.id).await?;
+    }
     Ok(())
 }
 

@@ -15,10 +15,11 @@ pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
             tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
         }
     }
-    // Every active release is checked against the forge; a finished one only while its wake
+    // Every component of every active release is checked against the forge (a pass otherwise
+    // looks only at what a webhook concerns); a finished release only while its wake
     // flag says something is left to do (a canceled release withdrawing an auto-merge).
     for release_id in ctx.store.active_main_release_ids().await? {
-        ctx.store.request_wake(release_id).await?;
+        ctx.store.request_full_look(release_id).await?;
     }
     let woken = ctx.store.woken_release_ids().await?;
     crate::metrics::reconcile_found("woken_release", woken.len());

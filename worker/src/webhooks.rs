@@ -33,6 +33,10 @@ pub async fn process_delivery(ctx: &Context, delivery_id: i64) -> anyhow::Result
 
 async fn wake_releases_of(ctx: &Context, project: &str) -> anyhow::Result<String> {
     let components = ctx.store.active_components_for_project(project).await?;
+    // The next pass looks at these components (and only these, of what waits for news).
+    for c in &components {
+        ctx.store.request_component_wake(c.id).await?;
+    }
     let releases: BTreeSet<i64> = components.iter().map(|c| c.release_id).collect();
     if releases.is_empty() {
         return Ok(format!("no active release has a component in {project}"));

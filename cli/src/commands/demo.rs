@@ -93,6 +93,16 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     } else {
         Some(run_demo_release(&url, &args.app, &args.git_ref, args.api_token.clone()).await?)
     };
+    if let Some(release) = &outcome {
+        let requests = sim.world().api_requests();
+        println!(
+            "GitLab requests: {} ({} reads, {} writes) for {} components",
+            requests.total(),
+            requests.reads,
+            requests.writes,
+            release.components.len()
+        );
+    }
     if args.until_done {
         sim.stop().await;
         return Ok(match outcome {
@@ -130,6 +140,7 @@ async fn run_demo_release(
         print_summary(&planned, started.elapsed());
         return Ok(planned);
     }
+    println!("planned after {:.1}s", started.elapsed().as_secs_f64());
     print_plan(&planned);
     client.deploy_all(release.id).await?;
     let finished = client::follow(

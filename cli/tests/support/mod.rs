@@ -247,7 +247,22 @@ impl TestConvoy {
 
     /// Starts a release, deploys every component, and waits until it ends.
     pub async fn release_all(&self) -> ReleaseView {
-        let planned = self.start_release().await;
+        self.release_all_of(APP, APP_REF).await
+    }
+
+    /// Starts a release of `app` at `git_ref`, deploys every component, and waits until it
+    /// ends.
+    pub async fn release_all_of(&self, app: &str, git_ref: &str) -> ReleaseView {
+        let release = self
+            .client
+            .create_release(app, git_ref, false)
+            .await
+            .expect("the release is created");
+        let planned = self
+            .wait_for(release.id, |r| {
+                r.state != "created" && r.state != "analyzing"
+            })
+            .await;
         assert_eq!(planned.state, "waiting", "the plan is ready: {planned:?}");
         self.client
             .deploy_all(planned.id)

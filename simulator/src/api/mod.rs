@@ -164,6 +164,7 @@ pub(crate) async fn dispatch(
         Ok(api_request) => api_request,
         Err(error) => return Reply::from(error).into_response(),
     };
+    shared.with_world(|world| count_request(world, &api_request.method));
     if let Some(reply) = members::member_request(&shared, &api_request) {
         return reply.into_response();
     }
@@ -173,6 +174,16 @@ pub(crate) async fn dispatch(
     };
     tracing::debug!(method = %api_request.method, path = %api_request.raw_path, status = reply.status, "GitLab API request");
     reply.into_response()
+}
+
+/// Counts an authenticated request for `WorldView::api_requests` (an observation of the
+/// client, not a GitLab rule).
+fn count_request(world: &mut World, method: &Method) {
+    if method == Method::GET || method == Method::HEAD {
+        world.api_requests.reads += 1;
+    } else {
+        world.api_requests.writes += 1;
+    }
 }
 
 /// Latency, 429 and 500 faults, in that order.

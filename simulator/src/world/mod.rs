@@ -232,6 +232,25 @@ pub(crate) struct World {
     sha_counter: u64,
     /// Webhook deliveries waiting to be handed to the delivery task.
     pub outbox: Vec<Delivery>,
+    /// API requests answered so far. Not GitLab behaviour: an observation for benchmarks and
+    /// tests (how many requests a release costs), read through `WorldView::api_requests`.
+    pub api_requests: ApiRequestCounts,
+}
+
+/// API requests the simulator answered (after authentication), by kind.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ApiRequestCounts {
+    /// `GET` and `HEAD` requests.
+    pub reads: u64,
+    /// Every other method (`POST`, `PUT`, `DELETE`, …).
+    pub writes: u64,
+}
+
+impl ApiRequestCounts {
+    /// Reads and writes together.
+    pub fn total(&self) -> u64 {
+        self.reads + self.writes
+    }
 }
 
 impl World {
@@ -264,6 +283,7 @@ impl World {
             next_hook_id: 1,
             sha_counter: 0,
             outbox: Vec::new(),
+            api_requests: ApiRequestCounts::default(),
         };
         for spec in &scenario.projects {
             world.seed_project(spec)?;

@@ -1,7 +1,7 @@
 //! deploying: the version tag on the target branch, then its pipeline.
 
 use convoy_core::component::ComponentEvent;
-use convoy_forge::{ForgeError, PipelineStatus, Tag};
+use convoy_forge::{ForgeError, Pipeline, PipelineStatus, Tag};
 use convoy_store::{ComponentRelease, PipelineKind, TagRecord};
 
 use super::pipelines::{self, already_seen, failure_of};
@@ -19,6 +19,14 @@ pub(crate) async fn deploying(
             c.name
         )));
     };
+    if c.tag_name.as_deref() == Some(version.as_str())
+        && let Some(pipeline) = ctx.forge.latest_pipeline(&c.project_path, version).await?
+        && pipeline.status != PipelineStatus::Skipped
+    {
+        // Convoy created and recorded this tag, and its pipeline runs: no need to read the tag
+        // again (a skipped or missing pipeline takes the long way, which reads its message).
+        return follow_pipeline(ctx, c, pipeline).await;
+    }
     let tag = match ensure_tag(ctx, c, version, target).await? {
         TagOutcome::Ours(tag) => tag,
         TagOutcome::Taken => {
@@ -115,6 +123,15 @@ async fn follow_tag_pipeline(
     let Some(pipeline) = latest else {
         return Ok(None);
     };
+    follow_pipeline(ctx, c, pipeline).await
+}
+
+/// Records what the tag's pipeline says and turns a finished one into the component's event.
+async fn follow_pipeline(
+    ctx: &Context,
+    c: &ComponentRelease,
+    pipeline: Pipeline,
+) -> Result<Option<ComponentEvent>, StepError> {
     let previous = ctx.store.pipeline_of(c.id).await?;
     if already_seen(&previous, &pipeline) && !pipeline.status.is_finished() {
         return Ok(None);

@@ -1,0 +1,69 @@
+//! Work proportional to what changed: a layered release against the simulator costs a bounded
+//! number of GitLab requests per component, however long its components wait.
+//!
+//! ```text
+//!   L2C0 .. L2C3      each depends on every component of the layer below
+//!   L1C0 .. L1C3
+//!   L0C0 .. L0C3
+//! ```
+
+mod support;
+
+use std::time::Duration;
+
+use convoy_simulator::Scenario;
+use support::{Options, spawn_convoy};
+
+/// At most this many GitLab requests per component released, analysis included (about 6 of
+/// them here). A pass that polled every waiting component spent several times this; issue 13's
+/// goal is 12, and `cargo bench -p convoy --bench release` prints where it stands.
+const REQUESTS_PER_COMPONENT: u64 = 24;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_layered_release_costs_a_bounded_number_of_gitlab_requests_per_component() {
+    let (layers, width) = (3, 4);
+    let mut scenario = Scenario::layered(layers, width);
+    // Pipelines long enough that upper layers wait through many passes of the lower ones.
+    scenario.pipeline_duration_ms = 300;
+    let convoy = spawn_convoy(Options {
+        scenario,
+        // No full look during the release: only news (webhooks) and readiness move it.
+        reconcile: Duration::from_secs(3600),
+        ..Options::default()
+    })
+    .await;
+
+    let release = convoy.release_all_of("bench/app", "release/2.0.0").await;
+
+    assert_eq!(release.state, "success", "{release:#?}");
+    let components = (layers * width) as u64;
+    let requests = convoy.sim.world().api_requests();
+    println!(
+        "{} GitLab requests ({} reads, {} writes) for {components} components",
+        requests.total(),
+        requests.reads,
+        requests.writes
+    );
+    assert!(
+        requests.total() <= REQUESTS_PER_COMPONENT * components,
+        "{} requests for {components} components: more than {REQUESTS_PER_COMPONENT} each",
+        requests.total()
+    );
+    // Fewer requests did not mean less done: each component merged once and tagged once.
+    let world = convoy.sim.world();
+    for layer in 0..layers {
+        for index in 0..width {
+            let project = format!("bench/l{layer}-{index}");
+            let mrs = world.merge_requests(&project);
+            assert_eq!(mrs.len(), 1, "{project}: {mrs:#?}");
+            assert_eq!(mrs[0].merge_count, 1, "{project} is merged once");
+            let tags: Vec<_> = world
+                .tags(&project)
+                .into_iter()
+                .filter(|t| t.name == "1.0.0")
+                .collect();
+            assert_eq!(tags.len(), 1, "{project}: {tags:#?}");
+            assert!(tags[0].released, "{project}'s tag pipeline succeeded");
+        }
+    }
+}

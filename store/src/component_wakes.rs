@@ -1,0 +1,42 @@
+//! Which components of a release the worker's next pass must look at.
+//!
+//! A pass steps the components that are ready, those in states that always need a step, and
+//! those whose wake flag is set here: a webhook for their project, a transition whose next step
+//! needs no outside news, or reconcile's periodic full look. Everything else waits for news, so
+//! a pass costs what changed, not the size of the release.
+
+use crate::db::Store;
+use crate::error::StoreError;
+
+impl Store {
+    /// Reads and clears the wake flags of release `release_id`'s components in one statement:
+    /// the ids of those woken since the last call.
+    pub async fn take_component_wakes(&self, release_id: i64) -> Result<Vec<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE component_releases SET wake_requested = 0 \
+             WHERE release_id = $1 AND wake_requested = 1 RETURNING id",
+        )
+        .bind(release_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Asks the next pass to look at component `component_id`.
+    pub async fn request_component_wake(&self, component_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE component_releases SET wake_requested = 1 WHERE id = $1")
+            .bind(component_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Asks the next pass to look at every component of release `release_id` (reconcile's full
+    /// look: webhooks may have been lost) and wakes the release.
+    pub async fn request_full_look(&self, release_id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE component_releases SET wake_requested = 1 WHERE release_id = $1")
+            .bind(release_id)
+            .execute(&self.pool)
+            .await?;
+        self.request_wake(release_id).await
+    }
+}
