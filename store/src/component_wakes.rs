@@ -9,34 +9,58 @@ use crate::db::Store;
 use crate::error::StoreError;
 
 impl Store {
-    /// Reads and clears the wake flags of release `release_id`'s components in one statement:
-    /// the ids of those woken since the last call.
-    pub async fn take_component_wakes(&self, release_id: i64) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "UPDATE component_releases SET wake_requested = 0 \
-             WHERE release_id = $1 AND wake_requested = 1 RETURNING id",
+    /// The components of release `release_id` woken since their last settled look, each with
+    /// its wake count as read now (pass it back to [`Store::settle_component_wake`]).
+    pub async fn component_wakes(&self, release_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, wake_requested FROM component_releases \
+             WHERE release_id = $1 AND wake_requested > 0 ORDER BY id",
         )
         .bind(release_id)
         .fetch_all(&self.pool)
         .await?)
     }
 
+    /// Clears component `component_id`'s wake-ups once a pass has looked at it, unless a new
+    /// one came meanwhile (its count moved past `seen`): a worker that dies mid-pass, or news
+    /// that arrives during the look, leaves it woken for the next pass.
+    pub async fn settle_component_wake(
+        &self,
+        component_id: i64,
+        seen: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE component_releases SET wake_requested = 0 \
+             WHERE id = $1 AND wake_requested = $2",
+        )
+        .bind(component_id)
+        .bind(seen)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Asks the next pass to look at component `component_id`.
     pub async fn request_component_wake(&self, component_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE component_releases SET wake_requested = 1 WHERE id = $1")
-            .bind(component_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE component_releases SET wake_requested = wake_requested + 1 WHERE id = $1",
+        )
+        .bind(component_id)
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Asks the next pass to look at every component of release `release_id` (reconcile's full
     /// look: webhooks may have been lost) and wakes the release.
     pub async fn request_full_look(&self, release_id: i64) -> Result<(), StoreError> {
-        sqlx::query("UPDATE component_releases SET wake_requested = 1 WHERE release_id = $1")
-            .bind(release_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query(
+            "UPDATE component_releases SET wake_requested = wake_requested + 1 \
+             WHERE release_id = $1",
+        )
+        .bind(release_id)
+        .execute(&self.pool)
+        .await?;
         self.request_wake(release_id).await
     }
 }

@@ -41,6 +41,7 @@ on_both_databases!(
     a_note_names_its_component_and_does_not_wake_the_worker,
     a_reader_following_the_log_misses_no_event_written_concurrently,
     a_commit_that_appends_events_wakes_readers_of_the_log,
+    a_component_wake_is_settled_only_if_no_news_came_meanwhile,
     a_duplicate_delivery_is_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
     deliveries_wait_until_marked_processed,
@@ -1038,6 +1039,47 @@ async fn a_commit_that_appends_events_wakes_readers_of_the_log(db: &TestDb) {
             .await
             .expect("a commit in another process wakes the reader on PostgreSQL");
     }
+}
+
+async fn a_component_wake_is_settled_only_if_no_news_came_meanwhile(db: &TestDb) {
+    let store = db.store().await;
+    let (release, components) = planned_release(&store).await;
+    let (a, b) = (components[0].id, components[1].id);
+    // A new plan's components all get a first look.
+    let first = store.component_wakes(release).await.unwrap();
+    assert_eq!(first.len(), components.len());
+    for (id, seen) in first {
+        store.settle_component_wake(id, seen).await.unwrap();
+    }
+    assert!(store.component_wakes(release).await.unwrap().is_empty());
+
+    store.request_component_wake(a).await.unwrap();
+    store.request_component_wake(b).await.unwrap();
+    let woken = store.component_wakes(release).await.unwrap();
+    assert_eq!(woken.iter().map(|(id, _)| *id).collect::<Vec<_>>(), [a, b]);
+    // News for B while the pass looks at both: B stays woken, A is settled.
+    store.request_component_wake(b).await.unwrap();
+    for (id, seen) in woken {
+        store.settle_component_wake(id, seen).await.unwrap();
+    }
+    let left: Vec<i64> = store
+        .component_wakes(release)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(left, [b]);
+
+    store.request_full_look(release).await.unwrap();
+    assert_eq!(
+        store.component_wakes(release).await.unwrap().len(),
+        components.len()
+    );
+    assert!(
+        store.claim_wake(release).await.unwrap(),
+        "the release is woken too"
+    );
 }
 
 async fn a_duplicate_delivery_is_recorded_once(db: &TestDb) {

@@ -204,10 +204,10 @@ async fn until_canceled(
 }
 
 async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
-    // Taken before reading the states: news arriving during the pass wakes the next one.
-    let woken: BTreeSet<i64> = ctx
+    // Read before the states; each is settled after its step, unless news came meanwhile.
+    let woken: BTreeMap<i64, i64> = ctx
         .store
-        .take_component_wakes(release.id)
+        .component_wakes(release.id)
         .await?
         .into_iter()
         .collect();
@@ -224,13 +224,14 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
         .map(|component| {
             let is_ready = ready.contains(&component.name);
             let span = tracing::info_span!("component", component = %component.name);
+            let seen = woken.get(&component.id).copied();
             async move {
-                let result = step_component(ctx, release, &component, is_ready).await;
-                if result.is_err() {
-                    // Look again on the next pass, whatever woke it this time.
-                    ctx.store.request_component_wake(component.id).await?;
+                step_component(ctx, release, &component, is_ready).await?;
+                // A step that failed stays woken: the next pass looks again.
+                if let Some(seen) = seen {
+                    ctx.store.settle_component_wake(component.id, seen).await?;
                 }
-                result
+                Ok(())
             }
             .instrument(span)
         })
@@ -249,12 +250,12 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
 /// a step (preparing; canceled, to withdraw an auto-merge), or something woke it (a webhook for
 /// its project, a transition needing a follow-up look, reconcile's full look). The others wait
 /// for news, so a pass costs what changed rather than the size of the release.
-fn needs_step(c: &ComponentRelease, ready: &BTreeSet<String>, woken: &BTreeSet<i64>) -> bool {
+fn needs_step(c: &ComponentRelease, ready: &BTreeSet<String>, woken: &BTreeMap<i64, i64>) -> bool {
     matches!(
         c.state,
         ComponentState::Preparing | ComponentState::Canceled
     ) || ready.contains(&c.name)
-        || woken.contains(&c.id)
+        || woken.contains_key(&c.id)
 }
 
 /// After a cancel: nothing more may merge at GitLab.
