@@ -17,10 +17,9 @@ mkdirSync(ARTIFACTS, { recursive: true });
 
 // Runs `convoy demo` on a free port with no release started; resolves once it prints
 // "dashboard: http://127.0.0.1:PORT/". `scenario` is a scenario YAML file (default: built in).
-export function startConvoy({ scenario, apiToken } = {}) {
+export function startConvoy({ scenario } = {}) {
   const args = ["demo", "--listen", "127.0.0.1:0", "--no-release"];
   if (scenario) args.push("--scenario", scenario);
-  if (apiToken) args.push("--api-token", apiToken);
   const child = spawn(BIN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   return new Promise((resolve, reject) => {
@@ -36,10 +35,11 @@ export function startConvoy({ scenario, apiToken } = {}) {
     child.stdout.on("data", (chunk) => {
       output += chunk;
       const match = output.match(/^dashboard: (http:\/\/\S+?)\/?$/m);
-      if (!match) return;
+      const simulator = output.match(/^GitLab simulator: (http:\/\/\S+?)\/?$/m);
+      if (!match || !simulator) return;
       clearTimeout(timer);
       child.removeAllListeners("exit");
-      resolve({ url: match[1], stop: () => stop(child), output: () => output });
+      resolve({ url: match[1], simulatorUrl: simulator[1], stop: () => stop(child), output: () => output });
     });
   });
 }
@@ -118,4 +118,13 @@ export async function withFailureShots(name, pages, body) {
     }
     throw err;
   }
+}
+
+// Signs `username` in through Convoy's "Sign in with GitLab" and the simulator's OAuth page
+// (one button per user), and waits until the dashboard shows them signed in.
+export async function signIn(page, convoy, username = "rosa") {
+  await page.goto(`${convoy.url}/auth/sign-in`);
+  await page.click(`button[name=username][value=${username}]`);
+  await page.waitForURL(`${convoy.url}/`, { timeout: 30_000 });
+  await page.waitForFunction((name) => document.getElementById("actor-name")?.textContent.includes(`@${name}`), username, { timeout: 30_000 });
 }

@@ -6,7 +6,7 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
   demoScenarioWith, documentWasKept, launchBrowser, markDocument, openPage, screenshot, startConvoy,
-  withFailureShots,
+  signIn, withFailureShots,
 } from "./convoy.js";
 
 const RELEASE_TIMEOUT_MS = 120_000;
@@ -32,12 +32,15 @@ test("a failed component says why and can be marked released with a reason", asy
   const pages = [];
   await withFailureShots("failures", pages, async () => {
     const list = await openPage(browser);
+    await signIn(list.page, convoy);
     pages.push(list.page);
     await list.page.goto(convoy.url);
     await list.page.waitForSelector("#live-status[data-state=live]");
     await markDocument(list.page);
 
     const { page, errors } = await openPage(browser);
+
+    await signIn(page, convoy);
     pages.push(page);
     await page.goto(`${convoy.url}/releases/new`);
     await page.fill("#app_project", "mobile/app");

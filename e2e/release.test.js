@@ -4,7 +4,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  ARTIFACTS, documentWasKept, launchBrowser, markDocument, openPage, screenshot, startConvoy, withFailureShots,
+  ARTIFACTS, documentWasKept, launchBrowser, markDocument, openPage, screenshot, startConvoy, signIn, withFailureShots,
 } from "./convoy.js";
 
 const COMPONENTS = ["CoreKit", "NetworkKit", "StorageKit", "FeatureKit"];
@@ -28,6 +28,7 @@ test("a release created from the form is planned, edited, deployed and finishes 
   const pages = [];
   await withFailureShots("release", pages, async () => {
     const { page, errors } = await openPage(browser);
+    await signIn(page, convoy);
     pages.push(page);
 
     await page.goto(`${convoy.url}/releases/new`);
@@ -88,6 +89,7 @@ test("a release created from the form is planned, edited, deployed and finishes 
 
 test("a plan of 200 components scrolls inside its box and never widens the page", async () => {
   const { page, errors } = await openPage(browser);
+  await signIn(page, convoy);
   await page.goto(convoy.url);
   const layout = await page.evaluate(async () => {
     const { renderDag } = await import("/assets/dag.js");

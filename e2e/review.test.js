@@ -3,7 +3,7 @@
 
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { launchBrowser, openPage, screenshot, startConvoy, withFailureShots } from "./convoy.js";
+import { launchBrowser, openPage, screenshot, startConvoy, withFailureShots, signIn } from "./convoy.js";
 
 const RELEASE_TIMEOUT_MS = 120_000;
 
@@ -24,6 +24,7 @@ test("one component is deployed, reviewed and released, then the release is canc
   const pages = [];
   await withFailureShots("review", pages, async () => {
     const { page, errors } = await openPage(browser);
+    await signIn(page, convoy);
     pages.push(page);
     page.on("dialog", (dialog) => dialog.accept());
 

@@ -1,44 +1,28 @@
-// Calls to Convoy's JSON API, sent in the name of the person using this browser.
-
-const ACTOR_KEY = "convoy.actor";
-const DEFAULT_ACTOR = "release-manager";
-// When Convoy is configured with an API token, changes need it. It is kept for this browser
-// session only, never in localStorage.
-const TOKEN_KEY = "convoy.apiToken";
-
-export function actor() {
-  return localStorage.getItem(ACTOR_KEY) || DEFAULT_ACTOR;
-}
-
-export function setActor(name) {
-  const trimmed = (name || "").trim();
-  if (trimmed) localStorage.setItem(ACTOR_KEY, trimmed);
-}
+// Calls to Convoy's JSON API in the name of the person signed in to this browser. The session
+// cookie proves who they are; every change also carries the session's CSRF token, which a page
+// on another site cannot read.
 
 // An error the API explained in a sentence meant for the user.
 export class ApiError extends Error {}
 
+let mePromise = null;
+
+// Who is signed in here: { signed_in, username, name, csrf_token, sign_in_available }.
+export function me() {
+  if (!mePromise) {
+    mePromise = fetch("/auth/me", { headers: { Accept: "application/json" } })
+      .then((response) => (response.ok ? response.json() : { signed_in: false }))
+      .catch(() => ({ signed_in: false }));
+  }
+  return mePromise;
+}
+
 // Sends a request; resolves to the parsed JSON body (or null), rejects with an ApiError whose
 // message is the API's sentence.
 export async function api(method, path, body) {
-  try {
-    return await send(method, path, body);
-  } catch (err) {
-    if (!(err instanceof Unauthorized)) throw err;
-    const token = window.prompt("This Convoy needs its API token for changes. Paste your token:");
-    if (!token || !token.trim()) throw new ApiError(err.message);
-    sessionStorage.setItem(TOKEN_KEY, token.trim());
-    return send(method, path, body);
-  }
-}
-
-// The API refused the request for a missing or wrong API token.
-class Unauthorized extends ApiError {}
-
-async function send(method, path, body) {
-  const headers = { "X-Convoy-Actor": actor(), Accept: "application/json" };
-  const token = sessionStorage.getItem(TOKEN_KEY);
-  if (token) headers.Authorization = `Bearer ${token}`;
+  const who = await me();
+  const headers = { Accept: "application/json" };
+  if (method !== "GET" && who.csrf_token) headers["X-CSRF-Token"] = who.csrf_token;
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
@@ -61,26 +45,33 @@ async function send(method, path, body) {
   }
   if (!response.ok) {
     const sentence = data && typeof data.error === "string" ? data.error : `The request failed (HTTP ${response.status}).`;
-    if (response.status === 401) {
-      sessionStorage.removeItem(TOKEN_KEY);
-      throw new Unauthorized(sentence);
-    }
     throw new ApiError(sentence);
   }
   return data;
 }
 
-// Wires the "acting as" control in the page header.
-export function initActorControl() {
-  const label = document.getElementById("actor-name");
-  const button = document.getElementById("actor-change");
-  if (!label || !button) return;
-  label.textContent = actor();
-  button.addEventListener("click", () => {
-    const name = window.prompt("Your name, recorded with every action you take:", actor());
-    if (name !== null) {
-      setActor(name);
-      label.textContent = actor();
-    }
-  });
+// Fills the header: the signed-in person and Sign out, or a Sign in link.
+export async function initActorControl() {
+  const who = await me();
+  const name = document.getElementById("actor-name");
+  const signIn = document.getElementById("sign-in");
+  const signOut = document.getElementById("sign-out");
+  if (!name || !signIn || !signOut) return;
+  if (who.signed_in) {
+    name.textContent = who.username ? `${who.name} (@${who.username})` : "bootstrap token";
+    signOut.hidden = false;
+    signIn.hidden = true;
+    signOut.addEventListener("click", async () => {
+      // The answer redirects; the page goes home itself (which then leads to sign-in).
+      try {
+        await fetch("/auth/sign-out", { method: "POST", redirect: "manual", headers: { "X-CSRF-Token": who.csrf_token || "" } });
+      } catch (err) {
+        // Signed out or not, going home shows which.
+      }
+      window.location.assign("/");
+    });
+  } else {
+    name.textContent = "not signed in";
+    signIn.hidden = !who.sign_in_available;
+  }
 }

@@ -18,6 +18,7 @@ async function refreshNow() {
   const page = new DOMParser().parseFromString(await response.text(), "text/html");
   const fresh = page.getElementById("releases-content");
   if (fresh) document.getElementById("releases-content").replaceWith(fresh);
+  fillBars();
 }
 const refresh = debounce(refreshNow, 50);
 
@@ -27,7 +28,15 @@ function changesList(event) {
   return !event.component_id || event.to_state === "success" || event.from_state === "success";
 }
 
+// Progress bars carry their width as data (the CSP forbids style attributes); set it here.
+function fillBars() {
+  for (const bar of document.querySelectorAll("[data-percent]")) {
+    bar.style.width = `${bar.dataset.percent}%`;
+  }
+}
+
 initActorControl();
+fillBars();
 connectLive("/live", {
   after: root.dataset.lastEventId,
   onEvent: (event) => {

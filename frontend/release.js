@@ -16,6 +16,24 @@ let detail = JSON.parse(document.getElementById("release-data").textContent);
 let selected = null;
 // Versions typed but not saved yet, by component name: a re-render must not wipe them.
 const drafts = new Map();
+// What the signed-in person may do here; only those actions are shown (the server checks
+// again on every change).
+let mine = { release_manager: false, owns: [] };
+// A component's owner may mark it reviewed and retry it; the release manager may do anything.
+const OWNER_ACTIONS = new Set(["mark_reviewed", "retry"]);
+
+function mayComponent(action, name) {
+  return mine.release_manager || (OWNER_ACTIONS.has(action) && mine.owns.includes(name));
+}
+
+async function loadPermissions() {
+  try {
+    mine = await api("GET", `${base}/permissions`);
+  } catch (err) {
+    mine = { release_manager: false, owns: [] };
+  }
+  render();
+}
 
 const RELEASE_ACTIONS = [
   { action: "deploy", label: "Deploy all", primary: true, path: "/deploy" },
@@ -113,7 +131,7 @@ function renderSummary() {
   const percent = total ? Math.round((released / total) * 100) : 0;
   document.getElementById("release-progress").replaceChildren(
     el("span", { class: "progress-bar", role: "progressbar", "aria-valuenow": released, "aria-valuemax": total },
-      el("span", { style: `width: ${percent}%` })),
+      progressFill(percent)),
     `${released} of ${total} released`,
   );
   document.getElementById("release-finished").textContent = detail.finished_at ? ` · finished ${formatTime(detail.finished_at)}` : "";
@@ -121,7 +139,7 @@ function renderSummary() {
   reason.textContent = detail.reason || "";
   reason.dataset.state = detail.state;
 
-  const buttons = RELEASE_ACTIONS.filter((spec) => detail.actions.includes(spec.action)).map((spec) =>
+  const buttons = RELEASE_ACTIONS.filter((spec) => mine.release_manager && detail.actions.includes(spec.action)).map((spec) =>
     el("button", {
       type: "button",
       class: spec.primary ? "primary" : spec.danger ? "danger" : null,
@@ -132,6 +150,14 @@ function renderSummary() {
       },
     }, spec.label));
   document.getElementById("release-actions").replaceChildren(...buttons);
+}
+
+// The bar's fill; its width is set through the DOM, which the page's CSP allows (a style
+// attribute would not be).
+function progressFill(percent) {
+  const fill = el("span", {});
+  fill.style.width = `${percent}%`;
+  return fill;
 }
 
 function link(url, text) {
@@ -150,7 +176,7 @@ function reasonOf(c) {
 }
 
 function versionCell(c) {
-  if (!c.actions.includes("edit_version")) {
+  if (!c.actions.includes("edit_version") || !mine.release_manager) {
     return el("td", { class: "mono" }, c.version || "—");
   }
   const input = el("input", {
@@ -170,7 +196,7 @@ function versionCell(c) {
 function componentRow(c) {
   const mr = c.merge_request;
   const pipeline = c.pipeline;
-  const buttons = COMPONENT_ACTIONS.filter((spec) => c.actions.includes(spec.action)).map((spec) =>
+  const buttons = COMPONENT_ACTIONS.filter((spec) => c.actions.includes(spec.action) && mayComponent(spec.action, c.name)).map((spec) =>
     el("button", {
       type: "button",
       class: spec.primary ? "primary" : spec.danger ? "danger" : null,
@@ -259,6 +285,7 @@ function onEvent(event) {
 
 initActorControl();
 render();
+loadPermissions();
 connectLive(`/releases/${releaseId}/live`, {
   after: root.dataset.lastEventId,
   onEvent,

@@ -73,12 +73,12 @@ struct EventsPage {
 pub struct ApiClient {
     base: String,
     http: reqwest::Client,
+    /// A personal API token (or the bootstrap admin token); the server records its owner.
     token: Option<String>,
-    actor: String,
 }
 
 impl ApiClient {
-    pub fn new(base: &str, token: Option<String>, actor: &str) -> anyhow::Result<ApiClient> {
+    pub fn new(base: &str, token: Option<String>) -> anyhow::Result<ApiClient> {
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .redirect(reqwest::redirect::Policy::none())
@@ -87,7 +87,6 @@ impl ApiClient {
             base: base.trim_end_matches('/').to_owned(),
             http,
             token,
-            actor: actor.to_owned(),
         })
     }
 
@@ -173,7 +172,7 @@ impl ApiClient {
         &self,
         request: reqwest::RequestBuilder,
     ) -> anyhow::Result<T> {
-        let mut request = request.header("X-Convoy-Actor", &self.actor);
+        let mut request = request;
         if let Some(token) = &self.token {
             request = request.bearer_auth(token);
         }
@@ -303,7 +302,7 @@ mod tests {
             "HTTP/1.1 307 Temporary Redirect\r\nLocation: {elsewhere}/api/v1/releases/1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
         ))
         .await;
-        let client = ApiClient::new(&base, Some("api-secret-token".into()), "me").unwrap();
+        let client = ApiClient::new(&base, Some("api-secret-token".into())).unwrap();
         let error = client.cancel(1).await.unwrap_err().to_string();
         assert_eq!(
             error,

@@ -21,6 +21,10 @@ pub(crate) struct FileConfig {
     gitlab_token_file: Option<String>,
     webhook_secret_file: Option<String>,
     api_token_file: Option<String>,
+    oauth_client_id: Option<String>,
+    oauth_client_secret_file: Option<String>,
+    admins: Option<Vec<String>>,
+    role_cache_seconds: Option<u64>,
     public_url: Option<String>,
     reconcile_seconds: Option<u64>,
     max_running_pipelines: Option<usize>,
@@ -71,7 +75,14 @@ pub struct Settings {
     pub gitlab_url: String,
     pub gitlab_token: SecretString,
     pub webhook_secret: SecretString,
+    /// The bootstrap admin token (`CONVOY_API_TOKEN`).
     pub api_token: Option<SecretString>,
+    /// Convoy's OAuth application in GitLab; both or neither.
+    pub oauth_client_id: Option<String>,
+    pub oauth_client_secret: Option<SecretString>,
+    /// GitLab usernames with the admin role.
+    pub admins: Vec<String>,
+    pub role_cache: Duration,
     pub public_url: Option<String>,
     pub reconcile_interval: Duration,
     pub max_running_pipelines: Option<usize>,
@@ -127,7 +138,37 @@ impl Settings {
             })?),
             None => file.max_running_pipelines,
         };
+        let oauth_client_id = env("CONVOY_OAUTH_CLIENT_ID").or(file.oauth_client_id);
+        let oauth_client_secret = secret(
+            env,
+            "CONVOY_OAUTH_CLIENT_SECRET",
+            file.oauth_client_secret_file,
+        )?;
+        if oauth_client_id.is_some() != oauth_client_secret.is_some() {
+            bail!(
+                "sign-in needs both CONVOY_OAUTH_CLIENT_ID and CONVOY_OAUTH_CLIENT_SECRET (or CONVOY_OAUTH_CLIENT_SECRET_FILE): set the one that is missing"
+            );
+        }
+        let admins = match env("CONVOY_ADMINS") {
+            Some(text) => text
+                .split(',')
+                .map(str::trim)
+                .filter(|name| !name.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            None => file.admins.unwrap_or_default(),
+        };
+        let role_cache_seconds = match env("CONVOY_ROLE_CACHE_SECONDS") {
+            Some(text) => text.parse().with_context(|| {
+                format!("CONVOY_ROLE_CACHE_SECONDS {text:?} is not a number of seconds")
+            })?,
+            None => file.role_cache_seconds.unwrap_or(30),
+        };
         Ok(Settings {
+            oauth_client_id,
+            oauth_client_secret,
+            admins,
+            role_cache: Duration::from_secs(role_cache_seconds),
             listen,
             probe_listen,
             database_url: env("CONVOY_DATABASE_URL")
@@ -140,6 +181,35 @@ impl Settings {
             public_url: env("CONVOY_PUBLIC_URL").or(file.public_url),
             reconcile_interval: Duration::from_secs(reconcile_seconds.max(1)),
             max_running_pipelines,
+        })
+    }
+}
+
+impl Settings {
+    /// Who may do what, for the server. Without sign-in configured the server refuses to start
+    /// unless `allow_anonymous` (then anonymous callers only read).
+    pub fn auth(&self, allow_anonymous: bool) -> anyhow::Result<convoy_server::AuthSettings> {
+        let sign_in = match (&self.oauth_client_id, &self.oauth_client_secret) {
+            (Some(client_id), Some(client_secret)) => Some(convoy_server::SignInSettings {
+                gitlab_url: self.gitlab_url.clone(),
+                client_id: client_id.clone(),
+                client_secret: client_secret.clone(),
+                service_token: self.gitlab_token.clone(),
+            }),
+            _ => None,
+        };
+        if sign_in.is_none() && !allow_anonymous {
+            bail!(
+                "sign-in with GitLab is not configured: register Convoy as an OAuth application in GitLab and set CONVOY_OAUTH_CLIENT_ID and CONVOY_OAUTH_CLIENT_SECRET (see the README), or start with --allow-anonymous for a Convoy anyone can read and only the bootstrap token changes"
+            );
+        }
+        Ok(convoy_server::AuthSettings {
+            sign_in,
+            public_url: self.public_url.clone(),
+            bootstrap_token: self.api_token.clone(),
+            admins: self.admins.clone(),
+            allow_anonymous_reads: allow_anonymous,
+            role_cache: self.role_cache,
         })
     }
 }
@@ -204,6 +274,54 @@ mod tests {
             .unwrap();
         assert!(
             error.to_string().contains("set CONVOY_GITLAB_TOKEN"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn without_sign_in_the_server_refuses_to_start_unless_anonymous_is_allowed() {
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ]);
+        let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
+        let error = settings.auth(false).err().unwrap();
+        assert!(error.to_string().contains("--allow-anonymous"), "{error}");
+        let auth = settings.auth(true).unwrap();
+        assert!(auth.sign_in.is_none());
+        assert!(auth.allow_anonymous_reads);
+    }
+
+    #[test]
+    fn sign_in_settings_come_from_the_environment() {
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+            ("CONVOY_OAUTH_CLIENT_ID", "the-client"),
+            ("CONVOY_OAUTH_CLIENT_SECRET", "the-secret"),
+            ("CONVOY_ADMINS", "root, ana"),
+        ]);
+        let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
+        let auth = settings.auth(false).unwrap();
+        let sign_in = auth.sign_in.unwrap();
+        assert_eq!(sign_in.client_id, "the-client");
+        assert_eq!(sign_in.client_secret.expose_secret(), "the-secret");
+        assert_eq!(auth.admins, vec!["root".to_string(), "ana".to_string()]);
+        assert!(!auth.allow_anonymous_reads);
+
+        let half = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+            ("CONVOY_OAUTH_CLIENT_ID", "the-client"),
+        ]);
+        let error = Settings::from_sources(FileConfig::default(), &half)
+            .err()
+            .unwrap();
+        assert!(
+            error.to_string().contains("CONVOY_OAUTH_CLIENT_SECRET"),
             "{error}"
         );
     }

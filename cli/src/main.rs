@@ -47,6 +47,10 @@ struct ConfigArgs {
     /// A TOML configuration file; environment variables (CONVOY_*) override it.
     #[arg(long, env = "CONVOY_CONFIG")]
     config: Option<PathBuf>,
+    /// Start even though sign-in with GitLab is not configured: anyone who can reach the port
+    /// may read, and only the bootstrap token (CONVOY_API_TOKEN) may change anything.
+    #[arg(long)]
+    allow_anonymous: bool,
 }
 
 fn main() -> ExitCode {
@@ -75,13 +79,28 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Demo(args) => commands::demo::demo(args).await,
         Command::Run(args) => {
-            commands::service::run(args.config.as_deref(), commands::service::Role::Both).await
+            commands::service::run(
+                args.config.as_deref(),
+                commands::service::Role::Both,
+                args.allow_anonymous,
+            )
+            .await
         }
         Command::Serve(args) => {
-            commands::service::run(args.config.as_deref(), commands::service::Role::Server).await
+            commands::service::run(
+                args.config.as_deref(),
+                commands::service::Role::Server,
+                args.allow_anonymous,
+            )
+            .await
         }
         Command::Work(args) => {
-            commands::service::run(args.config.as_deref(), commands::service::Role::Worker).await
+            commands::service::run(
+                args.config.as_deref(),
+                commands::service::Role::Worker,
+                args.allow_anonymous,
+            )
+            .await
         }
         Command::Sim(args) => commands::sim::sim(args).await,
         Command::Inspect(command) => Ok(commands::inspect::inspect(command)),

@@ -147,14 +147,14 @@ pub async fn spawn_server(
     storage: &Storage,
     listen: SocketAddr,
     webhook_secret: SecretString,
-    api_token: Option<SecretString>,
+    auth: convoy_server::AuthSettings,
     forge_web_url: String,
 ) -> anyhow::Result<(u16, tokio::task::JoinHandle<()>)> {
     let settings = ServerSettings {
         listen,
         webhook_secret,
         forge_web_url,
-        api_token,
+        auth,
     };
     let app = Application::build(
         settings,

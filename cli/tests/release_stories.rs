@@ -130,7 +130,7 @@ async fn lint_fails_until_the_dependency_is_out_then_passes_after_the_retry_with
     assert!(entered(&events, "CoreKit", "success") < entered(&events, "NetworkKit", "merged"));
     // The release manager only started and deployed; everything else was Convoy.
     for event in convoy.events(release.id).await {
-        if event.actor == "release-manager" {
+        if event.actor == support::ACTOR {
             let started_or_deployed = matches!(
                 event.to_state.as_deref(),
                 Some("created" | "analyzing" | "deploying" | "preparing")
@@ -292,7 +292,7 @@ async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released
                 && e.to_state.as_deref() == Some("success")
         })
         .unwrap();
-    assert_eq!(marked.actor, "release-manager");
+    assert_eq!(marked.actor, support::ACTOR);
     assert_eq!(
         marked.reason.as_deref(),
         Some("published by hand after a flaky runner")

@@ -3,6 +3,7 @@
 //! worker.
 
 pub mod api;
+pub mod auth;
 pub mod dashboard;
 pub mod health;
 pub mod live;
@@ -12,5 +13,5 @@ pub mod startup;
 pub mod views;
 pub mod webhooks;
 
-pub use settings::ServerSettings;
+pub use settings::{AuthSettings, ServerSettings, SignInSettings};
 pub use startup::Application;

@@ -11,6 +11,8 @@ use convoy_store::Store;
 use convoy_worker::Jobs;
 use tracing_actix_web::TracingLogger;
 
+use crate::auth::Permissions;
+use crate::auth::gitlab::GitLabPeople;
 use crate::live::LiveHub;
 use crate::settings::ServerSettings;
 
@@ -36,13 +38,16 @@ impl Application {
         crate::metrics::recorder();
         let gitlab = web::Data::new(crate::health::GitLabAddress(settings.forge_web_url.clone()));
         let live = web::Data::new(LiveHub::start(store.clone()));
+        let permissions = web::Data::new(permissions(&settings)?);
         let store = web::Data::new(store);
         let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
         let settings = web::Data::new(settings);
 
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(actix_web::middleware::from_fn(crate::auth::guard::guard))
                 .wrap(TracingLogger::default())
+                .app_data(permissions.clone())
                 .app_data(store.clone())
                 .app_data(jobs.clone())
                 .app_data(settings.clone())
@@ -50,6 +55,7 @@ impl Application {
                 .app_data(gitlab.clone())
                 .configure(crate::health::configure)
                 .configure(crate::metrics::configure)
+                .configure(crate::auth::sign_in::configure)
                 .configure(crate::api::configure)
                 .configure(crate::webhooks::configure)
                 .configure(crate::dashboard::configure)
@@ -70,4 +76,20 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// Role checks, with GitLab behind them when sign-in is configured.
+fn permissions(settings: &ServerSettings) -> anyhow::Result<Permissions> {
+    let people = match &settings.auth.sign_in {
+        Some(sign_in) => Some(GitLabPeople::new(
+            &sign_in.gitlab_url,
+            sign_in.service_token.clone(),
+        )?),
+        None => None,
+    };
+    Ok(Permissions::new(
+        people,
+        settings.auth.admins.clone(),
+        settings.auth.role_cache,
+    ))
 }

@@ -2,7 +2,7 @@
 
 mod api_helpers;
 
-use api_helpers::{TestApp, error_of, spawn_app};
+use api_helpers::{ACTOR, TestApp, error_of, spawn_app};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{Change, MergeRequestRecord, PipelineKind, PipelineRecord, TagRecord};
 use convoy_worker::Job;
@@ -87,7 +87,7 @@ async fn a_waiting_component_gets_the_version_the_release_manager_sets() {
     let events = app.store.events(id, 0, 100).await.unwrap();
     let changed = events.last().unwrap();
     assert_eq!(changed.kind, "version_changed");
-    assert_eq!(changed.actor, "alice");
+    assert_eq!(changed.actor, ACTOR);
     assert_eq!(changed.component_name.as_deref(), Some("B"));
 }
 
@@ -260,14 +260,14 @@ async fn marking_a_component_released_records_who_and_why() {
     let body: Value = response.json().await.unwrap();
     let c = component(&body, "C");
     assert_eq!(c["state"], "success");
-    assert_eq!(c["released_by"], "alice");
+    assert_eq!(c["released_by"], ACTOR);
     assert_eq!(body["progress"], json!({"released": 1, "total": 4}));
     let events = app.store.events(id, 0, 100).await.unwrap();
     let marked = events
         .iter()
         .find(|event| event.to_state.as_deref() == Some("success"))
         .expect("a success event");
-    assert_eq!(marked.actor, "alice");
+    assert_eq!(marked.actor, ACTOR);
     assert!(
         marked
             .reason

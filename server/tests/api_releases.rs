@@ -2,7 +2,7 @@
 
 mod api_helpers;
 
-use api_helpers::{error_of, spawn_app, spawn_app_with_token};
+use api_helpers::{ACTOR, BOOTSTRAP_TOKEN, error_of, spawn_app};
 use convoy_worker::Job;
 use serde_json::{Value, json};
 
@@ -33,7 +33,7 @@ async fn starting_a_release_answers_201_with_its_detail_and_nudges_the_worker() 
     assert_eq!(body["app_ref"], "release/2.0.0");
     assert_eq!(body["state"], "analyzing");
     assert_eq!(body["require_review"], true);
-    assert_eq!(body["started_by"], "alice");
+    assert_eq!(body["started_by"], ACTOR);
     assert_eq!(body["progress"], json!({"released": 0, "total": 0}));
     assert_eq!(body["components"], json!([]));
     assert_eq!(
@@ -43,19 +43,25 @@ async fn starting_a_release_answers_201_with_its_detail_and_nudges_the_worker() 
 }
 
 #[tokio::test]
-async fn a_release_started_without_an_actor_is_started_by_anonymous() {
+async fn a_header_naming_an_actor_proves_nothing() {
     let app = spawn_app().await;
 
     let response = app
         .client
         .post(format!("{}/api/v1/releases", app.address))
+        .header("X-Convoy-Actor", "release-manager")
         .json(&json!({"app_project": "mobile/app", "app_ref": "main"}))
         .send()
         .await
         .unwrap();
 
-    let body: Value = response.json().await.unwrap();
-    assert_eq!(body["started_by"], "anonymous");
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(
+        error_of(response).await,
+        "sign in first: open Convoy in a browser and sign in with GitLab, or send a personal API token as `Authorization: Bearer <token>`"
+    );
+    let (releases, total) = app.store.list_main_releases(1, 10).await.unwrap();
+    assert_eq!((releases.len(), total), (0, 0));
 }
 
 #[tokio::test]
@@ -222,7 +228,7 @@ async fn releases_are_listed_newest_first_page_by_page() {
     let line = &first["releases"][0];
     assert_eq!(line["app_project"], "mobile/app");
     assert_eq!(line["state"], "analyzing");
-    assert_eq!(line["started_by"], "alice");
+    assert_eq!(line["started_by"], ACTOR);
     assert_eq!(line["progress"], json!({"released": 0, "total": 0}));
     assert_eq!(line["finished_at"], Value::Null);
 }
@@ -280,7 +286,7 @@ async fn the_event_log_tells_who_started_the_release_and_what_happened() {
     let events = body["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{body}");
     assert_eq!(events[0]["kind"], "created");
-    assert_eq!(events[0]["actor"], "alice");
+    assert_eq!(events[0]["actor"], ACTOR);
     assert_eq!(events[1]["kind"], "state");
     assert_eq!(events[1]["from_state"], "created");
     assert_eq!(events[1]["to_state"], "analyzing");
@@ -440,15 +446,16 @@ async fn retrying_a_release_that_did_not_fail_is_a_conflict() {
 }
 
 #[tokio::test]
-async fn with_a_token_configured_a_mutation_without_it_is_refused_but_reads_stay_open() {
-    let app = spawn_app_with_token(Some("s3cret")).await;
+async fn without_sign_in_only_the_bootstrap_token_changes_and_anonymous_reads() {
+    let app = spawn_app().await;
 
     let refused = app
-        .post(
-            "/api/v1/releases",
-            json!({"app_project": "mobile/app", "app_ref": "main"}),
-        )
-        .await;
+        .client
+        .post(format!("{}/api/v1/releases", app.address))
+        .json(&json!({"app_project": "mobile/app", "app_ref": "main"}))
+        .send()
+        .await
+        .unwrap();
     let wrong = app
         .client
         .post(format!("{}/api/v1/releases", app.address))
@@ -460,7 +467,7 @@ async fn with_a_token_configured_a_mutation_without_it_is_refused_but_reads_stay
     let accepted = app
         .client
         .post(format!("{}/api/v1/releases", app.address))
-        .bearer_auth("s3cret")
+        .bearer_auth(BOOTSTRAP_TOKEN)
         .json(&json!({"app_project": "mobile/app", "app_ref": "main"}))
         .send()
         .await
@@ -470,9 +477,13 @@ async fn with_a_token_configured_a_mutation_without_it_is_refused_but_reads_stay
     assert_eq!(refused.status().as_u16(), 401);
     assert_eq!(
         error_of(refused).await,
-        "missing or wrong API token: send the token Convoy was configured with as `Authorization: Bearer <token>`"
+        "sign in first: open Convoy in a browser and sign in with GitLab, or send a personal API token as `Authorization: Bearer <token>`"
     );
     assert_eq!(wrong.status().as_u16(), 401);
+    assert_eq!(
+        error_of(wrong).await,
+        "this API token is not known to Convoy: create a personal API token on the Tokens page and send it as `Authorization: Bearer <token>`"
+    );
     assert_eq!(accepted.status().as_u16(), 201);
     assert_eq!(listed.status().as_u16(), 200);
 }

@@ -63,7 +63,10 @@ async fn serve(forge_web_url: String) -> Served {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("secret"),
         forge_web_url,
-        api_token: None,
+        auth: convoy_server::AuthSettings {
+            allow_anonymous_reads: true,
+            ..convoy_server::AuthSettings::default()
+        },
     };
     let app = Application::build(settings, store.clone(), Arc::new(NoJobs))
         .await

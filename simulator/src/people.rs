@@ -60,6 +60,25 @@ impl People {
         })
     }
 
+    /// Changes the application's redirect URI (once the client knows its own address).
+    pub fn set_redirect_uri(&self, client_id: &str, redirect_uri: &str) -> anyhow::Result<()> {
+        self.with_users(|users| {
+            anyhow::ensure!(
+                users.set_redirect_uri(client_id, redirect_uri),
+                "the simulator has no OAuth application {client_id}"
+            );
+            Ok(())
+        })
+    }
+
+    /// The user's access level in every project they are a member of.
+    pub fn memberships(&self, username: &str) -> Vec<(String, AccessLevel)> {
+        self.with_users(|users| match users.by_username(username) {
+            Some(user) => users.memberships(user.id),
+            None => Vec::new(),
+        })
+    }
+
     pub fn user(&self, username: &str) -> Option<UserInfo> {
         self.with_users(|users| {
             users.by_username(username).map(|user| UserInfo {

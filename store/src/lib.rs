@@ -5,21 +5,25 @@
 //! Every state change is a compare-and-set that appends to the release event log and wakes the
 //! worker in the same transaction, so the state and its log never diverge.
 
+mod audit;
 mod component_wakes;
 mod components;
 mod db;
 mod error;
 mod events;
 mod forge_records;
+mod identity;
 mod leases;
 mod model;
 mod operability;
 mod releases;
 mod webhooks;
 
+pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use db::Store;
 pub use error::StoreError;
 pub use events::EventWakeups;
+pub use identity::{ApiTokenRecord, NewApiToken, SessionRecord, UserRecord};
 pub use model::{
     Change, ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, NewDelivery,
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,

@@ -38,7 +38,7 @@ pub struct DemoArgs {
     /// Keep the SQLite database here instead of a temporary directory.
     #[arg(long)]
     database: Option<PathBuf>,
-    /// Require this token (Bearer) for changes through the API and the dashboard.
+    /// The bootstrap admin token the demo's own client acts with (random when absent).
     #[arg(long, env = "CONVOY_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
     /// Seconds between reconcile rounds.
@@ -66,15 +66,29 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let sim = RunningSimulator::start(sim_config).await?;
     let storage = wiring::storage(&database_url).await?;
     let secret = SecretString::from(webhook_secret);
-    let (port, _server) = wiring::spawn_server(
-        &storage,
-        args.listen,
-        secret.clone(),
-        args.api_token.clone().map(SecretString::from),
-        sim.base_url(),
-    )
-    .await?;
+    let bootstrap_token = args.api_token.clone().unwrap_or_else(random_secret);
+    // Sign-in against the simulator itself: Convoy is registered there as an OAuth application.
+    let oauth = sim
+        .people()
+        .register_oauth_application("http://127.0.0.1/auth/callback");
+    let auth = convoy_server::AuthSettings {
+        sign_in: Some(convoy_server::SignInSettings {
+            gitlab_url: sim.base_url(),
+            client_id: oauth.client_id.clone(),
+            client_secret: SecretString::from(oauth.client_secret.clone()),
+            service_token: SecretString::from(token.clone()),
+        }),
+        public_url: None,
+        bootstrap_token: Some(SecretString::from(bootstrap_token.clone())),
+        admins: Vec::new(),
+        allow_anonymous_reads: false,
+        role_cache: Duration::from_secs(5),
+    };
+    let (port, _server) =
+        wiring::spawn_server(&storage, args.listen, secret.clone(), auth, sim.base_url()).await?;
     let url = format!("http://127.0.0.1:{port}");
+    sim.people()
+        .set_redirect_uri(&oauth.client_id, &format!("{url}/auth/callback"))?;
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token))?;
     let options = WorkerOptions {
         public_url: Some(url.clone()),
@@ -87,11 +101,12 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     println!("GitLab simulator: {}", sim.base_url());
     println!("database: {}", database.display());
     println!("dashboard: {url}/");
+    print_sign_in(&sim, &url, &args.app);
 
     let outcome = if args.no_release {
         None
     } else {
-        Some(run_demo_release(&url, &args.app, &args.git_ref, args.api_token.clone()).await?)
+        Some(run_demo_release(&url, &args.app, &args.git_ref, Some(bootstrap_token)).await?)
     };
     if let Some(release) = &outcome {
         let requests = sim.world().api_requests();
@@ -116,6 +131,33 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Prints who can sign in (the simulator's users) and what each may do.
+fn print_sign_in(sim: &RunningSimulator, url: &str, app: &str) {
+    use convoy_simulator::AccessLevel;
+    println!("sign in at {url}/ with the simulated GitLab, as:");
+    for user in sim.people().all() {
+        let memberships = sim.people().memberships(&user.username);
+        let manages: Vec<&str> = memberships
+            .iter()
+            .filter(|(project, level)| *level >= AccessLevel::Maintainer && project == app)
+            .map(|(project, _)| project.as_str())
+            .collect();
+        let owns: Vec<&str> = memberships
+            .iter()
+            .filter(|(_, level)| *level >= AccessLevel::Developer)
+            .map(|(project, _)| project.as_str())
+            .collect();
+        let role = if !manages.is_empty() {
+            format!("release manager of {}", manages.join(", "))
+        } else if !owns.is_empty() {
+            format!("component owner of {}", owns.join(", "))
+        } else {
+            "viewer".to_string()
+        };
+        println!("  {} ({}): {role}", user.username, user.name);
+    }
+}
+
 /// Starts the app's release through the API, deploys it once planned, prints every
 /// state change, and ends with a summary.
 async fn run_demo_release(
@@ -125,7 +167,7 @@ async fn run_demo_release(
     api_token: Option<String>,
 ) -> anyhow::Result<ReleaseView> {
     let started = Instant::now();
-    let client = ApiClient::new(url, api_token, "demo")?;
+    let client = ApiClient::new(url, api_token)?;
     let release = client.create_release(app, git_ref, false).await?;
     println!(
         "\nRelease {} of {app} at {git_ref}: {url}/releases/{}\n",

@@ -12,12 +12,31 @@ pub struct ServerArgs {
     /// Convoy's URL.
     #[arg(long, env = "CONVOY_URL", default_value = "http://127.0.0.1:8080")]
     server: String,
-    /// API token, when the server requires one.
-    #[arg(long, env = "CONVOY_API_TOKEN", hide_env_values = true)]
+    /// A personal API token (create one on the dashboard's Tokens page); the server records
+    /// its owner as the one who acts.
+    #[arg(long, env = "CONVOY_TOKEN", hide_env_values = true)]
     token: Option<String>,
-    /// Who the event log names for these actions.
-    #[arg(long, env = "CONVOY_ACTOR", default_value = "cli")]
-    actor: String,
+    /// A file holding the token (for CI secrets mounted as files).
+    #[arg(long, env = "CONVOY_TOKEN_FILE", conflicts_with = "token")]
+    token_file: Option<std::path::PathBuf>,
+}
+
+impl ServerArgs {
+    fn token(&self) -> anyhow::Result<Option<String>> {
+        use anyhow::Context as _;
+        match &self.token_file {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!(
+                        "cannot read the token file {} (CONVOY_TOKEN_FILE)",
+                        path.display()
+                    )
+                })?;
+                Ok(Some(text.trim().to_owned()))
+            }
+            None => Ok(self.token.clone()),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -169,7 +188,7 @@ pub async fn release(command: ReleaseCommand) -> anyhow::Result<ExitCode> {
 }
 
 fn connect(server: &ServerArgs) -> anyhow::Result<ApiClient> {
-    ApiClient::new(&server.server, server.token.clone(), &server.actor)
+    ApiClient::new(&server.server, server.token()?)
 }
 
 fn outcome(release: &ReleaseView) -> ExitCode {

@@ -14,9 +14,18 @@ pub enum Role {
     Both,
 }
 
-pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> {
+pub async fn run(
+    config: Option<&Path>,
+    role: Role,
+    allow_anonymous: bool,
+) -> anyhow::Result<ExitCode> {
     crate::telemetry::init("info,sqlx=warn,apalis=warn");
     let settings = Settings::load(config)?;
+    // Checked before anything starts: a Convoy nobody can sign in to must be asked for.
+    let auth = match role {
+        Role::Worker => None,
+        Role::Server | Role::Both => Some(settings.auth(allow_anonymous)?),
+    };
     let storage = wiring::storage(&settings.database_url).await?;
     if let Some(listen) = settings.probe_listen {
         let port = wiring::spawn_probes(&storage, listen, settings.gitlab_url.clone())?;
@@ -35,12 +44,12 @@ pub async fn run(config: Option<&Path>, role: Role) -> anyhow::Result<ExitCode> 
         worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");
     }
-    if role != Role::Worker {
+    if let Some(auth) = auth {
         let (port, _server) = wiring::spawn_server(
             &storage,
             settings.listen,
             settings.webhook_secret.clone(),
-            settings.api_token.clone(),
+            auth,
             settings.gitlab_url.clone(),
         )
         .await?;

@@ -23,6 +23,10 @@ pub const COMPONENTS: [(&str, &str); 4] = [
 ];
 const WEBHOOK_SECRET: &str = "test-webhook-secret";
 const TOKEN: &str = "test-token";
+/// The bootstrap admin token the stories act with.
+const BOOTSTRAP_TOKEN: &str = "test-bootstrap-token";
+/// How the event log names the stories' human actions (the bootstrap admin token).
+pub const ACTOR: &str = "bootstrap admin token";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Database {
@@ -96,7 +100,11 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         &storage,
         "127.0.0.1:0".parse().unwrap(),
         secret,
-        None,
+        convoy_server::AuthSettings {
+            bootstrap_token: Some(SecretString::from(BOOTSTRAP_TOKEN)),
+            allow_anonymous_reads: true,
+            ..convoy_server::AuthSettings::default()
+        },
         sim.base_url(),
     )
     .await
@@ -111,7 +119,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             options.gitlab_token,
         )
     });
-    let client = ApiClient::new(&url, None, "release-manager").unwrap();
+    let client = ApiClient::new(&url, Some(BOOTSTRAP_TOKEN.to_owned())).unwrap();
     TestConvoy {
         sim,
         client,

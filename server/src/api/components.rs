@@ -12,17 +12,36 @@ use convoy_store::{ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
 use serde::Deserialize;
 
-use super::errors::{ActionError, actor, authorize};
+use super::errors::ActionError;
 use super::{fresh_detail, load_release, move_component, move_release, nudge};
+use crate::auth::{Identity, Need, Permissions};
 use crate::settings::ServerSettings;
 
-/// Loads the release and its component `name`, refusing when the release is over (a component
-/// of a finished or canceled release never changes again).
+/// Who may act on a component.
+#[derive(Clone, Copy)]
+enum Allowed {
+    /// The release manager of the app.
+    ReleaseManager,
+    /// Its owner (Developer+ on its project) or the release manager.
+    Owner,
+}
+
+/// Who is asking, and for what (`doing` names it in a refusal: "marking StorageKit released").
+struct Ask<'a> {
+    who: &'a Identity,
+    permissions: &'a Permissions,
+    allowed: Allowed,
+    doing: String,
+}
+
+/// Loads the release and its component `name`, checks the caller's role, and refuses when the
+/// release is over (a component of a finished or canceled release never changes again).
 async fn load_open(
     store: &Store,
     id: i64,
     name: &str,
     action: &str,
+    ask: Ask<'_>,
 ) -> Result<(MainRelease, ComponentRelease), ActionError> {
     bounded("component name", name, MAX_NAME_CHARS)?;
     let release = load_release(store, id).await?;
@@ -34,6 +53,18 @@ async fn load_open(
                 release: id,
                 name: name.to_string(),
             })?;
+    let need = match ask.allowed {
+        Allowed::ReleaseManager => Need::ReleaseManager {
+            app_project: release.app_project.clone(),
+            action: ask.doing,
+        },
+        Allowed::Owner => Need::ComponentOwner {
+            component_project: component.project_path.clone(),
+            app_project: release.app_project.clone(),
+            action: ask.doing,
+        },
+    };
+    ask.permissions.require(ask.who, &need).await?;
     let open = matches!(
         release.state,
         MainReleaseState::Waiting | MainReleaseState::Deploying | MainReleaseState::Failed
@@ -85,12 +116,25 @@ pub async fn set_version(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
+    let actor = who.actor();
     let requested = bounded("version", &body.version, MAX_VERSION_CHARS)?;
-    let (_, component) = load_open(&store, id, &name, "change the version").await?;
+    let (_, component) = load_open(
+        &store,
+        id,
+        &name,
+        "change the version",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::ReleaseManager,
+            doing: format!("changing the version of {name}"),
+        },
+    )
+    .await?;
     let event = ComponentEvent::VersionChanged {
         version: requested.to_string(),
     };
@@ -114,11 +158,24 @@ pub async fn deploy_component(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
-    let (release, component) = load_open(&store, id, &name, "deploy").await?;
+    let actor = who.actor();
+    let (release, component) = load_open(
+        &store,
+        id,
+        &name,
+        "deploy",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::ReleaseManager,
+            doing: format!("deploying {name}"),
+        },
+    )
+    .await?;
     let transition = component::decide(component.state, &ComponentEvent::Deploy)?;
 
     reopen_release(&store, &release, MainReleaseEvent::Deploy, &actor).await?;
@@ -135,11 +192,24 @@ pub async fn mark_reviewed(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
-    let (_, component) = load_open(&store, id, &name, "mark reviewed").await?;
+    let actor = who.actor();
+    let (_, component) = load_open(
+        &store,
+        id,
+        &name,
+        "mark reviewed",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::Owner,
+            doing: format!("marking {name} reviewed"),
+        },
+    )
+    .await?;
     // Once the merge request is merged (or the component is over) a review changes nothing.
     let reviewable = !matches!(
         component.state,
@@ -180,17 +250,30 @@ pub async fn mark_released(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
+    let actor = who.actor();
+    let (release, component) = load_open(
+        &store,
+        id,
+        &name,
+        "mark as released",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::ReleaseManager,
+            doing: format!("marking {name} released"),
+        },
+    )
+    .await?;
     let reason = bounded("reason", &body.reason, MAX_REASON_CHARS)?;
     if reason.is_empty() {
         return Err(ActionError::InvalidInput(format!(
             "a reason is required to mark {name} as released: say how it was released, for example \"tagged 1.2.0 by hand\""
         )));
     }
-    let (release, component) = load_open(&store, id, &name, "mark as released").await?;
     let event = ComponentEvent::MarkedReleased {
         reason: reason.to_string(),
     };
@@ -221,11 +304,24 @@ pub async fn retry_component(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
-    let (release, component) = load_open(&store, id, &name, "retry").await?;
+    let actor = who.actor();
+    let (release, component) = load_open(
+        &store,
+        id,
+        &name,
+        "retry",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::Owner,
+            doing: format!("retrying {name}"),
+        },
+    )
+    .await?;
     let transition = component::decide(component.state, &ComponentEvent::Retry)?;
 
     // Checked before anything changes, moved after the component (see mark_released).
@@ -248,11 +344,24 @@ pub async fn cancel_component(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
-    let actor = actor(&request);
-    let (_, component) = load_open(&store, id, &name, "cancel").await?;
+    let actor = who.actor();
+    let (_, component) = load_open(
+        &store,
+        id,
+        &name,
+        "cancel",
+        Ask {
+            who: &who,
+            permissions: &permissions,
+            allowed: Allowed::ReleaseManager,
+            doing: format!("canceling {name}"),
+        },
+    )
+    .await?;
     let transition = component::decide(component.state, &ComponentEvent::Cancel)?;
     move_component(&store, &component, transition, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;

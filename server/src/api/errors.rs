@@ -1,13 +1,10 @@
-//! What every API error has in common: the `{"error": "…"}` body, the token check, the actor,
-//! and the answers to requests that do not even reach a handler (bad JSON, bad path, bad query).
+//! What every API error has in common: the `{"error": "…"}` body, and the answers to requests that do not even reach a handler (bad JSON, bad path, bad query).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, error};
-use secrecy::ExposeSecret;
 use serde::Serialize;
-use subtle::ConstantTimeEq;
 
-use crate::settings::ServerSettings;
+use crate::auth::AuthError;
 
 /// The body of every error answer.
 #[derive(Debug, Serialize)]
@@ -36,52 +33,6 @@ pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
         source = cause.source();
     }
     tracing::error!(error = %chain, "request failed");
-}
-
-/// The request carried no API token, or the wrong one.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "missing or wrong API token: send the token Convoy was configured with as `Authorization: Bearer <token>`"
-)]
-pub struct Unauthorized;
-
-/// Checks the API token of a mutation when one is configured (reads stay open).
-pub fn authorize(request: &HttpRequest, settings: &ServerSettings) -> Result<(), Unauthorized> {
-    let Some(expected) = &settings.api_token else {
-        return Ok(());
-    };
-    let given = request
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
-        .map(str::trim)
-        .unwrap_or("");
-    let same: bool = given
-        .as_bytes()
-        .ct_eq(expected.expose_secret().as_bytes())
-        .into();
-    if same && !given.is_empty() {
-        Ok(())
-    } else {
-        Err(Unauthorized)
-    }
-}
-
-/// Who is acting, from `X-Convoy-Actor`: trimmed, at most 100 characters, "anonymous" when absent.
-pub fn actor(request: &HttpRequest) -> String {
-    const MAX_CHARS: usize = 100;
-    let name = request
-        .headers()
-        .get("X-Convoy-Actor")
-        .and_then(|value| value.to_str().ok())
-        .map(str::trim)
-        .unwrap_or("");
-    if name.is_empty() {
-        "anonymous".to_string()
-    } else {
-        name.chars().take(MAX_CHARS).collect()
-    }
 }
 
 /// Answers a body that is not the JSON an endpoint expects.
@@ -144,7 +95,7 @@ pub async fn unknown_endpoint(request: HttpRequest) -> HttpResponse {
 #[derive(Debug, thiserror::Error)]
 pub enum ActionError {
     #[error(transparent)]
-    Unauthorized(#[from] Unauthorized),
+    Auth(#[from] AuthError),
     #[error("release {0} does not exist: list releases with GET /api/v1/releases")]
     ReleaseNotFound(i64),
     #[error("release {release} has no component named {name}: check the name on the release page")]
@@ -171,7 +122,7 @@ pub enum ActionError {
 impl error::ResponseError for ActionError {
     fn status_code(&self) -> StatusCode {
         match self {
-            ActionError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ActionError::Auth(auth) => auth.status_code(),
             ActionError::ReleaseNotFound(_) | ActionError::ComponentNotFound { .. } => {
                 StatusCode::NOT_FOUND
             }

@@ -5,9 +5,11 @@
 //! wake the worker in the same transaction), then nudges the worker. The nudge is only a hint:
 //! if it is lost, the worker's reconcile loop finds the woken release anyway.
 
+pub mod audit;
 pub mod components;
 pub mod errors;
 pub mod releases;
+pub mod tokens;
 
 use actix_web::{HttpResponse, web};
 use convoy_core::ComponentEvent;
@@ -37,6 +39,14 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 "/releases/{id}/events",
                 web::get().to(releases::release_events),
             )
+            .route(
+                "/releases/{id}/permissions",
+                web::get().to(releases::my_permissions),
+            )
+            .route("/tokens", web::post().to(tokens::create_token))
+            .route("/tokens", web::get().to(tokens::list_tokens))
+            .route("/tokens/{id}", web::delete().to(tokens::revoke_token))
+            .route("/audit", web::get().to(audit::list_audit))
             .route(
                 "/releases/{id}/deploy",
                 web::post().to(releases::deploy_release),

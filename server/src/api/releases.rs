@@ -8,10 +8,9 @@ use convoy_store::{Change, NewMainRelease, Store, StoreError};
 use convoy_worker::{Job, Jobs};
 use serde::{Deserialize, Serialize};
 
-use super::errors::{
-    ActionError, INTERNAL_ERROR, Unauthorized, actor, authorize, error_response, log_internal,
-};
+use super::errors::{ActionError, INTERNAL_ERROR, error_response, log_internal};
 use super::{fresh_detail, load_release, move_components, move_release, nudge};
+use crate::auth::{AuthError, Need, Permissions};
 use crate::settings::ServerSettings;
 use crate::views::{EventView, ReleaseSummary, release_detail};
 
@@ -27,7 +26,7 @@ pub struct CreateReleaseRequest {
 #[derive(Debug, thiserror::Error)]
 pub enum CreateReleaseError {
     #[error(transparent)]
-    Unauthorized(#[from] Unauthorized),
+    Auth(#[from] AuthError),
     #[error(transparent)]
     InvalidInput(#[from] InputError),
     #[error(transparent)]
@@ -40,7 +39,7 @@ pub enum CreateReleaseError {
 impl ResponseError for CreateReleaseError {
     fn status_code(&self) -> StatusCode {
         match self {
-            CreateReleaseError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            CreateReleaseError::Auth(auth) => auth.status_code(),
             CreateReleaseError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             CreateReleaseError::Store(_) | CreateReleaseError::Start(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -66,11 +65,21 @@ pub async fn create_release(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, CreateReleaseError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let app_project = ProjectPath::parse("app_project", &body.app_project)?;
+    permissions
+        .require(
+            &who,
+            &Need::ReleaseManager {
+                app_project: app_project.as_str().to_string(),
+                action: format!("starting a release of {}", app_project.as_str()),
+            },
+        )
+        .await?;
     let app_ref = GitRef::parse("app_ref", &body.app_ref)?;
-    let actor = actor(&request);
+    let actor = who.actor();
 
     let id = store
         .create_main_release(&NewMainRelease {
@@ -232,11 +241,19 @@ pub async fn deploy_release(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let id = path.into_inner();
-    let actor = actor(&request);
+    let actor = who.actor();
     let release = load_release(&store, id).await?;
+    require_manager(
+        &permissions,
+        &who,
+        &release,
+        format!("deploying release {id}"),
+    )
+    .await?;
     let components = store.components(id).await?;
 
     // A release already deploying (one component was deployed alone) deploys the rest.
@@ -261,11 +278,19 @@ pub async fn retry_release(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let id = path.into_inner();
-    let actor = actor(&request);
+    let actor = who.actor();
     let release = load_release(&store, id).await?;
+    require_manager(
+        &permissions,
+        &who,
+        &release,
+        format!("retrying release {id}"),
+    )
+    .await?;
     let components = store.components(id).await?;
     if release.state == MainReleaseState::Failed && components.is_empty() {
         return Err(ActionError::NothingToDo(format!(
@@ -308,15 +333,82 @@ pub async fn cancel_release(
     store: web::Data<Store>,
     jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ActionError> {
-    authorize(&request, &settings)?;
+    let who = crate::auth::signed_in(&request)?;
     let id = path.into_inner();
-    let actor = actor(&request);
+    let actor = who.actor();
     let release = load_release(&store, id).await?;
+    require_manager(
+        &permissions,
+        &who,
+        &release,
+        format!("canceling release {id}"),
+    )
+    .await?;
     let transition = main_release::decide(release.state, &MainReleaseEvent::Cancel)?;
     move_release(&store, &release, transition, &actor).await?;
     let components = store.components(id).await?;
     move_components(&store, &components, &ComponentEvent::Cancel, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
+}
+
+#[derive(Debug, Serialize)]
+pub struct MyPermissions {
+    /// May start, deploy, edit, cancel, mark released and retry anything in this release.
+    pub release_manager: bool,
+    /// Components whose owner the caller is (they may mark them reviewed and retry them).
+    pub owns: Vec<String>,
+}
+
+/// `GET /api/v1/releases/{id}/permissions`: what the caller may do in this release, so the
+/// dashboard shows only those actions (every change is checked again when it is made).
+pub async fn my_permissions(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
+) -> Result<HttpResponse, ReadError> {
+    let id = path.into_inner();
+    let release = store
+        .main_release(id)
+        .await?
+        .ok_or(ReadError::NotFound(id))?;
+    let mut mine = MyPermissions {
+        release_manager: false,
+        owns: Vec::new(),
+    };
+    if let Some(who) = crate::auth::caller(&request) {
+        let manager = Need::ReleaseManager {
+            app_project: release.app_project.clone(),
+            action: String::new(),
+        };
+        mine.release_manager = permissions.may(&who, &manager).await;
+        for component in store.components(id).await? {
+            let owner = Need::ComponentOwner {
+                component_project: component.project_path.clone(),
+                app_project: release.app_project.clone(),
+                action: String::new(),
+            };
+            if permissions.may(&who, &owner).await {
+                mine.owns.push(component.name);
+            }
+        }
+    }
+    Ok(HttpResponse::Ok().json(mine))
+}
+
+/// Refuses unless the caller is the release manager of the release's app.
+async fn require_manager(
+    permissions: &Permissions,
+    who: &crate::auth::Identity,
+    release: &convoy_store::MainRelease,
+    action: String,
+) -> Result<(), ActionError> {
+    let need = Need::ReleaseManager {
+        app_project: release.app_project.clone(),
+        action,
+    };
+    Ok(permissions.require(who, &need).await?)
 }

@@ -6,6 +6,7 @@
 
 mod assets;
 mod pages;
+mod trust_pages;
 mod view;
 mod ws;
 
@@ -19,5 +20,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/releases/{id}", web::get().to(pages::release))
         .route("/releases/{id}/live", web::get().to(ws::release_live))
         .route("/live", web::get().to(ws::all_live))
+        .route("/tokens", web::get().to(trust_pages::tokens))
+        .route("/audit", web::get().to(trust_pages::audit))
         .route("/assets/{path:.*}", web::get().to(assets::asset));
 }

@@ -74,7 +74,7 @@ impl ResponseError for PageError {
     }
 }
 
-fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
+pub(super) fn html(page: &impl Template) -> Result<HttpResponse, PageError> {
     Ok(HttpResponse::Ok()
         .content_type(ContentType::html())
         .insert_header(("Cache-Control", "no-store"))

@@ -94,6 +94,7 @@ fn start(
     feed: Feed,
     after: Option<i64>,
 ) -> Result<HttpResponse, actix_web::Error> {
+    crate::auth::guard::check_origin(req)?;
     let (response, session, messages) = actix_ws::handle(req, body)?;
     // Subscribe before the session reads the log: an event recorded in between is then in the
     // log or in the channel (or both, and skipped the second time).

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
-use convoy_server::{Application, ServerSettings};
+use convoy_server::{Application, AuthSettings, ServerSettings};
 use convoy_store::{Change, Store};
 use convoy_worker::{Job, Jobs};
 use secrecy::SecretString;
@@ -16,6 +16,10 @@ use serde_json::{Value, json};
 
 pub const WEBHOOK_SECRET: &str = "test-webhook-secret";
 pub const FORGE_WEB_URL: &str = "http://forge.test";
+/// The bootstrap admin token `post` and `put` act with.
+pub const BOOTSTRAP_TOKEN: &str = "test-bootstrap-token";
+/// How the event log names what the bootstrap token did.
+pub const ACTOR: &str = "bootstrap admin token";
 
 /// Collects pushed jobs so a test can assert the worker was nudged.
 #[derive(Default)]
@@ -56,19 +60,14 @@ enum TestDatabase {
 /// The PostgreSQL server the store's tests use too.
 const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
-/// A server with no API token configured, on a fresh SQLite file.
+/// A server without sign-in, on a fresh SQLite file: anyone reads, the bootstrap token changes.
 pub async fn spawn_app() -> TestApp {
-    spawn_app_with_token(None).await
-}
-
-/// A server whose API mutations need `token` when it is given.
-pub async fn spawn_app_with_token(token: Option<&str>) -> TestApp {
     let database_dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!(
         "sqlite://{}",
         database_dir.path().join("convoy.db").display()
     );
-    spawn(&url, token, TestDatabase::Sqlite(database_dir)).await
+    spawn(&url, TestDatabase::Sqlite(database_dir)).await
 }
 
 /// A server on a fresh database of the PostgreSQL server named by `CONVOY_TEST_POSTGRES_URL`
@@ -83,7 +82,7 @@ pub async fn spawn_app_on_postgres() -> TestApp {
         .await
         .unwrap_or_else(|err| panic!("creating test database {name}: {err}"));
     let url = with_database(&admin_url, &name);
-    spawn(&url, None, TestDatabase::Postgres { admin_url, name }).await
+    spawn(&url, TestDatabase::Postgres { admin_url, name }).await
 }
 
 async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
@@ -113,14 +112,18 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-async fn spawn(url: &str, token: Option<&str>, database: TestDatabase) -> TestApp {
+async fn spawn(url: &str, database: TestDatabase) -> TestApp {
     let store = Store::connect(url).await.expect("the test database opens");
     let jobs = Arc::new(RecordingJobs::default());
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from(WEBHOOK_SECRET),
         forge_web_url: FORGE_WEB_URL.to_string(),
-        api_token: token.map(SecretString::from),
+        auth: AuthSettings {
+            bootstrap_token: Some(SecretString::from(BOOTSTRAP_TOKEN)),
+            allow_anonymous_reads: true,
+            ..AuthSettings::default()
+        },
     };
     let application = Application::build(settings, store.clone(), jobs.clone())
         .await
@@ -161,7 +164,7 @@ impl TestApp {
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.address))
-            .header("X-Convoy-Actor", "alice")
+            .bearer_auth(BOOTSTRAP_TOKEN)
             .json(&body)
             .send()
             .await
@@ -171,7 +174,7 @@ impl TestApp {
     pub async fn put(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .put(format!("{}{path}", self.address))
-            .header("X-Convoy-Actor", "alice")
+            .bearer_auth(BOOTSTRAP_TOKEN)
             .json(&body)
             .send()
             .await

@@ -327,7 +327,7 @@ fn redirect(target: &str, params: &[(&str, String)]) -> HttpResponse {
 
 fn page(title: &str, body: &str) -> String {
     format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{title}</title></head>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><link rel=\"icon\" href=\"data:,\"><title>{title}</title></head>\
          <body><h1>{title}</h1>{body}</body></html>"
     )
 }

@@ -181,6 +181,30 @@ impl Users {
         application
     }
 
+    /// Changes an application's redirect URI (GitLab lets its owner edit it).
+    pub fn set_redirect_uri(&mut self, client_id: &str, redirect_uri: &str) -> bool {
+        match self
+            .applications
+            .iter_mut()
+            .find(|a| a.client_id == client_id)
+        {
+            Some(application) => {
+                application.redirect_uri = redirect_uri.to_string();
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The user's memberships, by project path.
+    pub fn memberships(&self, user_id: u64) -> Vec<(String, AccessLevel)> {
+        self.access
+            .iter()
+            .filter(|((_, id), _)| *id == user_id)
+            .map(|((project, _), level)| (project.clone(), *level))
+            .collect()
+    }
+
     pub fn application(&self, client_id: &str) -> Option<&Application> {
         self.applications.iter().find(|a| a.client_id == client_id)
     }

@@ -1,0 +1,68 @@
+//! `GET /api/v1/audit?release=3&person=jose&action=mark%20released&page=1&per_page=50`: who tried
+//! to change what, when, through which session or token, and what came of it (refusals too).
+
+use actix_web::{HttpResponse, web};
+use convoy_store::{AuditEntry, AuditFilter, Store};
+use serde::{Deserialize, Serialize};
+
+use super::releases::{MAX_PER_PAGE, ReadError};
+
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    pub release: Option<i64>,
+    pub person: Option<String>,
+    pub action: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct AuditList {
+    pub entries: Vec<AuditEntry>,
+    pub page: u32,
+    pub per_page: u32,
+    pub total: u64,
+}
+
+/// Newest first.
+pub async fn list_audit(
+    query: web::Query<AuditQuery>,
+    store: web::Data<Store>,
+) -> Result<HttpResponse, ReadError> {
+    let page = query.page.unwrap_or(1);
+    let per_page = query.per_page.unwrap_or(50);
+    if page == 0 {
+        return Err(ReadError::InvalidInput(
+            "page starts at 1: ask for page=1 to see the newest entries".to_string(),
+        ));
+    }
+    if per_page == 0 || per_page > MAX_PER_PAGE {
+        return Err(ReadError::InvalidInput(format!(
+            "per_page must be between 1 and {MAX_PER_PAGE}: ask for fewer entries per page"
+        )));
+    }
+    let filter = AuditFilter {
+        release_id: query.release,
+        person: query
+            .person
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| p.trim_start_matches('@').to_string()),
+        action: query
+            .action
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_string),
+        page,
+        per_page,
+    };
+    let (entries, total) = store.audit_entries(&filter).await?;
+    Ok(HttpResponse::Ok().json(AuditList {
+        entries,
+        page,
+        per_page,
+        total,
+    }))
+}

@@ -1,0 +1,543 @@
+//! Trust: who may do what. Sign-in through the simulator's OAuth pages, sessions and CSRF,
+//! roles from GitLab memberships, personal API tokens, the audit log, and the security headers.
+//! The matrix sends every mutating route as every kind of caller and checks the exact answer,
+//! and that a refusal changes nothing.
+
+mod auth_helpers;
+
+use auth_helpers::{Browser, TrustApp, error_of, sign_in, spawn_trust_app, waiting_release};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// Every change the API offers, on release `id`'s StorageKit where a component is named.
+fn routes(id: i64) -> Vec<(Method, String, Option<Value>, &'static str)> {
+    let c = format!("/api/v1/releases/{id}/components/StorageKit");
+    vec![
+        (
+            Method::POST,
+            "/api/v1/releases".to_string(),
+            Some(json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"})),
+            "starting a release of mobile/app needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/releases/{id}/deploy"),
+            None,
+            "deploying release {id} needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/releases/{id}/retry"),
+            None,
+            "retrying release {id} needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("/api/v1/releases/{id}/cancel"),
+            None,
+            "canceling release {id} needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::PUT,
+            format!("{c}/version"),
+            Some(json!({"version": "0.2.0"})),
+            "changing the version of StorageKit needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("{c}/deploy"),
+            None,
+            "deploying StorageKit needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("{c}/reviewed"),
+            None,
+            "marking StorageKit reviewed needs the component owner role on ios/storage-kit (Developer) or the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("{c}/released"),
+            Some(json!({"reason": "tagged by hand"})),
+            "marking StorageKit released needs the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("{c}/retry"),
+            None,
+            "retrying StorageKit needs the component owner role on ios/storage-kit (Developer) or the release manager role on mobile/app (Maintainer)",
+        ),
+        (
+            Method::POST,
+            format!("{c}/cancel"),
+            None,
+            "canceling StorageKit needs the release manager role on mobile/app (Maintainer)",
+        ),
+    ]
+}
+
+const NOT_SIGNED_IN: &str = "sign in first: open Convoy in a browser and sign in with GitLab, or send a personal API token as `Authorization: Bearer <token>`";
+const BAD_CSRF: &str = "this change did not carry the page's CSRF token (a form on another site cannot make changes here): reload the Convoy page and try again";
+
+/// Everything a refusal must leave as it was: the releases, their states and event logs.
+async fn snapshot(app: &TrustApp) -> Vec<String> {
+    let (releases, _) = app.store.list_main_releases(1, 100).await.unwrap();
+    let mut seen = Vec::new();
+    for summary in releases {
+        let release = summary.release;
+        seen.push(format!("{} {:?}", release.id, release.state));
+        for component in app.store.components(release.id).await.unwrap() {
+            seen.push(format!(
+                "{} {:?} {:?} {}",
+                component.name, component.state, component.version, component.reviewed
+            ));
+        }
+        seen.push(format!(
+            "{} events",
+            app.store.events(release.id, 0, 1000).await.unwrap().len()
+        ));
+    }
+    seen
+}
+
+/// A personal API token of `browser`'s user.
+async fn token_of(app: &TrustApp, browser: &Browser, read_only: bool) -> (i64, String) {
+    let created = browser
+        .send(
+            Method::POST,
+            &format!("{}/api/v1/tokens", app.address),
+            Some(json!({"name": "ci", "expires_in_days": 7, "read_only": read_only})),
+            Some(&browser.csrf_token),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let body: Value = created.json().await.unwrap();
+    (
+        body["id"].as_i64().unwrap(),
+        body["token"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn with_token(
+    app: &TrustApp,
+    token: &str,
+    method: Method,
+    path: &str,
+    body: Option<Value>,
+) -> reqwest::Response {
+    let mut request = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.address))
+        .bearer_auth(token);
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    request.send().await.unwrap()
+}
+
+#[tokio::test]
+async fn every_change_is_refused_to_whoever_lacks_the_role_and_nothing_changes() {
+    let app = spawn_trust_app().await;
+    let id = waiting_release(&app.store).await;
+    let (vera, _) = sign_in(&app, "vera").await; // viewer
+    let (omar, _) = sign_in(&app, "omar").await; // owner of CoreKit
+    let (jose, _) = sign_in(&app, "jose").await; // owner of StorageKit
+    let (rosa, _) = sign_in(&app, "rosa").await; // release manager
+    let (revoked_id, revoked) = token_of(&app, &rosa, false).await;
+    let revoke = rosa
+        .send(
+            Method::DELETE,
+            &format!("{}/api/v1/tokens/{revoked_id}", app.address),
+            None,
+            Some(&rosa.csrf_token),
+        )
+        .await;
+    assert_eq!(revoke.status(), 204);
+    let (_, read_only) = token_of(&app, &rosa, true).await;
+    // An expired token, as if created 8 days ago for 7 days.
+    let expired = "convoy_expired-token-secret";
+    let rosa_user = app.store.api_tokens_of(0).await.unwrap(); // nobody has id 0
+    assert!(rosa_user.is_empty());
+    let rosa_id = app.sim.people().user("rosa").unwrap().id as i64;
+    app.store
+        .create_api_token(&convoy_store::NewApiToken {
+            secret_hash: &convoy_server::auth::secrets::digest(expired),
+            user_id: rosa_id,
+            name: "old",
+            read_only: false,
+            expires_at: chrono::Utc::now() - chrono::Duration::days(1),
+        })
+        .await
+        .unwrap();
+
+    let before = snapshot(&app).await;
+    let jobs_before = app.jobs.count();
+    for (method, path, body, role_sentence) in routes(id) {
+        let role_sentence = role_sentence.replace("{id}", &id.to_string());
+        let url = format!("{}{path}", app.address);
+        let owner_may =
+            path.ends_with("/reviewed") || path.ends_with("/retry") && path.contains("components");
+
+        let anonymous = reqwest::Client::new()
+            .request(method.clone(), &url)
+            .json(&body.clone().unwrap_or(json!({})))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(anonymous.status(), 401, "{method} {path} anonymous");
+        assert_eq!(error_of(anonymous).await, NOT_SIGNED_IN);
+
+        for (who, browser) in [("viewer", &vera), ("owner of CoreKit", &omar)] {
+            let answer = browser
+                .send(
+                    method.clone(),
+                    &url,
+                    body.clone(),
+                    Some(&browser.csrf_token),
+                )
+                .await;
+            assert_eq!(answer.status(), 403, "{method} {path} as {who}");
+            assert_eq!(
+                error_of(answer).await,
+                role_sentence,
+                "{method} {path} as {who}"
+            );
+        }
+        if !owner_may {
+            let answer = jose
+                .send(method.clone(), &url, body.clone(), Some(&jose.csrf_token))
+                .await;
+            assert_eq!(answer.status(), 403, "{method} {path} as the owner");
+            assert_eq!(error_of(answer).await, role_sentence);
+        }
+
+        // The release manager's browser without the CSRF token, or with another session's.
+        for csrf in [None, Some(jose.csrf_token.as_str())] {
+            let answer = rosa.send(method.clone(), &url, body.clone(), csrf).await;
+            assert_eq!(answer.status(), 403, "{method} {path} CSRF {csrf:?}");
+            assert_eq!(error_of(answer).await, BAD_CSRF);
+        }
+
+        for (token, sentence) in [
+            (
+                revoked.as_str(),
+                "this API token was revoked: create a new one on the Tokens page",
+            ),
+            (
+                expired,
+                "this API token has expired: create a new one on the Tokens page",
+            ),
+        ] {
+            let answer = with_token(&app, token, method.clone(), &path, body.clone()).await;
+            assert_eq!(answer.status(), 401, "{method} {path} with {sentence}");
+            assert_eq!(error_of(answer).await, sentence);
+        }
+        let answer = with_token(&app, &read_only, method.clone(), &path, body.clone()).await;
+        assert_eq!(answer.status(), 403, "{method} {path} read-only");
+        assert!(error_of(answer).await.ends_with("this token is read-only"));
+    }
+    assert_eq!(
+        snapshot(&app).await,
+        before,
+        "a refusal changed the database"
+    );
+    assert_eq!(app.jobs.count(), jobs_before, "a refusal nudged the worker");
+    // Nothing reached GitLab either: no merge request was opened anywhere.
+    for project in ["ios/core-kit", "ios/storage-kit", "mobile/app"] {
+        assert!(
+            app.sim.world().merge_requests(project).is_empty(),
+            "{project}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn the_owner_the_release_manager_and_the_admin_get_past_the_role_check() {
+    let app = spawn_trust_app().await;
+    let (jose, _) = sign_in(&app, "jose").await;
+    let (rosa, _) = sign_in(&app, "rosa").await;
+    let (ada, _) = sign_in(&app, "ada").await;
+    for (who, browser, owner_only) in [
+        ("owner", &jose, true),
+        ("release manager", &rosa, false),
+        ("admin", &ada, false),
+    ] {
+        for (method, path, body, _) in routes(waiting_release(&app.store).await) {
+            let owner_may = path.ends_with("/reviewed")
+                || path.ends_with("/retry") && path.contains("components");
+            if owner_only && !owner_may {
+                continue;
+            }
+            // A fresh release each time: the state rules may still say no (409), roles do not.
+            let answer = browser
+                .send(
+                    method.clone(),
+                    &format!("{}{path}", app.address),
+                    body,
+                    Some(&browser.csrf_token),
+                )
+                .await;
+            let status = answer.status().as_u16();
+            assert!(
+                !matches!(status, 401 | 403),
+                "{method} {path} as {who}: {status} {}",
+                error_of(answer).await
+            );
+        }
+    }
+    // What they did is recorded under their GitLab identity, accents kept.
+    let id = waiting_release(&app.store).await;
+    let marked = jose
+        .send(
+            Method::POST,
+            &format!(
+                "{}/api/v1/releases/{id}/components/StorageKit/reviewed",
+                app.address
+            ),
+            None,
+            Some(&jose.csrf_token),
+        )
+        .await;
+    assert_eq!(marked.status(), 200);
+    let events = app.store.events(id, 0, 1000).await.unwrap();
+    let _ = events;
+    let audit: Value = jose
+        .get(&format!(
+            "{}/api/v1/audit?release={id}&person=jose",
+            app.address
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 1, "{audit}");
+    assert_eq!(audit["entries"][0]["actor"], "José Núñez (@jose)");
+    assert_eq!(audit["entries"][0]["action"], "mark reviewed");
+    assert_eq!(audit["entries"][0]["status"], 200);
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_safe_session_cookie_and_sign_out_ends_it() {
+    let app = spawn_trust_app().await;
+    let (jose, session_cookie) = sign_in(&app, "jose").await;
+    assert!(session_cookie.contains("HttpOnly"), "{session_cookie}");
+    assert!(session_cookie.contains("SameSite=Lax"), "{session_cookie}");
+    assert!(session_cookie.contains("Max-Age=43200"), "{session_cookie}");
+    // Served over http, so not Secure (it would never be sent back).
+    assert!(!session_cookie.contains("Secure"), "{session_cookie}");
+    let me: Value = jose
+        .get(&format!("{}/auth/me", app.address))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["name"], "José Núñez");
+
+    // A cross-site form can POST but cannot add the CSRF header: refused.
+    let forged = jose
+        .send(
+            Method::POST,
+            &format!("{}/auth/sign-out", app.address),
+            None,
+            None,
+        )
+        .await;
+    assert_eq!(forged.status(), 403);
+    let out = jose
+        .send(
+            Method::POST,
+            &format!("{}/auth/sign-out", app.address),
+            None,
+            Some(&jose.csrf_token),
+        )
+        .await;
+    assert_eq!(out.status(), 303);
+    assert!(!jose.has_cookie("convoy_session"));
+    let page = jose.get(&format!("{}/", app.address)).await;
+    assert_eq!(
+        page.status(),
+        302,
+        "a signed-out browser is sent to sign in"
+    );
+    assert_eq!(page.headers()["location"], "/auth/sign-in");
+    let api = jose.get(&format!("{}/api/v1/releases", app.address)).await;
+    assert_eq!(api.status(), 401);
+}
+
+#[tokio::test]
+async fn a_callback_with_a_state_from_another_browser_is_refused() {
+    let app = spawn_trust_app().await;
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let answer = browser
+        .get(format!(
+            "{}/auth/callback?code=abc&state=forged",
+            app.address
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 400);
+    assert!(answer.headers().get("set-cookie").is_none());
+    assert!(answer.text().await.unwrap().contains("start again"));
+}
+
+#[tokio::test]
+async fn someone_removed_from_the_app_project_loses_the_release_manager_role() {
+    let app = spawn_trust_app().await;
+    let (rosa, _) = sign_in(&app, "rosa").await;
+    let id = waiting_release(&app.store).await;
+    app.sim
+        .people()
+        .set_access_level("mobile/app", "rosa", None)
+        .unwrap();
+    let answer = rosa
+        .send(
+            Method::POST,
+            &format!("{}/api/v1/releases/{id}/cancel", app.address),
+            None,
+            Some(&rosa.csrf_token),
+        )
+        .await;
+    assert_eq!(answer.status(), 403);
+    assert_eq!(
+        error_of(answer).await,
+        format!("canceling release {id} needs the release manager role on mobile/app (Maintainer)")
+    );
+    // The refusal is in the audit log.
+    let audit: Value = rosa
+        .get(&format!(
+            "{}/api/v1/audit?person=rosa&action=cancel%20release",
+            app.address
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 1, "{audit}");
+    assert_eq!(audit["entries"][0]["status"], 403);
+    assert_eq!(audit["entries"][0]["release_id"], id);
+    assert!(
+        audit["entries"][0]["via"]
+            .as_str()
+            .unwrap()
+            .starts_with("session ")
+    );
+}
+
+#[tokio::test]
+async fn a_personal_token_is_shown_once_stored_hashed_and_acts_as_its_owner() {
+    let app = spawn_trust_app().await;
+    let (rosa, _) = sign_in(&app, "rosa").await;
+    let (token_id, token) = token_of(&app, &rosa, false).await;
+    assert!(token.starts_with("convoy_"));
+
+    let listed: Value = rosa
+        .get(&format!("{}/api/v1/tokens", app.address))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["tokens"][0]["id"], token_id);
+    assert!(
+        !listed.to_string().contains(&token),
+        "a listing shows no secret"
+    );
+
+    // The table holds a digest, never the token.
+    use sqlx::Connection;
+    let mut db =
+        sqlx::SqliteConnection::connect(&format!("sqlite://{}", app.database_path.display()))
+            .await
+            .unwrap();
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT secret_hash, name FROM api_tokens")
+        .fetch_all(&mut db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_ne!(rows[0].0, token);
+    assert!(!rows[0].0.contains(&token[7..]));
+    assert_eq!(rows[0].0, convoy_server::auth::secrets::digest(&token));
+
+    let started = with_token(
+        &app,
+        &token,
+        Method::POST,
+        "/api/v1/releases",
+        Some(json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"})),
+    )
+    .await;
+    assert_eq!(started.status(), 201);
+    let body: Value = started.json().await.unwrap();
+    assert_eq!(body["started_by"], "Rosa Martínez (@rosa)");
+    let audit: Value = rosa
+        .get(&format!(
+            "{}/api/v1/audit?action=start%20release",
+            app.address
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["entries"][0]["via"], format!("token {token_id} (ci)"));
+}
+
+#[tokio::test]
+async fn a_foreign_host_is_refused_and_pages_carry_security_headers() {
+    let app = spawn_trust_app().await;
+    let client = reqwest::Client::new();
+    let rebound = client
+        .get(format!("{}/auth/me", app.address))
+        .header("Host", "attacker.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(rebound.status(), 421);
+
+    let page = client
+        .get(format!("{}/auth/me", app.address))
+        .send()
+        .await
+        .unwrap();
+    let headers = page.headers();
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    assert_eq!(headers["referrer-policy"], "same-origin");
+    assert!(headers.get("access-control-allow-origin").is_none());
+}
+
+#[tokio::test]
+async fn the_live_feed_answers_convoy_pages_only() {
+    use tokio_tungstenite::connect_async;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_trust_app().await;
+    let (browser, session) = sign_in(&app, "vera").await;
+    let _ = browser;
+    let cookie = session.split(';').next().unwrap().to_string();
+    let ws_url = format!("{}/live", app.address.replace("http://", "ws://"));
+    let request_from = |origin: &str| {
+        let mut request = ws_url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Origin", origin.parse().unwrap());
+        request
+            .headers_mut()
+            .insert("Cookie", cookie.parse().unwrap());
+        request
+    };
+    let foreign = connect_async(request_from("http://attacker.example")).await;
+    match foreign {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("a foreign origin was let in: {other:?}"),
+    }
+    let own = connect_async(request_from(&app.address)).await;
+    assert!(own.is_ok(), "{own:?}");
+}
