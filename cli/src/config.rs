@@ -205,7 +205,8 @@ impl Settings {
         }
         Ok(convoy_server::AuthSettings {
             sign_in,
-            public_url: self.public_url.clone(),
+            // An empty CONVOY_PUBLIC_URL (compose's `${CONVOY_PUBLIC_URL:-}`) means none.
+            public_url: self.public_url.clone().filter(|url| !url.trim().is_empty()),
             bootstrap_token: self.api_token.clone(),
             admins: self.admins.clone(),
             allow_anonymous_reads: allow_anonymous,

@@ -103,13 +103,14 @@ async fn check(
     settings: &ServerSettings,
     store: &Store,
 ) -> Result<Option<Identity>, Refusal> {
+    // Probes (`/health_check`, `/ready`) and `/metrics` answer anyone at any host name, as load
+    // balancers, container health checks and Prometheus need; they change nothing.
+    if matches!(request.path(), "/health_check" | "/ready" | "/metrics") {
+        return Ok(None);
+    }
     check_host(request, settings)?;
     // GitLab's webhooks prove themselves with `X-Gitlab-Token`, checked by their handler.
-    // Probes (`/health_check`, `/ready`) and `/metrics` answer anyone, as load balancers and
-    // Prometheus need; they show no secret and change nothing.
-    if request.path().starts_with("/webhooks/")
-        || matches!(request.path(), "/health_check" | "/ready" | "/metrics")
-    {
+    if request.path().starts_with("/webhooks/") {
         return Ok(None);
     }
     let caller = resolve(request, settings, store).await?;
