@@ -267,7 +267,7 @@ fn gitlab_requests(line: &str) -> Option<(u64, u64)> {
 async fn watch(base: &str, id: i64, viewers: usize) -> Vec<tokio::task::JoinHandle<Vec<f64>>> {
     // From the release's newest event on: what comes later arrives through the live hub (a
     // release just created has a handful of events, all in the first page).
-    let client = convoy::client::ApiClient::new(base, None, "bench").expect("an API client");
+    let client = convoy::client::ApiClient::new(base, None).expect("an API client");
     let after = client
         .events(id, 0)
         .await
