@@ -23,8 +23,8 @@ after(async () => {
 });
 
 // Starts a release of the demo app as the release manager and waits for its plan.
-async function plannedRelease(page, { review = false } = {}) {
-  await page.goto(`${convoy.url}/releases/new`);
+async function plannedRelease(page, { review = false, on = convoy } = {}) {
+  await page.goto(`${on.url}/releases/new`);
   await page.fill("#app_project", "mobile/app");
   await page.fill("#app_ref", "release/2.0.0");
   if (review) await page.check("#require_review");
@@ -98,10 +98,14 @@ test("a component's owner sees only their own actions, a viewer none", async () 
 test("a form on another site cannot cancel a release", async () => {
   const pages = [];
   await withFailureShots("signin-csrf", pages, async () => {
+    // A Convoy of its own: the owner's test merged CoreKit, and GitLab deletes a merged
+    // source branch, so the shared demo's app can no longer be analyzed again.
+    const convoy = await startConvoy();
+    after(() => convoy.stop());
     const { page } = await openPage(browser);
     pages.push(page);
     await signIn(page, convoy, "rosa");
-    const releaseUrl = await plannedRelease(page);
+    const releaseUrl = await plannedRelease(page, { on: convoy });
     const id = releaseUrl.match(/(\d+)$/)[1];
 
     // The simulator's origin stands for the other site: the browser still holds Rosa's cookie.
