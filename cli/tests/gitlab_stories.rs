@@ -47,7 +47,13 @@ fn each_component(scenario: &mut Scenario, change: impl Fn(&mut ProjectSpec)) {
 }
 
 async fn release_on(tweak: impl FnOnce(&mut Scenario)) -> (TestConvoy, i64) {
-    let mut options = Options::default();
+    release_with(Options::default(), tweak).await
+}
+
+async fn release_with(
+    mut options: Options,
+    tweak: impl FnOnce(&mut Scenario),
+) -> (TestConvoy, i64) {
     tweak(&mut options.scenario);
     let convoy = spawn_convoy(options).await;
     let release = convoy.release_all().await;
@@ -126,15 +132,20 @@ async fn pipelines_must_succeed_off_and_convoy_still_merges_only_on_passing_ci()
         });
     })
     .await;
-    // Convoy warned that GitLab alone would not wait for CI.
+    // Convoy warned, once per component, that GitLab alone would not wait for CI.
     let events = convoy.events(release).await;
-    assert!(
-        events.iter().any(|e| e
-            .reason
-            .as_deref()
-            .is_some_and(|r| r.contains("\"Pipelines must succeed\" is off"))),
-        "a warning names the setting"
-    );
+    for (name, _) in COMPONENTS {
+        let warnings = events
+            .iter()
+            .filter(|e| e.component_name.as_deref() == Some(name))
+            .filter(|e| {
+                e.reason
+                    .as_deref()
+                    .is_some_and(|r| r.contains("\"Pipelines must succeed\" is off"))
+            })
+            .count();
+        assert_eq!(warnings, 1, "{name}: one warning names the setting");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -190,5 +201,23 @@ async fn a_head_pipeline_lag_of_two_seconds() {
     // Convoy asks for auto-merge only once GitLab shows its pipeline as the head pipeline;
     // asking earlier gets 405, or (with no head pipeline at all) a merge without CI.
     let (convoy, _) = release_on(|scenario| scenario.head_pipeline_lag_ms = 2_000).await;
+    convoy.assert_merged_with_passing_ci();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn pipelines_that_finish_before_gitlab_links_them_need_no_reconcile() {
+    // A pipeline may pass before `UpdateHeadPipelineWorker` links it to the merge request, so
+    // the last webhook (pipeline success) arrives while the head pipeline is not linked yet and
+    // no further webhook follows. Reconcile is an hour away here: Convoy must look again by
+    // itself, soon, instead of waiting for reconcile's full look.
+    let options = Options {
+        reconcile: std::time::Duration::from_secs(3600),
+        ..Options::default()
+    };
+    let (convoy, _) = release_with(options, |scenario| {
+        scenario.pipeline_duration_ms = 50;
+        scenario.head_pipeline_lag_ms = 1_000;
+    })
+    .await;
     convoy.assert_merged_with_passing_ci();
 }

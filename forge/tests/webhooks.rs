@@ -227,10 +227,26 @@ fn a_tag_pipeline_is_marked_as_a_tag_and_has_no_merge_request() {
 }
 
 #[test]
+fn an_annotated_tag_names_the_tagged_commit_not_the_tag_object() {
+    // For an annotated tag GitLab sends the tag object as `after` and the commit as
+    // `checkout_sha` (`Gitlab::DataBuilder::Push`).
+    let mut payload = fixture("webhook-tag-push.json");
+    payload["after"] = json!("5f1c5c1e0c2b7a3d9e8f6a4b2c0d1e3f5a7b9c1d");
+    let ForgeEvent::TagPush { sha, .. } = parse("Tag Push Hook", &payload) else {
+        panic!("not a tag push");
+    };
+    assert_eq!(
+        sha.as_deref(),
+        Some("82b3d5ae55f7080f1e6022629cdb57bfae7cccc7")
+    );
+}
+
+#[test]
 fn a_deleted_tag_has_no_commit() {
     let mut payload = fixture("webhook-tag-push.json");
     payload["before"] = json!("82b3d5ae55f7080f1e6022629cdb57bfae7cccc7");
     payload["after"] = json!("0000000000000000000000000000000000000000");
+    payload["checkout_sha"] = json!(null);
     assert_eq!(
         parse("Tag Push Hook", &payload),
         ForgeEvent::TagPush {

@@ -96,6 +96,40 @@ impl Store {
         Ok(id)
     }
 
+    /// Appends the event unless the same component already has an event of the same kind and
+    /// reason (a warning that every pass would otherwise repeat). Returns whether it was added.
+    pub async fn append_event_once(&self, event: &NewEvent) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let seen: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM release_events WHERE release_id = $1 AND component_id = $2 \
+             AND kind = $3 AND reason = $4",
+        )
+        .bind(event.release_id)
+        .bind(event.component_id)
+        .bind(&event.kind)
+        .bind(&event.reason)
+        .fetch_one(&mut *tx)
+        .await?;
+        if seen > 0 {
+            return Ok(false);
+        }
+        insert_event(
+            &mut tx,
+            &EventInsert {
+                release_id: event.release_id,
+                component_id: event.component_id,
+                actor: &event.actor,
+                kind: &event.kind,
+                from_state: None,
+                to_state: None,
+                reason: event.reason.as_deref(),
+            },
+        )
+        .await?;
+        self.commit_events(tx).await?;
+        Ok(true)
+    }
+
     /// Commits a transaction that appended events and tells this process's readers of the log.
     pub(crate) async fn commit_events(
         &self,

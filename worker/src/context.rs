@@ -69,6 +69,36 @@ pub struct Context {
     pub stop: StopSignal,
 }
 
+/// How long Convoy waits before it looks again at something GitLab is still working on by
+/// itself (linking a head pipeline, checking mergeability) and sends no webhook for.
+pub const LOOK_AGAIN_AFTER: Duration = Duration::from_secs(1);
+
+impl Context {
+    /// Wakes the component and its release again after [`LOOK_AGAIN_AFTER`]: for waits that
+    /// end at GitLab without a webhook, such as `UpdateHeadPipelineWorker` linking a pipeline
+    /// that already passed. Lost on a crash, which reconcile's full look covers.
+    pub fn look_again_soon(&self, release_id: i64, component_id: i64) {
+        let ctx = self.clone();
+        tokio::spawn(async move {
+            tokio::select! {
+                () = tokio::time::sleep(LOOK_AGAIN_AFTER) => {}
+                () = ctx.stop.requested() => return,
+            }
+            if let Err(error) = ctx.wake(release_id, component_id).await {
+                tracing::warn!(release_id, component_id, %error, "could not look again; reconcile will");
+            }
+        });
+    }
+
+    async fn wake(&self, release_id: i64, component_id: i64) -> anyhow::Result<()> {
+        self.store.request_component_wake(component_id).await?;
+        self.store.request_wake(release_id).await?;
+        self.jobs
+            .push(crate::queue::Job::AdvanceRelease { release_id })
+            .await
+    }
+}
+
 /// Tells the worker's loops that the process is shutting down: a pass in progress finishes,
 /// no new pass starts. Made by [`StopSignal::new`] with the [`StopSender`] that fires it.
 #[derive(Clone, Debug)]

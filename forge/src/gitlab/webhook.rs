@@ -156,6 +156,10 @@ struct PushHook {
     git_ref: String,
     #[serde(default)]
     after: String,
+    /// The commit checked out: for an annotated tag, the tagged commit, while `after` is the
+    /// tag object (`Gitlab::DataBuilder::Push`). Null when the ref was deleted.
+    #[serde(default)]
+    checkout_sha: Option<String>,
     #[serde(default)]
     commits: Vec<CommitJson>,
 }
@@ -168,7 +172,8 @@ struct CommitJson {
 
 fn tag_push(event: &str, hook: PushHook) -> Result<ForgeEvent, WebhookError> {
     let tag = strip_ref(event, &hook.git_ref, "refs/tags/")?;
-    let sha = (hook.after != ZERO_SHA).then_some(hook.after);
+    let deleted = hook.after == ZERO_SHA;
+    let sha = (!deleted).then(|| hook.checkout_sha.unwrap_or(hook.after));
     Ok(ForgeEvent::TagPush {
         project: hook.project.path_with_namespace,
         tag,

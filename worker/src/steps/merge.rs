@@ -129,13 +129,16 @@ async fn follow(
 ) -> Result<Option<ComponentEvent>, StepError> {
     let followed = ctx.store.pipeline_of(c.id).await?;
     let Some(head) = current_head_pipeline(mr) else {
-        // GitLab has not linked a pipeline for this head yet (it does so asynchronously).
+        // GitLab has not linked a pipeline for this head yet (it does so asynchronously, and
+        // sends no webhook when it does).
+        ctx.look_again_soon(c.release_id, c.id);
         return Ok(None);
     };
     let is_followed = followed.as_ref().is_some_and(|f| f.pipeline_id == head.id);
     let newer = followed.as_ref().is_none_or(|f| head.id > f.pipeline_id);
     if !is_followed && !newer {
         // Still the pipeline from before Convoy's: the new one is not linked yet.
+        ctx.look_again_soon(c.release_id, c.id);
         return Ok(None);
     }
     match head.status {
@@ -211,8 +214,11 @@ async fn request_merge(
                     "GitLab refused to merge merge request !{} ({status}: {message}): {advice}",
                     mr.iid
                 ))),
-                // Checking, pipeline being linked, head moved: look again on the next pass.
-                None => Ok(None),
+                // Checking, pipeline being linked, head moved: look again soon.
+                None => {
+                    ctx.look_again_soon(c.release_id, c.id);
+                    Ok(None)
+                }
             }
         }
         Err(error) => Err(error.into()),

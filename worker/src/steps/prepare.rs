@@ -91,7 +91,7 @@ async fn check_merge_settings(
             "{}: \"Pipelines must succeed\" is off, so GitLab lets a merge request merge without a passing pipeline; Convoy still asks GitLab to merge only once its pipeline runs for the head, and GitLab then waits for it to pass",
             c.project_path
         );
-        note(ctx, c, reason).await?;
+        note_once(ctx, c, reason).await?;
     }
     match project.merge_method.as_str() {
         "merge" => Ok(()),
@@ -115,7 +115,7 @@ async fn check_merge_settings(
                 "{}: unknown merge method {other}; Convoy merges as with a merge commit",
                 c.project_path
             );
-            note(ctx, c, reason).await
+            note_once(ctx, c, reason).await
         }
     }
 }
@@ -270,15 +270,24 @@ pub(crate) async fn note(
     c: &ComponentRelease,
     reason: String,
 ) -> Result<(), StepError> {
-    let event = NewEvent {
+    ctx.store.append_event(&note_event(c, reason)).await?;
+    Ok(())
+}
+
+/// A note about a setting that every pass would find again: written the first time only.
+async fn note_once(ctx: &Context, c: &ComponentRelease, reason: String) -> Result<(), StepError> {
+    ctx.store.append_event_once(&note_event(c, reason)).await?;
+    Ok(())
+}
+
+fn note_event(c: &ComponentRelease, reason: String) -> NewEvent {
+    NewEvent {
         release_id: c.release_id,
         component_id: Some(c.id),
         actor: ACTOR.to_owned(),
         kind: "note".to_owned(),
         reason: Some(reason),
-    };
-    ctx.store.append_event(&event).await?;
-    Ok(())
+    }
 }
 
 #[cfg(test)]
