@@ -1,6 +1,8 @@
 //! The container files, checked without a Docker engine: `docker-compose.yml` runs commands
 //! `convoy --help` lists and sets only variables the README's configuration table documents;
-//! the Dockerfile builds in one stage and runs as a non-root user in another.
+//! every process it runs starts with the settings it gives that process (secrets from the
+//! compose secrets it mounts); the Dockerfile builds in one stage and runs as a non-root user in
+//! another.
 
 use std::collections::BTreeSet;
 use std::process::Command;
@@ -169,6 +171,81 @@ fn compose_sets_only_documented_variables_and_health_checks_use_configured_ports
                 );
             }
         }
+    }
+}
+
+/// A value as docker compose would interpolate it when the operator sets what `${NAME:?…}`
+/// demands: `${NAME:-default}` gives the default, `${NAME:?…}` a placeholder of the right kind.
+fn interpolated(name: &str, value: &str) -> String {
+    let Some(inner) = value.strip_prefix("${").and_then(|v| v.strip_suffix('}')) else {
+        return value.to_owned();
+    };
+    if let Some((_, default)) = inner.split_once(":-") {
+        default.to_owned()
+    } else if name.ends_with("_URL") {
+        "https://gitlab.example.com".to_owned()
+    } else {
+        "compose-check".to_owned()
+    }
+}
+
+#[test]
+fn every_compose_process_starts_with_the_settings_and_secrets_compose_gives_it() {
+    let compose = compose();
+    let defined: BTreeSet<String> = compose["secrets"]
+        .as_mapping()
+        .expect("top-level secrets")
+        .keys()
+        .filter_map(|k| k.as_str().map(str::to_owned))
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    for (name, service) in services(&compose) {
+        let Some(command) = service["command"].as_sequence() else {
+            continue;
+        };
+        let args: Vec<&str> = command.iter().filter_map(Value::as_str).collect();
+        let mounted: BTreeSet<String> = service["secrets"]
+            .as_sequence()
+            .map(|s| {
+                s.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let mut process = Command::new(env!("CARGO_BIN_EXE_convoy"));
+        process
+            .args(&args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default());
+        for (key, value) in service["environment"].as_mapping().unwrap() {
+            let key = key.as_str().unwrap();
+            let mut value = interpolated(key, value.as_str().unwrap_or(""));
+            if let Some(secret) = value.strip_prefix("/run/secrets/") {
+                assert!(
+                    mounted.contains(secret),
+                    "{name}: {key} reads the secret {secret}, which the service does not mount ({mounted:?})"
+                );
+                assert!(
+                    defined.contains(secret),
+                    "{name}: the secret {secret} is not defined under `secrets:`"
+                );
+                let path = dir.path().join(secret);
+                std::fs::write(&path, "compose-check-secret").unwrap();
+                value = path.display().to_string();
+            }
+            process.env(key, value);
+        }
+        // Every setting is checked before the database is opened: a database URL Convoy
+        // refuses at once shows that the process got that far, and nothing starts.
+        process.env("CONVOY_DATABASE_URL", "unsupported://compose-check");
+        let output = process.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(!output.status.success(), "{name}: {stderr}");
+        assert!(
+            stderr.contains("the database URL must start with"),
+            "{name}: convoy {args:?} refuses the settings compose gives it: {stderr}"
+        );
     }
 }
 
