@@ -12,6 +12,9 @@
 //! the `convoy` process, the release detail's and release page's response time while the
 //! release runs, and the live feed's delay from an event's commit to each viewer. Timings are
 //! reported here, never asserted in tests.
+//!
+//! Every read (detail, page, live feed) carries the demo's bootstrap admin token, which the
+//! bench chooses and passes as `CONVOY_API_TOKEN`: since sign-in, anonymous readers get 401.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
@@ -22,6 +25,7 @@ use chrono::{DateTime, Utc};
 use convoy_simulator::Scenario;
 use futures::StreamExt;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const DEFAULT_PLANS: &str = "10x20x1000,10x20x50,5x100x50";
 const DEFAULT_VIEWERS: usize = 200;
@@ -135,6 +139,7 @@ async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
     scenario.pipeline_duration_ms = plan.pipeline_ms;
     let yaml = serde_yaml::to_string(&scenario).expect("the scenario serializes");
     std::fs::write(&scenario_path, yaml).expect("the scenario is written");
+    let token = bench_token();
     let started = Instant::now();
     let mut child = Command::new(bin)
         .args([
@@ -151,6 +156,7 @@ async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
         .arg(&scenario_path)
         .arg("--database")
         .arg(dir.path().join("bench.db"))
+        .env("CONVOY_API_TOKEN", &token)
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
@@ -173,7 +179,7 @@ async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
                 if let (Some(base), Some(id)) = (&url, release_id(&line))
                     && watchers.is_none()
                 {
-                    watchers = Some((id, watch(base, id, viewers).await));
+                    watchers = Some((id, watch(base, id, viewers, &token).await));
                 }
                 if let Some(seconds) = seconds_after(&line, "planned after ") {
                     run.analysis = Duration::from_secs_f64(seconds);
@@ -194,10 +200,12 @@ async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
             && run.analysis > Duration::ZERO
         {
             next_detail = Instant::now() + DETAIL_INTERVAL;
-            if let Some(ms) = timed_get(&client, &format!("{base}/api/v1/releases/{id}")).await {
+            if let Some(ms) =
+                timed_get(&client, &token, &format!("{base}/api/v1/releases/{id}")).await
+            {
                 run.detail_ms.push(ms);
             }
-            if let Some(ms) = timed_get(&client, &format!("{base}/releases/{id}")).await {
+            if let Some(ms) = timed_get(&client, &token, &format!("{base}/releases/{id}")).await {
                 run.page_ms.push(ms);
             }
         }
@@ -264,10 +272,16 @@ fn gitlab_requests(line: &str) -> Option<(u64, u64)> {
 
 /// Opens `viewers` websockets on the release's live feed; each task collects, per event, the
 /// milliseconds from the event's commit time to its arrival.
-async fn watch(base: &str, id: i64, viewers: usize) -> Vec<tokio::task::JoinHandle<Vec<f64>>> {
+async fn watch(
+    base: &str,
+    id: i64,
+    viewers: usize,
+    token: &str,
+) -> Vec<tokio::task::JoinHandle<Vec<f64>>> {
     // From the release's newest event on: what comes later arrives through the live hub (a
     // release just created has a handful of events, all in the first page).
-    let client = convoy::client::ApiClient::new(base, None).expect("an API client");
+    let client =
+        convoy::client::ApiClient::new(base, Some(token.to_owned())).expect("an API client");
     let after = client
         .events(id, 0)
         .await
@@ -277,10 +291,16 @@ async fn watch(base: &str, id: i64, viewers: usize) -> Vec<tokio::task::JoinHand
     let ws = base.replacen("http", "ws", 1);
     let mut watchers = Vec::with_capacity(viewers);
     for _ in 0..viewers {
-        let url = format!("{ws}/releases/{id}/live?after={after}");
+        let mut request = format!("{ws}/releases/{id}/live?after={after}")
+            .into_client_request()
+            .expect("a websocket request");
+        request.headers_mut().insert(
+            "authorization",
+            format!("Bearer {token}").parse().expect("a header value"),
+        );
         watchers.push(tokio::spawn(async move {
             let mut delays = Vec::new();
-            let Ok((mut socket, _)) = tokio_tungstenite::connect_async(url).await else {
+            let Ok((mut socket, _)) = tokio_tungstenite::connect_async(request).await else {
                 return delays;
             };
             while let Some(Ok(message)) = socket.next().await {
@@ -303,9 +323,18 @@ fn delay_ms(text: &str) -> Option<f64> {
     Some((Utc::now() - created).num_microseconds()? as f64 / 1000.0)
 }
 
-async fn timed_get(client: &reqwest::Client, url: &str) -> Option<f64> {
+/// The bootstrap admin token of one run (a random v4 UUID).
+fn bench_token() -> String {
+    format!("bench-{}", uuid::Uuid::new_v4().simple())
+}
+
+async fn timed_get(client: &reqwest::Client, token: &str, url: &str) -> Option<f64> {
     let started = Instant::now();
-    let response = client.get(url).send().await.ok()?;
+    let response = client.get(url).bearer_auth(token).send().await.ok()?;
+    if !response.status().is_success() {
+        eprintln!("GET {url} answered {}", response.status());
+        return None;
+    }
     response.bytes().await.ok()?;
     Some(started.elapsed().as_secs_f64() * 1000.0)
 }
