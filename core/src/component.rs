@@ -16,6 +16,7 @@ use crate::TransitionError;
 
 /// Where a component release stands. Stored and sent over the API as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ComponentState {
     /// Found in the manifest; nothing read yet.

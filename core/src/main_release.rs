@@ -13,6 +13,7 @@ use crate::TransitionError;
 
 /// Where a main release stands. Stored and sent over the API as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MainReleaseState {
     /// Recorded; analysis not started.

@@ -15,6 +15,7 @@ use anyhow::Context as _;
 use convoy_store::Store;
 use convoy_worker::Jobs;
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// How long `/ready` waits for GitLab before calling it unreachable.
 const GITLAB_TIMEOUT: Duration = Duration::from_secs(5);
@@ -25,13 +26,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/ready", web::get().to(ready));
 }
 
-async fn health_check() -> HttpResponse {
+/// `GET /health_check`: 200 while the process runs.
+#[utoipa::path(
+    get,
+    path = "/health_check",
+    tag = "probes",
+    responses((status = 200, description = "The process runs")),
+    security(())
+)]
+pub async fn health_check() -> HttpResponse {
     HttpResponse::Ok().finish()
 }
 
 /// The answer of `/ready`: `ready` is false when any check failed, and `problems` then holds
 /// one sentence per failed check.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct Readiness {
     pub ready: bool,
     pub database: &'static str,
@@ -44,7 +53,18 @@ pub struct Readiness {
 #[derive(Debug, Clone)]
 pub struct GitLabAddress(pub String);
 
-async fn ready(store: web::Data<Store>, gitlab: web::Data<GitLabAddress>) -> HttpResponse {
+/// `GET /ready`: the database answers and has every migration, and GitLab answers.
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "probes",
+    responses(
+        (status = 200, description = "Every check passed", body = Readiness),
+        (status = 503, description = "A check failed; `problems` says which and why", body = Readiness),
+    ),
+    security(())
+)]
+pub async fn ready(store: web::Data<Store>, gitlab: web::Data<GitLabAddress>) -> HttpResponse {
     let (database, gitlab) = tokio::join!(check_database(&store), check_gitlab(&gitlab.0));
     let mut problems = Vec::new();
     let (database, migrations) = match database {

@@ -13,16 +13,17 @@ use convoy_store::{
     ReleaseEvent, Store, StoreError,
 };
 use serde::Serialize;
+use utoipa::ToSchema;
 
 /// How far a release got: released components out of all components in its plan.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
 pub struct Progress {
     pub released: u64,
     pub total: u64,
 }
 
 /// A main release with everything the release page shows.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReleaseDetail {
     pub id: i64,
     pub app_project: String,
@@ -43,7 +44,7 @@ pub struct ReleaseDetail {
 }
 
 /// One component release with its links and its allowed actions.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ComponentDetail {
     pub id: i64,
     pub name: String,
@@ -74,14 +75,14 @@ pub struct ComponentDetail {
 
 /// Links from GitLab (`web_url`) are `null` unless they are `http://` or `https://` addresses
 /// (see [`web_link`]), so no page ever puts a `javascript:` or `data:` URL into an `href`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct MergeRequestLink {
     pub iid: u64,
     pub state: String,
     pub web_url: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct PipelineLink {
     pub id: u64,
     pub kind: String,
@@ -92,14 +93,14 @@ pub struct PipelineLink {
     pub failure_log: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct TagLink {
     pub name: String,
     pub web_url: Option<String>,
 }
 
 /// One line of the releases list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct ReleaseSummary {
     pub id: i64,
     pub app_project: String,
@@ -112,7 +113,7 @@ pub struct ReleaseSummary {
 }
 
 /// One entry of a release's event log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub release_id: i64,

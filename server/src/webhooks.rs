@@ -10,10 +10,11 @@ use convoy_store::{NewDelivery, Store, StoreError};
 use convoy_worker::{Job, Jobs};
 use secrecy::ExposeSecret;
 use serde::Serialize;
+use utoipa::ToSchema;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::api::errors::{INTERNAL_ERROR, error_response, log_internal};
+use crate::api::errors::{ErrorBody, INTERNAL_ERROR, error_response, log_internal};
 use crate::api::nudge;
 use crate::settings::ServerSettings;
 
@@ -71,12 +72,39 @@ impl ResponseError for WebhookError {
     }
 }
 
-#[derive(Debug, Serialize)]
-struct Acknowledgement {
-    status: &'static str,
+/// What a delivery was taken as: `accepted` (recorded for the worker) or `duplicate` (seen
+/// before, recorded once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Acknowledgement {
+    #[schema(example = "accepted")]
+    pub status: &'static str,
 }
 
 /// Records one delivery and nudges the worker; a delivery seen before is acknowledged again.
+#[utoipa::path(
+    post,
+    path = "/webhooks/gitlab",
+    tag = "webhooks",
+    params(
+        ("X-Gitlab-Event" = String, Header, description = "GitLab's event name, e.g. `Pipeline Hook`"),
+        ("Idempotency-Key" = Option<String>, Header, description = "Shared by GitLab's retries of one delivery"),
+        ("X-Gitlab-Event-UUID" = Option<String>, Header, description = "The delivery's event UUID"),
+    ),
+    request_body(
+        content = serde_json::Value,
+        content_type = "application/json",
+        description = "GitLab's webhook payload (merge request, pipeline, push, tag push, …), at most 5 MB",
+    ),
+    responses(
+        (status = 200, description = "Recorded (or seen before)", body = Acknowledgement),
+        (status = 400, description = "No `X-Gitlab-Event`, or the body is not JSON", body = ErrorBody),
+        (status = 401, description = "Wrong or missing `X-Gitlab-Token`", body = ErrorBody),
+        (status = 413, description = "The body is larger than 5 MB", body = ErrorBody),
+        (status = 421, description = "The Host header is not this Convoy's", body = ErrorBody),
+        (status = 500, description = "Convoy failed inside; GitLab retries", body = ErrorBody),
+    ),
+    security(("gitlab_token" = []))
+)]
 pub async fn gitlab_webhook(
     request: HttpRequest,
     payload: web::Payload,

@@ -27,6 +27,7 @@ pub struct NewAuditEntry {
 
 /// One recorded attempt.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub id: i64,
     pub created_at: DateTime<Utc>,

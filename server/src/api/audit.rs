@@ -4,10 +4,12 @@
 use actix_web::{HttpResponse, web};
 use convoy_store::{AuditEntry, AuditFilter, Store};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::releases::{MAX_PER_PAGE, ReadError};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     pub release: Option<i64>,
     pub person: Option<String>,
@@ -16,7 +18,7 @@ pub struct AuditQuery {
     pub per_page: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AuditList {
     pub entries: Vec<AuditEntry>,
     pub page: u32,
@@ -25,6 +27,18 @@ pub struct AuditList {
 }
 
 /// Newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/audit",
+    tag = "audit",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "One page of the audit log, newest first", body = AuditList),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::BadQuery,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn list_audit(
     query: web::Query<AuditQuery>,
     store: web::Data<Store>,

@@ -11,6 +11,7 @@ use convoy_core::{
 use convoy_store::{ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
 use serde::Deserialize;
+use utoipa::ToSchema;
 
 use super::errors::ActionError;
 use super::{fresh_detail, load_release, move_component, move_release, nudge};
@@ -103,12 +104,29 @@ async fn reopen_release(
     move_release(store, release, transition, actor).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"version": "2.1.0"}))]
 pub struct VersionRequest {
     pub version: String,
 }
 
 /// `PUT /api/v1/releases/{id}/components/{name}/version`: sets the version to release.
+#[utoipa::path(
+    put,
+    path = "/api/v1/releases/{id}/components/{name}/version",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    request_body = VersionRequest,
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        (status = 422, description = "The version is not a semantic version", body = crate::api::errors::ErrorBody),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+        crate::api::openapi::BadBody,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn set_version(
     request: HttpRequest,
     path: web::Path<(i64, String)>,
@@ -152,6 +170,19 @@ pub async fn set_version(
 }
 
 /// `POST /api/v1/releases/{id}/components/{name}/deploy`: deploys one component.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/components/{name}/deploy",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn deploy_component(
     request: HttpRequest,
     path: web::Path<(i64, String)>,
@@ -186,6 +217,19 @@ pub async fn deploy_component(
 
 /// `POST /api/v1/releases/{id}/components/{name}/reviewed`: opens the review gate of the
 /// component's merge request.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/components/{name}/reviewed",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn mark_reviewed(
     request: HttpRequest,
     path: web::Path<(i64, String)>,
@@ -235,7 +279,8 @@ pub async fn mark_reviewed(
     fresh_detail(&store, &settings, id).await
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "released by hand by the network team"}))]
 pub struct ReleasedRequest {
     #[serde(default)]
     pub reason: String,
@@ -243,6 +288,21 @@ pub struct ReleasedRequest {
 
 /// `POST /api/v1/releases/{id}/components/{name}/released`: records that a person released the
 /// component by hand.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/components/{name}/released",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    request_body = ReleasedRequest,
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+        crate::api::openapi::BadBody,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn mark_released(
     request: HttpRequest,
     path: web::Path<(i64, String)>,
@@ -298,6 +358,19 @@ pub async fn mark_released(
 }
 
 /// `POST /api/v1/releases/{id}/components/{name}/retry`: tries a failed component again.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/components/{name}/retry",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn retry_component(
     request: HttpRequest,
     path: web::Path<(i64, String)>,
@@ -338,6 +411,19 @@ pub async fn retry_component(
 
 /// `POST /api/v1/releases/{id}/components/{name}/cancel`: cancels one component (what depends
 /// on it is then blocked).
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/components/{name}/cancel",
+    tag = "components",
+    params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn cancel_component(
     request: HttpRequest,
     path: web::Path<(i64, String)>,

@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod components;
 pub mod errors;
+pub mod openapi;
 pub mod releases;
 pub mod tokens;
 
@@ -21,70 +22,54 @@ use convoy_worker::{Job, Jobs};
 use crate::settings::ServerSettings;
 use crate::views::release_detail;
 
-/// Registers the API's routes.
+/// Every route of the API, in one table: [`configure`] registers exactly these, and the
+/// OpenAPI test checks that each is in the document with its method.
+macro_rules! api_routes {
+    ($($method:ident $path:literal => $handler:path;)*) => {
+        /// Method (lowercase) and path under `/api/v1` of every API route.
+        pub const ROUTES: &[(&str, &str)] = &[$((stringify!($method), $path)),*];
+
+        fn register(scope: actix_web::Scope) -> actix_web::Scope {
+            scope$(.route($path, web::$method().to($handler)))*
+        }
+    };
+}
+
+api_routes! {
+    post "/releases" => releases::create_release;
+    get "/releases" => releases::list_releases;
+    get "/releases/{id}" => releases::get_release;
+    get "/releases/{id}/events" => releases::release_events;
+    get "/releases/{id}/permissions" => releases::my_permissions;
+    post "/releases/{id}/deploy" => releases::deploy_release;
+    post "/releases/{id}/retry" => releases::retry_release;
+    post "/releases/{id}/cancel" => releases::cancel_release;
+    put "/releases/{id}/components/{name}/version" => components::set_version;
+    post "/releases/{id}/components/{name}/deploy" => components::deploy_component;
+    post "/releases/{id}/components/{name}/reviewed" => components::mark_reviewed;
+    post "/releases/{id}/components/{name}/released" => components::mark_released;
+    post "/releases/{id}/components/{name}/retry" => components::retry_component;
+    post "/releases/{id}/components/{name}/cancel" => components::cancel_component;
+    post "/tokens" => tokens::create_token;
+    get "/tokens" => tokens::list_tokens;
+    delete "/tokens/{id}" => tokens::revoke_token;
+    get "/audit" => audit::list_audit;
+}
+
+/// Registers the API's routes, and its description (`openapi.json`, and the page `docs`, which
+/// describe the API rather than being part of it).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .app_data(
-                web::JsonConfig::default()
-                    .limit(1024 * 1024)
-                    .error_handler(errors::json_error),
-            )
-            .app_data(web::PathConfig::default().error_handler(errors::path_error))
-            .app_data(web::QueryConfig::default().error_handler(errors::query_error))
-            .route("/releases", web::post().to(releases::create_release))
-            .route("/releases", web::get().to(releases::list_releases))
-            .route("/releases/{id}", web::get().to(releases::get_release))
-            .route(
-                "/releases/{id}/events",
-                web::get().to(releases::release_events),
-            )
-            .route(
-                "/releases/{id}/permissions",
-                web::get().to(releases::my_permissions),
-            )
-            .route("/tokens", web::post().to(tokens::create_token))
-            .route("/tokens", web::get().to(tokens::list_tokens))
-            .route("/tokens/{id}", web::delete().to(tokens::revoke_token))
-            .route("/audit", web::get().to(audit::list_audit))
-            .route(
-                "/releases/{id}/deploy",
-                web::post().to(releases::deploy_release),
-            )
-            .route(
-                "/releases/{id}/retry",
-                web::post().to(releases::retry_release),
-            )
-            .route(
-                "/releases/{id}/cancel",
-                web::post().to(releases::cancel_release),
-            )
-            .route(
-                "/releases/{id}/components/{name}/version",
-                web::put().to(components::set_version),
-            )
-            .route(
-                "/releases/{id}/components/{name}/deploy",
-                web::post().to(components::deploy_component),
-            )
-            .route(
-                "/releases/{id}/components/{name}/reviewed",
-                web::post().to(components::mark_reviewed),
-            )
-            .route(
-                "/releases/{id}/components/{name}/released",
-                web::post().to(components::mark_released),
-            )
-            .route(
-                "/releases/{id}/components/{name}/retry",
-                web::post().to(components::retry_component),
-            )
-            .route(
-                "/releases/{id}/components/{name}/cancel",
-                web::post().to(components::cancel_component),
-            )
-            .default_service(web::to(errors::unknown_endpoint)),
-    );
+    let scope = web::scope("/api/v1")
+        .app_data(
+            web::JsonConfig::default()
+                .limit(1024 * 1024)
+                .error_handler(errors::json_error),
+        )
+        .app_data(web::PathConfig::default().error_handler(errors::path_error))
+        .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+        .route("/openapi.json", web::get().to(openapi::openapi_json))
+        .route("/docs", web::get().to(openapi::page));
+    cfg.service(register(scope).default_service(web::to(errors::unknown_endpoint)));
 }
 
 /// Hands a job to the worker. A lost nudge only delays the work until the next reconcile, so

@@ -7,6 +7,7 @@ use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, component,
 use convoy_store::{Change, NewMainRelease, Store, StoreError};
 use convoy_worker::{Job, Jobs};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::errors::{ActionError, INTERNAL_ERROR, error_response, log_internal};
 use super::{fresh_detail, load_release, move_components, move_release, nudge};
@@ -14,7 +15,8 @@ use crate::auth::{AuthError, Need, Permissions};
 use crate::settings::ServerSettings;
 use crate::views::{EventView, ReleaseSummary, release_detail};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"app_project": "mobile/app", "app_ref": "release/2.0.0", "require_review": false}))]
 pub struct CreateReleaseRequest {
     pub app_project: String,
     pub app_ref: String,
@@ -59,6 +61,18 @@ impl ResponseError for CreateReleaseError {
 }
 
 /// `POST /api/v1/releases`: records a release and starts its analysis.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases",
+    tag = "releases",
+    request_body = CreateReleaseRequest,
+    responses(
+        (status = 201, description = "The release, recorded and being analyzed", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::BadBody,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn create_release(
     request: HttpRequest,
     body: web::Json<CreateReleaseRequest>,
@@ -141,13 +155,14 @@ impl ResponseError for ReadError {
 /// At most this many releases per page.
 pub const MAX_PER_PAGE: u32 = 100;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct ReleaseList {
     pub releases: Vec<ReleaseSummary>,
     pub page: u32,
@@ -156,6 +171,18 @@ pub struct ReleaseList {
 }
 
 /// `GET /api/v1/releases?page=1&per_page=20`: newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases",
+    tag = "releases",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "One page of releases, newest first", body = ReleaseList),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::BadQuery,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn list_releases(
     query: web::Query<ListQuery>,
     store: web::Data<Store>,
@@ -183,6 +210,18 @@ pub async fn list_releases(
 }
 
 /// `GET /api/v1/releases/{id}`: the release with its components, links and allowed actions.
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases/{id}",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "The release with its components, links and allowed actions", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn get_release(
     path: web::Path<i64>,
     store: web::Data<Store>,
@@ -198,18 +237,32 @@ pub async fn get_release(
 /// At most this many events per answer.
 pub const MAX_EVENTS: u32 = 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EventsQuery {
     pub after: Option<i64>,
     pub limit: Option<u32>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct EventList {
     pub events: Vec<EventView>,
 }
 
 /// `GET /api/v1/releases/{id}/events?after=0&limit=200`: the event log after event `after`.
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases/{id}/events",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id"), EventsQuery),
+    responses(
+        (status = 200, description = "The release's event log after event `after`, oldest first", body = EventList),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::BadQuery,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn release_events(
     path: web::Path<i64>,
     query: web::Query<EventsQuery>,
@@ -235,6 +288,19 @@ pub async fn release_events(
 }
 
 /// `POST /api/v1/releases/{id}/deploy`: deploys every component still waiting.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/deploy",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn deploy_release(
     request: HttpRequest,
     path: web::Path<i64>,
@@ -272,6 +338,19 @@ pub async fn deploy_release(
 }
 
 /// `POST /api/v1/releases/{id}/retry`: retries every failed component.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/retry",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn retry_release(
     request: HttpRequest,
     path: web::Path<i64>,
@@ -327,6 +406,19 @@ pub async fn retry_release(
 }
 
 /// `POST /api/v1/releases/{id}/cancel`: cancels the release and every unfinished component.
+#[utoipa::path(
+    post,
+    path = "/api/v1/releases/{id}/cancel",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+        crate::api::openapi::Conflict,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn cancel_release(
     request: HttpRequest,
     path: web::Path<i64>,
@@ -354,7 +446,7 @@ pub async fn cancel_release(
     fresh_detail(&store, &settings, id).await
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct MyPermissions {
     /// May start, deploy, edit, cancel, mark released and retry anything in this release.
     pub release_manager: bool,
@@ -364,6 +456,18 @@ pub struct MyPermissions {
 
 /// `GET /api/v1/releases/{id}/permissions`: what the caller may do in this release, so the
 /// dashboard shows only those actions (every change is checked again when it is made).
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases/{id}/permissions",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "What the caller may do in this release", body = MyPermissions),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn my_permissions(
     request: HttpRequest,
     path: web::Path<i64>,

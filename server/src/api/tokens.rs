@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use chrono::{DateTime, Utc};
 use convoy_store::{ApiTokenRecord, NewApiToken, Store, StoreError, UserRecord};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 use super::errors::{INTERNAL_ERROR, error_response, log_internal};
 use crate::auth::identity::TOKEN_PREFIX;
@@ -53,7 +54,8 @@ impl ResponseError for TokenError {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "release CI", "expires_in_days": 30, "read_only": false}))]
 pub struct CreateTokenRequest {
     pub name: String,
     /// Days until it expires (1 to 366, default 30).
@@ -63,7 +65,7 @@ pub struct CreateTokenRequest {
 }
 
 /// A token as listed: everything but its secret.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenView {
     pub id: i64,
     pub name: String,
@@ -87,7 +89,7 @@ impl From<ApiTokenRecord> for TokenView {
 }
 
 /// The answer to a creation: the only time the secret is shown.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct CreatedToken {
     #[serde(flatten)]
     pub view: TokenView,
@@ -108,6 +110,18 @@ fn owner(request: &HttpRequest) -> Result<(Identity, UserRecord), TokenError> {
 }
 
 /// `POST /api/v1/tokens`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    request_body = CreateTokenRequest,
+    responses(
+        (status = 201, description = "The token, with its secret: the only time it is shown", body = CreatedToken),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::BadBody,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn create_token(
     request: HttpRequest,
     body: web::Json<CreateTokenRequest>,
@@ -159,12 +173,22 @@ pub async fn create_token(
         }))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct TokenList {
     pub tokens: Vec<TokenView>,
 }
 
 /// `GET /api/v1/tokens`: the caller's tokens, newest first.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tokens",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "The caller's tokens, newest first, without secrets", body = TokenList),
+        crate::api::openapi::Refusals,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
 pub async fn list_tokens(
     request: HttpRequest,
     store: web::Data<Store>,
@@ -180,6 +204,18 @@ pub async fn list_tokens(
 }
 
 /// `DELETE /api/v1/tokens/{id}`: revokes one of the caller's tokens.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/tokens/{id}",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "The token's id, as listed")),
+    responses(
+        (status = 204, description = "Revoked"),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
 pub async fn revoke_token(
     request: HttpRequest,
     path: web::Path<i64>,

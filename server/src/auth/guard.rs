@@ -140,9 +140,14 @@ async fn check(
     Ok(caller)
 }
 
-/// Paths anyone may reach: the sign-in flow itself and the assets its pages use.
+/// Paths anyone may reach: the sign-in flow itself and the assets its pages use, and the API's
+/// description (it tells how to call Convoy, nothing about its releases).
 fn is_sign_in_path(path: &str) -> bool {
-    path.starts_with("/auth/") || path.starts_with("/assets/")
+    use crate::api::openapi::{DOCUMENT_PATH, PAGE_PATH};
+    path.starts_with("/auth/")
+        || path.starts_with("/assets/")
+        || path == DOCUMENT_PATH
+        || path == PAGE_PATH
 }
 
 /// The API answers 401 (pages are sent to sign in by `guard`).
@@ -332,8 +337,15 @@ pub fn describe(method: &Method, path: &str) -> (String, Option<i64>, Option<Str
 /// Step 6.
 fn with_security_headers(mut response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
     let headers = response.headers_mut();
+    // A page that needs another policy sets its own, with its reason (the API's page:
+    // `api::openapi::PAGE_CONTENT_SECURITY_POLICY`).
+    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
+        headers.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CONTENT_SECURITY_POLICY),
+        );
+    }
     for (name, value) in [
-        ("content-security-policy", CONTENT_SECURITY_POLICY),
         ("x-content-type-options", "nosniff"),
         ("referrer-policy", "same-origin"),
         ("x-frame-options", "DENY"),
