@@ -10,9 +10,9 @@ use convoy_store::{NewDelivery, Store, StoreError};
 use convoy_worker::{Job, Jobs};
 use secrecy::ExposeSecret;
 use serde::Serialize;
-use utoipa::ToSchema;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
 
 use crate::api::errors::{ErrorBody, INTERNAL_ERROR, error_response, log_internal};
 use crate::api::nudge;

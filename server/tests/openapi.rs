@@ -266,7 +266,10 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
         {
             Vec::new()
         } else {
-            vec![format!("{at} matches none of {}", Value::Array(one.clone()))]
+            vec![format!(
+                "{at} matches none of {}",
+                Value::Array(one.clone())
+            )]
         };
     }
     if let Some(allowed) = schema["enum"].as_array()
@@ -304,7 +307,10 @@ fn mismatches(doc: &Value, schema: &Value, value: &Value, at: &str) -> Vec<Strin
         }
     }
     if let Some(object) = value.as_object() {
-        let properties = schema["properties"].as_object().cloned().unwrap_or_default();
+        let properties = schema["properties"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         for required in schema["required"].as_array().into_iter().flatten() {
             let required = required.as_str().unwrap();
             if !object.contains_key(required) {
@@ -364,7 +370,12 @@ async fn real_answers_match_their_documented_schemas() {
     let release = format!("/api/v1/releases/{id}");
 
     let cases = [
-        ("get", "/api/v1/releases", "/api/v1/releases".to_string(), 200),
+        (
+            "get",
+            "/api/v1/releases",
+            "/api/v1/releases".to_string(),
+            200,
+        ),
         ("get", "/api/v1/releases/{id}", release.clone(), 200),
         (
             "get",

@@ -12,8 +12,8 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
-use actix_web::http::header::{self, HeaderValue};
 use actix_web::HttpResponse;
+use actix_web::http::header::{self, HeaderValue};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder, Server};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
@@ -228,7 +228,10 @@ pub struct BadQuery;
 
 impl IntoResponses for BadQuery {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
-        responses(&[("400", "A query parameter is not valid; the sentence names it")])
+        responses(&[(
+            "400",
+            "A query parameter is not valid; the sentence names it",
+        )])
     }
 }
 
