@@ -155,8 +155,10 @@ $spec
 
 /// The Content-Security-Policy of the page. As strict as every other page's but for styles:
 /// Scalar (a Vue application) puts its styles into `<style>` elements and `style` attributes
-/// at run time, which `style-src 'self'` blocks and would leave the page unreadable. Scripts
-/// stay `'self'` only; the page holds nothing secret and makes no change.
+/// at run time, which `style-src 'self'` blocks and would leave the page unreadable (a nonce,
+/// which Scalar reads from `<meta property="csp-nonce">`, covers only its first `<style>`
+/// element: Chromium still blocked its `style` attributes). Scripts stay `'self'` only; the
+/// page holds nothing secret and makes no change.
 pub const PAGE_CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// `GET /api/v1/docs`: the browsable page.
