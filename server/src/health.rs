@@ -22,8 +22,21 @@ const GITLAB_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Registers `/health_check` and `/ready`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/health_check", web::get().to(health_check))
-        .route("/ready", web::get().to(ready));
+    // Resources, so that another method gets 405 rather than 404.
+    cfg.service(
+        web::resource("/health_check")
+            .route(web::get().to(health_check))
+            .default_service(web::to(only_get)),
+    )
+    .service(
+        web::resource("/ready")
+            .route(web::get().to(ready))
+            .default_service(web::to(only_get)),
+    );
+}
+
+async fn only_get(request: actix_web::HttpRequest) -> HttpResponse {
+    crate::api::errors::method_not_allowed(&request, &["GET"])
 }
 
 /// `GET /health_check`: 200 while the process runs.

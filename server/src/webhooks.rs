@@ -23,7 +23,13 @@ pub const MAX_BODY_BYTES: usize = 5 * 1024 * 1024;
 
 /// Registers the webhook route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/gitlab", web::post().to(gitlab_webhook));
+    cfg.service(
+        web::resource("/webhooks/gitlab")
+            .route(web::post().to(gitlab_webhook))
+            .default_service(web::to(|request: HttpRequest| async move {
+                crate::api::errors::method_not_allowed(&request, &["POST"])
+            })),
+    );
 }
 
 /// Why a delivery was refused.
@@ -86,7 +92,7 @@ pub struct Acknowledgement {
     path = "/webhooks/gitlab",
     tag = "webhooks",
     params(
-        ("X-Gitlab-Event" = String, Header, description = "GitLab's event name, e.g. `Pipeline Hook`"),
+        ("X-Gitlab-Event" = String, Header, pattern = "^[ -~]*[!-~][ -~]*$", description = "GitLab's event name, e.g. `Pipeline Hook` (visible ASCII)"),
         ("Idempotency-Key" = Option<String>, Header, description = "Shared by GitLab's retries of one delivery"),
         ("X-Gitlab-Event-UUID" = Option<String>, Header, description = "The delivery's event UUID"),
     ),

@@ -41,6 +41,9 @@ pub struct DemoArgs {
     /// The bootstrap admin token the demo's own client acts with (random when absent).
     #[arg(long, env = "CONVOY_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
+    /// The secret GitLab's webhooks carry in `X-Gitlab-Token` (random when absent).
+    #[arg(long, env = "CONVOY_WEBHOOK_SECRET", hide_env_values = true)]
+    webhook_secret: Option<String>,
     /// Seconds between reconcile rounds.
     #[arg(long, default_value_t = 2)]
     reconcile_seconds: u64,
@@ -55,7 +58,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| temp.path().join("convoy-demo.db"));
     let database_url = format!("sqlite://{}?mode=rwc", database.display());
     let token = random_secret();
-    let webhook_secret = random_secret();
+    let webhook_secret = args.webhook_secret.clone().unwrap_or_else(random_secret);
 
     let scenario = load_scenario(&args.scenario)?;
     let sim_config = SimulatorConfig {

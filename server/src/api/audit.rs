@@ -11,10 +11,17 @@ use super::releases::{MAX_PER_PAGE, ReadError};
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only attempts on this release.
     pub release: Option<i64>,
+    /// Only attempts by this GitLab username (`@` optional).
     pub person: Option<String>,
+    /// Only this action, e.g. `mark released`.
     pub action: Option<String>,
+    /// The page, from 1 (the newest entries); default 1.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     pub page: Option<u32>,
+    /// Entries per page, 1 to 100; default 50.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 

@@ -107,6 +107,8 @@ async fn reopen_release(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"version": "2.1.0"}))]
 pub struct VersionRequest {
+    /// The version to release (semantic version, up to 100 characters).
+    #[schema(min_length = 1, max_length = 100)]
     pub version: String,
 }
 
@@ -282,7 +284,9 @@ pub async fn mark_reviewed(
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"reason": "released by hand by the network team"}))]
 pub struct ReleasedRequest {
+    /// How the component was released, in a sentence (required; up to 1000 characters).
     #[serde(default)]
+    #[schema(required = true, min_length = 1, max_length = 1000, pattern = r"\S")]
     pub reason: String,
 }
 

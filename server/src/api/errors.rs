@@ -77,8 +77,13 @@ pub fn query_error(err: error::QueryPayloadError, _request: &HttpRequest) -> act
         .into()
 }
 
-/// Answers any `/api/v1` address that names no endpoint.
+/// Answers any `/api/v1` address that names no endpoint: 405 with `Allow` when the path is an
+/// endpoint's and only the method is wrong (RFC 9110, 15.5.6), else 404.
 pub async fn unknown_endpoint(request: HttpRequest) -> HttpResponse {
+    let allowed = super::allowed_methods(request.path());
+    if !allowed.is_empty() {
+        return method_not_allowed(&request, &allowed);
+    }
     error_response(
         StatusCode::NOT_FOUND,
         format!(
@@ -87,6 +92,25 @@ pub async fn unknown_endpoint(request: HttpRequest) -> HttpResponse {
             request.path()
         ),
     )
+}
+
+/// 405 for a method `path` does not answer, naming the methods it does in `Allow`.
+pub fn method_not_allowed(request: &HttpRequest, allowed: &[&str]) -> HttpResponse {
+    let allow = allowed.join(", ");
+    let mut response = error_response(
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!(
+            "{} {} is not an endpoint: this address answers {allow}",
+            request.method(),
+            request.path()
+        ),
+    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        response
+            .headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    response
 }
 
 /// Why an action on an existing release (deploy, retry, cancel, edit a version, …) failed.

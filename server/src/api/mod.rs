@@ -56,6 +56,51 @@ api_routes! {
     get "/audit" => audit::list_audit;
 }
 
+/// The methods (uppercase) the API answers at `path` (a full path, `/api/v1/releases/3`):
+/// empty when no route has that shape.
+pub fn allowed_methods(path: &str) -> Vec<&'static str> {
+    let Some(rest) = path.strip_prefix("/api/v1") else {
+        return Vec::new();
+    };
+    let mut allowed: Vec<&'static str> = ROUTES
+        .iter()
+        .filter(|(_, pattern)| route_matches(pattern, rest))
+        .map(|(method, _)| match *method {
+            "get" => "GET",
+            "post" => "POST",
+            "put" => "PUT",
+            "delete" => "DELETE",
+            "patch" => "PATCH",
+            other => other,
+        })
+        .collect();
+    if matches!(rest, "/openapi.json" | "/docs") {
+        allowed.push("GET");
+    }
+    allowed.sort_unstable();
+    allowed.dedup();
+    allowed
+}
+
+/// Whether `path` has the shape of `pattern` (`{…}` stands for one non-empty segment, as in
+/// actix's routing).
+fn route_matches(pattern: &str, path: &str) -> bool {
+    let mut given = path.split('/');
+    let mut expected = pattern.split('/');
+    loop {
+        match (expected.next(), given.next()) {
+            (None, None) => return true,
+            (Some(want), Some(got)) => {
+                let placeholder = want.starts_with('{') && want.ends_with('}');
+                if (placeholder && got.is_empty()) || (!placeholder && want != got) {
+                    return false;
+                }
+            }
+            _ => return false,
+        }
+    }
+}
+
 /// Registers the API's routes, and its description (`openapi.json`, and the page `docs`, which
 /// describe the API rather than being part of it).
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -167,4 +212,24 @@ pub(crate) async fn fresh_detail(
         .await?
         .ok_or(errors::ActionError::ReleaseNotFound(id))?;
     Ok(HttpResponse::Ok().json(detail))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::allowed_methods;
+
+    #[test]
+    fn a_known_path_names_its_methods_and_an_unknown_one_none() {
+        assert_eq!(allowed_methods("/api/v1/releases"), ["GET", "POST"]);
+        assert_eq!(allowed_methods("/api/v1/releases/3/cancel"), ["POST"]);
+        assert_eq!(
+            allowed_methods("/api/v1/releases/3/components/NetworkKit/version"),
+            ["PUT"]
+        );
+        assert_eq!(allowed_methods("/api/v1/tokens/7"), ["DELETE"]);
+        assert!(allowed_methods("/api/v1/releases//cancel").is_empty());
+        assert!(allowed_methods("/api/v1/nothing").is_empty());
+        assert!(allowed_methods("/api/v1/releases/3/cancel/more").is_empty());
+        assert!(allowed_methods("/releases").is_empty());
+    }
 }

@@ -18,7 +18,15 @@ use crate::views::{EventView, ReleaseSummary, release_detail};
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"app_project": "mobile/app", "app_ref": "release/2.0.0", "require_review": false}))]
 pub struct CreateReleaseRequest {
+    /// The app's GitLab project path (`group/name`, subgroups allowed), by GitLab's path rules.
+    #[schema(
+        min_length = 3,
+        max_length = 5375,
+        pattern = r"^\s*[A-Za-z0-9_.][A-Za-z0-9_.-]*(/[A-Za-z0-9_.][A-Za-z0-9_.-]*)+\s*$"
+    )]
     pub app_project: String,
+    /// The branch or tag holding the app's Podfile, by git's ref rules (`git check-ref-format`).
+    #[schema(min_length = 1, max_length = 255)]
     pub app_ref: String,
     #[serde(default)]
     pub require_review: bool,
@@ -158,7 +166,11 @@ pub const MAX_PER_PAGE: u32 = 100;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The page, from 1 (the newest releases); default 1.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 4294967295_u64)]
     pub page: Option<u32>,
+    /// Releases per page, 1 to 100; default 20.
+    #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
 }
 
@@ -240,7 +252,10 @@ pub const MAX_EVENTS: u32 = 1000;
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EventsQuery {
+    /// Only events after this event id; default 0 (from the first).
     pub after: Option<i64>,
+    /// At most this many events, 1 to 1000; default 200.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<u32>,
 }
 

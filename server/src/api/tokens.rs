@@ -57,11 +57,38 @@ impl ResponseError for TokenError {
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"name": "release CI", "expires_in_days": 30, "read_only": false}))]
 pub struct CreateTokenRequest {
+    /// What uses the token, e.g. `release CI` (1 to 100 characters, not only spaces).
+    #[schema(min_length = 1, max_length = 100, pattern = r"\S")]
     pub name: String,
     /// Days until it expires (1 to 366, default 30).
+    #[serde(default, deserialize_with = "whole_number")]
+    #[schema(minimum = 1, maximum = 366)]
     pub expires_in_days: Option<u32>,
     #[serde(default)]
     pub read_only: bool,
+}
+
+/// A JSON number that is whole: JSON has no integer type, so `30.0` is thirty, as JSON
+/// Schema's `integer` says.
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<u32>, D::Error> {
+    use serde::de::Error;
+    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+        return Ok(None);
+    };
+    let whole = match (number.as_u64(), number.as_f64()) {
+        (Some(whole), _) => u32::try_from(whole).ok(),
+        (None, Some(float))
+            if float.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&float) =>
+        {
+            Some(float as u32)
+        }
+        _ => None,
+    };
+    whole
+        .map(Some)
+        .ok_or_else(|| D::Error::custom(format!("expected a whole number of days, not {number}")))
 }
 
 /// A token as listed: everything but its secret.
