@@ -59,7 +59,11 @@ fn every_registered_api_route_is_documented_with_its_method_and_nothing_else_is(
         unregistered.is_empty(),
         "documented but not registered: {unregistered:?}"
     );
-    assert_eq!(ROUTES.len(), 18, "the table lists every route once");
+    assert_eq!(
+        registered.len(),
+        ROUTES.len() + OUTSIDE_THE_API.len(),
+        "the table lists every route once"
+    );
 }
 
 #[tokio::test]
@@ -478,4 +482,65 @@ fn the_schema_check_finds_missing_unknown_and_mistyped_fields() {
         mismatches(&doc, &schema, &json!({"error": "x", "more": 1}), "body"),
         ["body.more is not in the schema"]
     );
+}
+
+#[tokio::test]
+async fn another_method_on_a_known_address_answers_405_with_the_allowed_ones() {
+    let app = spawn_app().await;
+    let send = |method: &str, path: &str| {
+        app.client
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                format!("{}{path}", app.address),
+            )
+            .bearer_auth(BOOTSTRAP_TOKEN)
+            .send()
+    };
+    for (method, path, allow) in [
+        ("TRACE", "/api/v1/releases", "GET, POST"),
+        ("PATCH", "/api/v1/releases/3/components/A/version", "PUT"),
+        ("GET", "/api/v1/tokens/3", "DELETE"),
+        ("DELETE", "/health_check", "GET"),
+        ("POST", "/ready", "GET"),
+        ("GET", "/webhooks/gitlab", "POST"),
+    ] {
+        let response = send(method, path).await.unwrap();
+        assert_eq!(response.status().as_u16(), 405, "{method} {path}");
+        assert_eq!(response.headers()["allow"], allow, "{method} {path}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains(allow),
+            "{method} {path}: {body}"
+        );
+    }
+    let unknown = send("GET", "/api/v1/nothing").await.unwrap();
+    assert_eq!(unknown.status().as_u16(), 404);
+}
+
+#[tokio::test]
+async fn a_whole_number_written_as_a_float_is_a_whole_number_of_days() {
+    let app = spawn_app().await;
+    let create = |days: Value| {
+        app.client
+            .post(format!("{}/api/v1/tokens", app.address))
+            .bearer_auth(BOOTSTRAP_TOKEN)
+            .json(&json!({"name": "release CI", "expires_in_days": days}))
+            .send()
+    };
+    // The body is read before the handler refuses the bootstrap token (tokens belong to
+    // people): 403 means the body was accepted, 400 that it was not.
+    for accepted in [json!(30), json!(30.0), json!(null)] {
+        let response = create(accepted.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 403, "{accepted}");
+    }
+    for refused in [json!(30.5), json!(-1), json!(1e12), json!("30")] {
+        let response = create(refused.clone()).await.unwrap();
+        assert_eq!(response.status().as_u16(), 400, "{refused}");
+        let body: Value = response.json().await.unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("expires_in_days")
+                || body["error"].as_str().unwrap().contains("whole number"),
+            "{refused}: {body}"
+        );
+    }
 }

@@ -68,16 +68,17 @@ pub struct CreateTokenRequest {
     pub read_only: bool,
 }
 
-/// A JSON number that is whole: JSON has no integer type, so `30.0` is thirty, as JSON
+/// `expires_in_days` as a whole number. JSON has no integer type, so `30.0` is thirty, as JSON
 /// Schema's `integer` says.
 fn whole_number<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Option<u32>, D::Error> {
     use serde::de::Error;
-    let Some(number) = Option::<serde_json::Number>::deserialize(deserializer)? else {
+    let value = Option::<serde_json::Value>::deserialize(deserializer)?;
+    let Some(value) = value.filter(|value| !value.is_null()) else {
         return Ok(None);
     };
-    let whole = match (number.as_u64(), number.as_f64()) {
+    let whole = match (value.as_u64(), value.as_f64()) {
         (Some(whole), _) => u32::try_from(whole).ok(),
         (None, Some(float))
             if float.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&float) =>
@@ -86,9 +87,11 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(
         }
         _ => None,
     };
-    whole
-        .map(Some)
-        .ok_or_else(|| D::Error::custom(format!("expected a whole number of days, not {number}")))
+    whole.map(Some).ok_or_else(|| {
+        D::Error::custom(format!(
+            "expires_in_days must be a whole number of days from 1 to {MAX_DAYS}, not {value}"
+        ))
+    })
 }
 
 /// A token as listed: everything but its secret.
