@@ -12,4 +12,16 @@ pub enum StoreError {
     /// A plan handed to `save_plan` names a dependency that is not in the plan.
     #[error("invalid plan: {0}")]
     InvalidPlan(String),
+    /// `create_main_release` for an app and ref that already have an active release (at most
+    /// one may be active, migration 0006).
+    #[error(
+        "release {id} of {app_project} at {app_ref} is still {state}: finish or cancel it first"
+    )]
+    ActiveRelease {
+        id: i64,
+        app_project: String,
+        app_ref: String,
+        /// The active release's state, by its stored name (e.g. `analyzing`).
+        state: String,
+    },
 }

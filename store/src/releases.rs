@@ -22,10 +22,66 @@ pub(crate) use active_states;
 
 impl Store {
     /// Records a new main release in state created, with its "created" event.
+    ///
+    /// At most one release per app and ref is active (a unique index, migration 0006): when one
+    /// is, nothing is written and the answer is `StoreError::ActiveRelease` naming it. Of several
+    /// concurrent calls for one app and ref exactly one wins.
     pub async fn create_main_release(
         &self,
         new: &NewMainRelease,
     ) -> Result<MainRelease, StoreError> {
+        // The active release that made the insert fail may finish before it is read: then the
+        // insert is tried again. A few rounds only, so that a flapping database cannot loop.
+        let mut rounds = 0;
+        loop {
+            rounds += 1;
+            match self.insert_main_release(new).await {
+                Err(StoreError::Database(sqlx::Error::Database(err)))
+                    if err.is_unique_violation() =>
+                {
+                    self.refuse_a_second_active_release(&new.app_project, &new.app_ref, None)
+                        .await?;
+                    if rounds >= 3 {
+                        return Err(StoreError::Database(sqlx::Error::Database(err)));
+                    }
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// `Err(StoreError::ActiveRelease)` naming the active release of `app_project` at `app_ref`
+    /// (other than `except`) if there is one, else `Ok`. A check before an action that would
+    /// reopen a release; the unique index of migration 0006 still decides a race.
+    pub async fn refuse_a_second_active_release(
+        &self,
+        app_project: &str,
+        app_ref: &str,
+        except: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let row = sqlx::query(concat!(
+            "SELECT id, state FROM main_releases WHERE app_project = $1 AND app_ref = $2 ",
+            "AND id <> $3 AND state IN ",
+            active_states!(),
+            " ORDER BY id LIMIT 1"
+        ))
+        .bind(app_project)
+        .bind(app_ref)
+        .bind(except.unwrap_or(-1))
+        .fetch_optional(&self.pool)
+        .await?;
+        match row {
+            None => Ok(()),
+            Some(row) => Err(StoreError::ActiveRelease {
+                id: row.try_get("id")?,
+                app_project: app_project.to_string(),
+                app_ref: app_ref.to_string(),
+                state: row.try_get("state")?,
+            }),
+        }
+    }
+
+    async fn insert_main_release(&self, new: &NewMainRelease) -> Result<MainRelease, StoreError> {
         let created = state_name(MainReleaseState::Created);
         let at = time_text(now());
         let mut tx = self.pool.begin().await?;
@@ -144,7 +200,25 @@ impl Store {
         .bind(time_text(at))
         .bind(finished_at)
         .execute(&mut *tx)
-        .await?;
+        .await;
+        let done = match done {
+            // Reopening a release (retry) while another of its app and ref is active.
+            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+                drop(tx);
+                return match fetch_main_release(&mut *self.pool.acquire().await?, id).await? {
+                    Some(release) => self
+                        .refuse_a_second_active_release(
+                            &release.app_project,
+                            &release.app_ref,
+                            Some(id),
+                        )
+                        .await
+                        .and(Err(StoreError::Database(sqlx::Error::Database(err)))),
+                    None => Err(StoreError::Database(sqlx::Error::Database(err))),
+                };
+            }
+            other => other?,
+        };
         if done.rows_affected() == 0 {
             return Ok(false);
         }

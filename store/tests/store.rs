@@ -8,7 +8,7 @@ use convoy_store::{
     StoreError, TagRecord,
 };
 use sqlx::Connection;
-use support::{Backend, TestDb, abcd_plan, new_release, planned};
+use support::{Backend, TestDb, abcd_plan, new_release, planned, release_of};
 
 on_both_databases!(
     connecting_again_finds_the_schema_up_to_date,
@@ -21,6 +21,9 @@ on_both_databases!(
     a_final_state_sets_finished_at_and_leaving_it_clears_it,
     releases_are_listed_newest_first_with_their_progress,
     only_unfinished_releases_are_active,
+    of_concurrent_starts_of_one_app_and_ref_exactly_one_wins,
+    a_finished_release_makes_room_for_a_new_one_of_its_app_and_ref,
+    reopening_a_release_while_another_of_its_app_and_ref_is_active_is_refused,
     saving_a_plan_stores_it_in_order_with_its_edges,
     woken_releases_are_found_whatever_their_state,
     saving_a_plan_twice_stores_it_once,
@@ -123,7 +126,7 @@ async fn a_new_main_release_is_in_state_created_with_a_created_event(db: &TestDb
     let release = store.create_main_release(&new).await.unwrap();
 
     assert_eq!(release.app_project, "ios/app");
-    assert_eq!(release.app_ref, "release/5.0");
+    assert_eq!(release.app_ref, new.app_ref);
     assert_eq!(release.state, MainReleaseState::Created);
     assert!(release.require_review);
     assert_eq!(release.started_by, "ana");
@@ -326,6 +329,134 @@ async fn only_unfinished_releases_are_active(db: &TestDb) {
         store.active_main_release_ids().await.unwrap(),
         vec![ids[1], ids[2]]
     );
+}
+
+/// Issue 14 point 5: two active releases of one app both tagged the same components.
+async fn of_concurrent_starts_of_one_app_and_ref_exactly_one_wins(db: &TestDb) {
+    let store = db.store().await;
+    let starts = ["ana", "bob", "cleo", "dan", "eve", "fay", "gus", "hal"].map(|who| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .create_main_release(&release_of("mobile/app", "release/2.0.0", who))
+                .await
+        })
+    });
+    let mut won = Vec::new();
+    let mut refused = Vec::new();
+    for start in starts {
+        match start.await.unwrap() {
+            Ok(release) => won.push(release.id),
+            Err(StoreError::ActiveRelease {
+                id,
+                app_project,
+                app_ref,
+                state,
+            }) => {
+                assert_eq!(
+                    (app_project.as_str(), app_ref.as_str()),
+                    ("mobile/app", "release/2.0.0")
+                );
+                assert_eq!(state, "created");
+                refused.push(id);
+            }
+            Err(other) => panic!("a concurrent start failed otherwise: {other}"),
+        }
+    }
+    assert_eq!(won.len(), 1, "exactly one start wins, got {won:?}");
+    assert_eq!(refused, vec![won[0]; 7], "every refusal names the winner");
+    let (releases, total) = store.list_main_releases(1, 50).await.unwrap();
+    assert_eq!(total, 1, "the refused starts wrote nothing: {releases:?}");
+    assert_eq!(store.events(won[0], 0, 50).await.unwrap().len(), 1);
+}
+
+async fn a_finished_release_makes_room_for_a_new_one_of_its_app_and_ref(db: &TestDb) {
+    let store = db.store().await;
+    let new = release_of("mobile/app", "release/2.0.0", "ana");
+    let first = store.create_main_release(&new).await.unwrap();
+    store
+        .transition_main_release(
+            first.id,
+            MainReleaseState::Created,
+            MainReleaseState::Analyzing,
+            &Change::by("worker"),
+        )
+        .await
+        .unwrap();
+    let refused = store.create_main_release(&new).await.unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "release {} of mobile/app at release/2.0.0 is still analyzing: finish or cancel it \
+             first",
+            first.id
+        )
+    );
+    // Another ref of the same app, and the same ref of another app, are not concerned.
+    store
+        .create_main_release(&release_of("mobile/app", "release/2.1.0", "ana"))
+        .await
+        .unwrap();
+    store
+        .create_main_release(&release_of("mobile/other", "release/2.0.0", "ana"))
+        .await
+        .unwrap();
+
+    store
+        .transition_main_release(
+            first.id,
+            MainReleaseState::Analyzing,
+            MainReleaseState::Canceled,
+            &Change::by("ana"),
+        )
+        .await
+        .unwrap();
+    let second = store.create_main_release(&new).await.unwrap();
+    assert_ne!(second.id, first.id);
+}
+
+async fn reopening_a_release_while_another_of_its_app_and_ref_is_active_is_refused(db: &TestDb) {
+    let store = db.store().await;
+    let new = release_of("mobile/app", "release/2.0.0", "ana");
+    let failed = store.create_main_release(&new).await.unwrap();
+    store
+        .transition_main_release(
+            failed.id,
+            MainReleaseState::Created,
+            MainReleaseState::Failed,
+            &Change::by("worker"),
+        )
+        .await
+        .unwrap();
+    let active = store.create_main_release(&new).await.unwrap();
+
+    let refused = store
+        .transition_main_release(
+            failed.id,
+            MainReleaseState::Failed,
+            MainReleaseState::Deploying,
+            &Change::by("ana"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, StoreError::ActiveRelease { id, .. } if id == active.id),
+        "{refused}"
+    );
+    assert_eq!(
+        store.main_release(failed.id).await.unwrap().unwrap().state,
+        MainReleaseState::Failed
+    );
+    assert!(matches!(
+        store
+            .refuse_a_second_active_release("mobile/app", "release/2.0.0", Some(failed.id))
+            .await,
+        Err(StoreError::ActiveRelease { id, .. }) if id == active.id
+    ));
+    store
+        .refuse_a_second_active_release("mobile/app", "release/2.0.0", Some(active.id))
+        .await
+        .unwrap();
 }
 
 async fn woken_releases_are_found_whatever_their_state(db: &TestDb) {

@@ -156,12 +156,19 @@ impl error::ResponseError for ActionError {
             | ActionError::ChangedMeanwhile => StatusCode::CONFLICT,
             ActionError::InvalidInput(_) | ActionError::Input(_) => StatusCode::BAD_REQUEST,
             ActionError::InvalidVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            // Reopening a release while another of its app and ref is active.
+            ActionError::Store(convoy_store::StoreError::ActiveRelease { .. }) => {
+                StatusCode::CONFLICT
+            }
             ActionError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
+            ActionError::Store(active @ convoy_store::StoreError::ActiveRelease { .. }) => {
+                error_response(self.status_code(), active.to_string())
+            }
             ActionError::Store(cause) => {
                 log_internal(cause);
                 error_response(self.status_code(), INTERNAL_ERROR)

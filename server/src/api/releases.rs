@@ -51,6 +51,8 @@ impl ResponseError for CreateReleaseError {
         match self {
             CreateReleaseError::Auth(auth) => auth.status_code(),
             CreateReleaseError::InvalidInput(_) => StatusCode::BAD_REQUEST,
+            // At most one active release per app and ref: the sentence names the active one.
+            CreateReleaseError::Store(StoreError::ActiveRelease { .. }) => StatusCode::CONFLICT,
             CreateReleaseError::Store(_) | CreateReleaseError::Start(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
             }
@@ -59,6 +61,9 @@ impl ResponseError for CreateReleaseError {
 
     fn error_response(&self) -> HttpResponse {
         match self {
+            CreateReleaseError::Store(StoreError::ActiveRelease { .. }) => {
+                error_response(self.status_code(), self.to_string())
+            }
             CreateReleaseError::Store(_) | CreateReleaseError::Start(_) => {
                 log_internal(self);
                 error_response(self.status_code(), INTERNAL_ERROR)
@@ -407,10 +412,13 @@ pub async fn retry_release(
         }
         None
     } else {
-        Some(main_release::decide(
-            release.state,
-            &MainReleaseEvent::Retry,
-        )?)
+        let transition = main_release::decide(release.state, &MainReleaseEvent::Retry)?;
+        // Reopening it must not make a second active release of its app and ref: refuse
+        // before any component moves (the unique index of migration 0006 decides a race).
+        store
+            .refuse_a_second_active_release(&release.app_project, &release.app_ref, Some(id))
+            .await?;
+        Some(transition)
     };
     move_components(&store, &components, &ComponentEvent::Retry, &actor).await?;
     if let Some(transition) = reopen {

@@ -134,10 +134,18 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A release of `ios/app` at a ref of its own (`release/5.0.N`): at most one release per app
+/// and ref may be active, and tests create several. `release_of` names the ref.
 pub fn new_release(started_by: &str) -> NewMainRelease {
+    static NEXT_REF: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+    let n = NEXT_REF.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    release_of("ios/app", &format!("release/5.0.{n}"), started_by)
+}
+
+pub fn release_of(app_project: &str, app_ref: &str, started_by: &str) -> NewMainRelease {
     NewMainRelease {
-        app_project: "ios/app".to_string(),
-        app_ref: "release/5.0".to_string(),
+        app_project: app_project.to_string(),
+        app_ref: app_ref.to_string(),
         started_by: started_by.to_string(),
         require_review: false,
     }
