@@ -51,6 +51,10 @@ test("a signed-out visitor is sent to sign in, and the release manager sees ever
       assert.equal(await page.locator(`#release-actions button[data-action=${action}]`).count(), 1, action);
     }
     assert.ok(await page.locator("tr[data-name=StorageKit] input.version").count() === 1, "the release manager edits versions");
+    // One active release per app and ref: cancel it, so that the next test can start its own.
+    page.once("dialog", (dialog) => dialog.accept());
+    await page.click('#release-actions button[data-action="cancel"]');
+    await page.waitForSelector("#release-state .state-canceled", { timeout: 30_000 });
 
     await page.click("#sign-out");
     await page.waitForURL(/\/oauth\/authorize\?/, { timeout: 30_000 });

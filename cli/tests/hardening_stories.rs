@@ -6,7 +6,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::{Options, spawn_convoy};
+use support::{APP, APP_REF, Options, fast_demo, spawn_convoy};
 
 const WEBHOOK_SECRET: &str = "test-webhook-secret";
 const JOB_FIXTURE: &str = concat!(
@@ -65,4 +65,94 @@ async fn job_events_of_older_gitlab_versions_wake_the_release() {
         let outcome = outcome_of(&convoy.database_url, key).await;
         assert_eq!(outcome, format!("woke release {}", release.id), "{event}");
     }
+}
+
+/// Issue 14 point 5: two active releases of one app and ref both tagged the same components
+/// (0.1.0 and 0.2.0); the same holds for two apps that share a pod.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_component_is_released_by_one_active_release_at_a_time() {
+    // A second app with the demo app's Podfile: it pins the same four components.
+    let mut scenario = fast_demo();
+    let mut other_app = scenario
+        .projects
+        .iter()
+        .find(|project| project.path == APP)
+        .expect("the demo has its app")
+        .clone();
+    other_app.path = "mobile/other-app".to_string();
+    scenario.projects.push(other_app);
+    let convoy = spawn_convoy(Options {
+        scenario,
+        ..Options::default()
+    })
+    .await;
+
+    let first = convoy.start_release().await;
+    assert_eq!(first.state, "waiting", "{first:?}");
+
+    // The same app and ref again: refused at once, naming the active release.
+    let again = convoy
+        .client
+        .create_release(APP, APP_REF, false)
+        .await
+        .expect_err("a second active release of one app and ref is refused");
+    let expected = format!(
+        "release {} of {APP} at {APP_REF} is still waiting: finish or cancel it first",
+        first.id
+    );
+    assert!(format!("{again:#}").contains(&expected), "{again:#}");
+
+    // Another app sharing the components: its analysis fails, naming the release that has them.
+    let other = convoy
+        .client
+        .create_release("mobile/other-app", APP_REF, false)
+        .await
+        .expect("another app's release is accepted");
+    let other = convoy
+        .wait_for(other.id, |r| r.state != "created" && r.state != "analyzing")
+        .await;
+    assert_eq!(other.state, "failed", "{other:?}");
+    assert_eq!(
+        other.reason.as_deref(),
+        Some(
+            format!(
+                "CoreKit (ios/core-kit) is being released by release {} of {APP} at {APP_REF}, \
+                 which is still waiting: a component is released by one release at a time; \
+                 finish or cancel release {}, then start this release again",
+                first.id, first.id
+            )
+            .as_str()
+        )
+    );
+    assert!(other.components.is_empty(), "no plan stored: {other:?}");
+
+    // Once the first release is canceled, the other app's release goes ahead.
+    convoy
+        .client
+        .cancel(first.id)
+        .await
+        .expect("the cancel is accepted");
+    let retried = convoy
+        .client
+        .create_release("mobile/other-app", APP_REF, false)
+        .await
+        .expect("the other app's release starts again");
+    let retried = convoy
+        .wait_for(retried.id, |r| {
+            r.state != "created" && r.state != "analyzing"
+        })
+        .await;
+    assert_eq!(retried.state, "waiting", "{retried:?}");
+    assert_eq!(retried.components.len(), 4, "{retried:?}");
+    // And it releases each shared component once: one merge request, one tag each.
+    convoy
+        .client
+        .deploy_all(retried.id)
+        .await
+        .expect("deploy all is accepted");
+    let done = convoy
+        .wait_for(retried.id, |r| r.state == "success" || r.state == "failed")
+        .await;
+    assert_eq!(done.state, "success", "{done:?}");
+    convoy.assert_side_effects_once();
 }

@@ -3,6 +3,8 @@
 mod api_helpers;
 
 use api_helpers::{ACTOR, BOOTSTRAP_TOKEN, error_of, spawn_app};
+use convoy_core::{ComponentState, MainReleaseState};
+use convoy_store::Change;
 use convoy_worker::Job;
 use serde_json::{Value, json};
 
@@ -499,4 +501,84 @@ async fn an_unknown_api_address_answers_404_in_json() {
         error_of(response).await,
         "there is no GET /api/v1/nothing-here endpoint: the API's routes start with /api/v1/releases"
     );
+}
+
+/// Issue 14 point 5: two active releases of one app and ref both tagged the same components.
+#[tokio::test]
+async fn a_second_release_of_an_app_and_ref_is_refused_while_the_first_is_active() {
+    let app = spawn_app().await;
+    let first = app.create_release().await;
+    let start = json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"});
+
+    let refused = app.post("/api/v1/releases", start.clone()).await;
+
+    assert_eq!(refused.status().as_u16(), 409);
+    assert_eq!(
+        error_of(refused).await,
+        format!(
+            "release {first} of mobile/app at release/2.0.0 is still analyzing: finish or cancel it first"
+        )
+    );
+    let (_, total) = app.store.list_main_releases(1, 10).await.unwrap();
+    assert_eq!(total, 1, "the refused start wrote nothing");
+    assert_eq!(
+        app.jobs.pushed(),
+        vec![Job::AdvanceRelease { release_id: first }],
+        "the refused start nudged nothing"
+    );
+
+    app.post(&format!("/api/v1/releases/{first}/cancel"), json!({}))
+        .await;
+    let again = app.post("/api/v1/releases", start).await;
+    assert_eq!(again.status().as_u16(), 201);
+}
+
+#[tokio::test]
+async fn retrying_a_failed_release_while_another_of_its_app_and_ref_is_active_is_refused() {
+    let app = spawn_app().await;
+    let failed = app.waiting_release().await;
+    let a = app.store.components(failed).await.unwrap()[0].clone();
+    let worker = Change::by("worker");
+    assert!(
+        app.store
+            .transition_component(a.id, a.state, ComponentState::Failed, &worker)
+            .await
+            .unwrap()
+    );
+    assert!(
+        app.store
+            .transition_main_release(
+                failed,
+                MainReleaseState::Waiting,
+                MainReleaseState::Failed,
+                &worker
+            )
+            .await
+            .unwrap()
+    );
+    let started = app
+        .post(
+            "/api/v1/releases",
+            json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"}),
+        )
+        .await;
+    assert_eq!(started.status().as_u16(), 201);
+    let started: Value = started.json().await.unwrap();
+    let same_ref = started["id"].as_i64().unwrap();
+
+    let response = app
+        .post(&format!("/api/v1/releases/{failed}/retry"), json!({}))
+        .await;
+
+    assert_eq!(response.status().as_u16(), 409);
+    assert_eq!(
+        error_of(response).await,
+        format!(
+            "release {same_ref} of mobile/app at release/2.0.0 is still analyzing: finish or cancel it first"
+        )
+    );
+    let release = app.store.main_release(failed).await.unwrap().unwrap();
+    assert_eq!(release.state, MainReleaseState::Failed);
+    let a = app.store.components(failed).await.unwrap()[0].clone();
+    assert_eq!(a.state, ComponentState::Failed, "no component moved");
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use convoy_store::{NewEvent, NewMainRelease, ReleaseEvent, Store};
 use dashboard_helpers::{
-    TestDashboard, seed_release, spawn_dashboard, spawn_dashboard_with_hub,
+    TestDashboard, seed_release, seed_release_at, spawn_dashboard, spawn_dashboard_with_hub,
     spawn_dashboard_with_hub_capacity,
 };
 use futures::{SinkExt, StreamExt};
@@ -89,7 +89,7 @@ async fn a_page_that_reconnects_with_its_last_event_id_gets_every_event_exactly_
     let app = spawn_dashboard().await;
     let release_id = seed_release(&app.store).await;
     // Another release's events interleave and must not reach this release's page.
-    let other = seed_release(&app.store).await;
+    let other = seed_release_at(&app.store, "release/2.1.0").await;
 
     // Events keep being recorded the whole time, while the page is connected and while not.
     let writer = {
@@ -176,7 +176,7 @@ async fn the_list_feed_carries_the_events_of_every_release() {
         .store
         .create_main_release(&NewMainRelease {
             app_project: "mobile/app".to_string(),
-            app_ref: "release/2.0.0".to_string(),
+            app_ref: "release/2.1.0".to_string(),
             started_by: "alice".to_string(),
             require_review: false,
         })

@@ -6,6 +6,7 @@
 //! worker in the same transaction, so the state and its log never diverge.
 
 mod audit;
+mod busy_components;
 mod component_wakes;
 mod components;
 mod db;
@@ -20,6 +21,7 @@ mod releases;
 mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
+pub use busy_components::BusyComponent;
 pub use db::Store;
 pub use error::StoreError;
 pub use events::EventWakeups;

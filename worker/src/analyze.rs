@@ -26,6 +26,10 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
                 // Canceled (or moved on) while the manifests were read: the plan is not wanted.
                 return Ok(());
             }
+            if let Some(reason) = component_released_elsewhere(ctx, release.id, &plan).await? {
+                let failed = MainReleaseEvent::AnalysisFailed { reason };
+                return apply_release_event(ctx, release, &failed).await;
+            }
             // Recorded only once the plan stands, so a retried analysis does not repeat them.
             for warning in warnings {
                 record_note(ctx, release.id, warning).await?;
@@ -71,6 +75,38 @@ async fn build_plan(
     let plan = ReleasePlan::build(inputs)
         .map_err(|error| StepError::Fatal(format!("the release plan cannot be built: {error}")))?;
     Ok((plan, podfile_file, warnings))
+}
+
+/// Why the plan cannot go on, if another active release (of any app) is releasing one of its
+/// components: two releases would each bump, merge and tag it (issue 14 point 5). Refused
+/// rather than queued, so that nobody waits on a release they do not see; the sentence names
+/// the other release. A release is never refused for a component of its own app and ref:
+/// that release is itself (one active release per app and ref).
+async fn component_released_elsewhere(
+    ctx: &Context,
+    release_id: i64,
+    plan: &ReleasePlan,
+) -> Result<Option<String>, StepError> {
+    let projects: Vec<&str> = plan
+        .components
+        .iter()
+        .map(|c| c.project_path.as_str())
+        .collect();
+    let Some(busy) = ctx.store.busy_component(release_id, &projects).await? else {
+        return Ok(None);
+    };
+    Ok(Some(format!(
+        "{} ({}) is being released by release {} of {} at {}, which is still {}: a component \
+         is released by one release at a time; finish or cancel release {}, then start this \
+         release again",
+        busy.name,
+        busy.project_path,
+        busy.release_id,
+        busy.app_project,
+        busy.app_ref,
+        busy.release_state,
+        busy.release_id
+    )))
 }
 
 /// Whether the release is still being analyzed (a cancel may have come while it was read).

@@ -47,6 +47,9 @@ pub struct TestApp {
     pub jobs: Arc<RecordingJobs>,
     pub client: reqwest::Client,
     database: TestDatabase,
+    /// How many releases `create_release` started: each gets a ref of its own, since at most
+    /// one release per app and ref may be active.
+    releases_started: std::sync::atomic::AtomicU32,
 }
 
 /// The database only this test uses.
@@ -136,6 +139,7 @@ async fn spawn(url: &str, database: TestDatabase) -> TestApp {
         jobs,
         client: reqwest::Client::new(),
         database,
+        releases_started: std::sync::atomic::AtomicU32::new(0),
     }
 }
 
@@ -181,12 +185,17 @@ impl TestApp {
             .expect("the request is sent")
     }
 
-    /// Starts a release of mobile/app at release/2.0.0 through the API; returns its id.
+    /// Starts a release of mobile/app through the API; returns its id. The first is at
+    /// release/2.0.0, the next ones at release/2.0.1, release/2.0.2, … (one active release per
+    /// app and ref).
     pub async fn create_release(&self) -> i64 {
+        let n = self
+            .releases_started
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let response = self
             .post(
                 "/api/v1/releases",
-                json!({"app_project": "mobile/app", "app_ref": "release/2.0.0"}),
+                json!({"app_project": "mobile/app", "app_ref": format!("release/2.0.{n}")}),
             )
             .await;
         assert_eq!(response.status().as_u16(), 201);

@@ -275,12 +275,15 @@ pub async fn sign_in(app: &TrustApp, username: &str) -> (Browser, String) {
 }
 
 /// A release of the demo app whose plan (CoreKit, NetworkKit, StorageKit, FeatureKit) is
-/// stored, waiting to be deployed.
+/// stored, waiting to be deployed. Each at a ref of its own (`release/2.1.N`): at most one
+/// release per app and ref may be active.
 pub async fn waiting_release(store: &Store) -> i64 {
+    static NEXT_REF: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = NEXT_REF.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = store
         .create_main_release(&NewMainRelease {
             app_project: APP.to_string(),
-            app_ref: "release/2.0.0".to_string(),
+            app_ref: format!("release/2.1.{n}"),
             started_by: "test".to_string(),
             require_review: false,
         })

@@ -147,10 +147,15 @@ fn planned(name: &str, dependencies: &[&str]) -> PlannedComponent {
 /// (NetworkKit and UIKitExtras depend on CoreKit; PaymentsKit on both), all waiting, and
 /// CoreKit failed with a reason.
 pub async fn seed_release(store: &Store) -> i64 {
+    seed_release_at(store, "release/2.0.0").await
+}
+
+/// `seed_release` at another ref of `mobile/app` (one active release per app and ref).
+pub async fn seed_release_at(store: &Store, app_ref: &str) -> i64 {
     let release = store
         .create_main_release(&NewMainRelease {
             app_project: "mobile/app".to_string(),
-            app_ref: "release/2.0.0".to_string(),
+            app_ref: app_ref.to_string(),
             started_by: "alice".to_string(),
             require_review: false,
         })
