@@ -260,7 +260,7 @@ impl IntoResponses for Conflict {
     fn responses() -> BTreeMap<String, RefOr<Response>> {
         responses(&[(
             "409",
-            "Not allowed in the current state, nothing to do, or the release changed meanwhile",
+            "Not allowed in the current state, nothing to do, the release changed meanwhile, or (retry) another release of its app and ref is active",
         )])
     }
 }

@@ -81,6 +81,7 @@ impl ResponseError for CreateReleaseError {
     request_body = CreateReleaseRequest,
     responses(
         (status = 201, description = "The release, recorded and being analyzed", body = crate::views::ReleaseDetail),
+        (status = 409, description = "Another release of this app and ref is still active: the sentence names it", body = crate::api::errors::ErrorBody),
         crate::api::openapi::Refusals,
         crate::api::openapi::BadBody,
     ),
