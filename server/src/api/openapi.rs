@@ -143,6 +143,7 @@ const PAGE_HTML: &str = r#"<!doctype html>
     <title>Convoy API</title>
     <meta charset="utf-8"/>
     <meta name="viewport" content="width=device-width, initial-scale=1"/>
+    <link rel="icon" href="data:,"/>
 </head>
 <body>
 <script id="api-reference" type="application/json" data-configuration="{&quot;withDefaultFonts&quot;:false}">
