@@ -43,6 +43,7 @@ async fn only_get(request: actix_web::HttpRequest) -> HttpResponse {
 #[utoipa::path(
     get,
     path = "/health_check",
+    summary = "Liveness",
     tag = "probes",
     responses((status = 200, description = "The process runs")),
     security(())
@@ -70,6 +71,7 @@ pub struct GitLabAddress(pub String);
 #[utoipa::path(
     get,
     path = "/ready",
+    summary = "Readiness",
     tag = "probes",
     responses(
         (status = 200, description = "Every check passed", body = Readiness),

@@ -90,6 +90,7 @@ pub struct Acknowledgement {
 #[utoipa::path(
     post,
     path = "/webhooks/gitlab",
+    summary = "Receive a GitLab webhook delivery",
     tag = "webhooks",
     params(
         ("X-Gitlab-Event" = String, Header, pattern = "^[ -~]*[!-~][ -~]*$", description = "GitLab's event name, e.g. `Pipeline Hook` (visible ASCII)"),

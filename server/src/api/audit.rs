@@ -37,6 +37,7 @@ pub struct AuditList {
 #[utoipa::path(
     get,
     path = "/api/v1/audit",
+    summary = "Read the audit log",
     tag = "audit",
     params(AuditQuery),
     responses(

@@ -116,6 +116,7 @@ pub struct VersionRequest {
 #[utoipa::path(
     put,
     path = "/api/v1/releases/{id}/components/{name}/version",
+    summary = "Set a component's version",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     request_body = VersionRequest,
@@ -175,6 +176,7 @@ pub async fn set_version(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/components/{name}/deploy",
+    summary = "Deploy one component",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     responses(
@@ -222,6 +224,7 @@ pub async fn deploy_component(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/components/{name}/reviewed",
+    summary = "Mark a component's merge request reviewed",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     responses(
@@ -295,6 +298,7 @@ pub struct ReleasedRequest {
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/components/{name}/released",
+    summary = "Mark a component released by hand",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     request_body = ReleasedRequest,
@@ -365,6 +369,7 @@ pub async fn mark_released(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/components/{name}/retry",
+    summary = "Retry a failed component",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     responses(
@@ -418,6 +423,7 @@ pub async fn retry_component(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/components/{name}/cancel",
+    summary = "Cancel one component",
     tag = "components",
     params(("id" = i64, Path, description = "The release's id"), ("name" = String, Path, description = "The component's name, as in the Podfile")),
     responses(

@@ -77,6 +77,7 @@ impl ResponseError for CreateReleaseError {
 #[utoipa::path(
     post,
     path = "/api/v1/releases",
+    summary = "Start a release",
     tag = "releases",
     request_body = CreateReleaseRequest,
     responses(
@@ -192,6 +193,7 @@ pub struct ReleaseList {
 #[utoipa::path(
     get,
     path = "/api/v1/releases",
+    summary = "List releases, newest first",
     tag = "releases",
     params(ListQuery),
     responses(
@@ -231,6 +233,7 @@ pub async fn list_releases(
 #[utoipa::path(
     get,
     path = "/api/v1/releases/{id}",
+    summary = "Read a release",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id")),
     responses(
@@ -274,6 +277,7 @@ pub struct EventList {
 #[utoipa::path(
     get,
     path = "/api/v1/releases/{id}/events",
+    summary = "Read a release's event log",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id"), EventsQuery),
     responses(
@@ -312,6 +316,7 @@ pub async fn release_events(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/deploy",
+    summary = "Deploy every waiting component",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id")),
     responses(
@@ -362,6 +367,7 @@ pub async fn deploy_release(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/retry",
+    summary = "Retry every failed component",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id")),
     responses(
@@ -433,6 +439,7 @@ pub async fn retry_release(
 #[utoipa::path(
     post,
     path = "/api/v1/releases/{id}/cancel",
+    summary = "Cancel a release",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id")),
     responses(
@@ -483,6 +490,7 @@ pub struct MyPermissions {
 #[utoipa::path(
     get,
     path = "/api/v1/releases/{id}/permissions",
+    summary = "What the caller may do in a release",
     tag = "releases",
     params(("id" = i64, Path, description = "The release's id")),
     responses(

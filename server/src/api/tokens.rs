@@ -143,6 +143,7 @@ fn owner(request: &HttpRequest) -> Result<(Identity, UserRecord), TokenError> {
 #[utoipa::path(
     post,
     path = "/api/v1/tokens",
+    summary = "Create a personal API token",
     tag = "tokens",
     request_body = CreateTokenRequest,
     responses(
@@ -212,6 +213,7 @@ pub struct TokenList {
 #[utoipa::path(
     get,
     path = "/api/v1/tokens",
+    summary = "List the caller's tokens",
     tag = "tokens",
     responses(
         (status = 200, description = "The caller's tokens, newest first, without secrets", body = TokenList),
@@ -237,6 +239,7 @@ pub async fn list_tokens(
 #[utoipa::path(
     delete,
     path = "/api/v1/tokens/{id}",
+    summary = "Revoke a token",
     tag = "tokens",
     params(("id" = i64, Path, description = "The token's id, as listed")),
     responses(
