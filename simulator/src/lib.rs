@@ -43,7 +43,7 @@ pub use hooks::{DeliveryOutcome, WebhookDelivery};
 pub use people::{OauthApplication, People, UserInfo};
 pub use scenario::{
     BranchSpec, FileContains, JobFailure, MergeMethod, ProjectSpec, Scenario, TagSpec,
-    WebhookSettings,
+    Visibility, WebhookSettings,
 };
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
 pub use view::{

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use crate::scenario::Visibility;
 use crate::server::Shared;
 use crate::world::users::AccessLevel;
 
@@ -112,7 +113,8 @@ impl People {
         })
     }
 
-    /// Gives, changes or (with `None`) removes the user's membership of the project.
+    /// Gives, changes or (with `None`) removes the user's membership of the project, or of the
+    /// group when `project` is a group's path (its members are members of its projects too).
     pub fn set_access_level(
         &self,
         project: &str,
@@ -136,5 +138,25 @@ impl People {
                 users.expire_tokens_of(id);
             }
         });
+    }
+
+    /// The user's access level in the group, inherited ones included (`None`: not a member or
+    /// no such group).
+    pub fn group_access_level(&self, group: &str, username: &str) -> Option<AccessLevel> {
+        self.with_users(|users| {
+            let group = users.group(group)?.to_string();
+            let id = users.by_username(username)?.id;
+            users.access_level(&group, id)
+        })
+    }
+
+    /// Changes the project's `visibility` (Settings > General > Visibility, or
+    /// `PUT /projects/:id` with `visibility`).
+    pub fn set_visibility(&self, project: &str, visibility: Visibility) -> anyhow::Result<()> {
+        self.shared.with_world(|world| {
+            let id = world.project_by_path(project)?;
+            world.project_mut(id).visibility = visibility;
+            Ok(())
+        })
     }
 }

@@ -53,9 +53,13 @@ pub struct Scenario {
     #[serde(default)]
     pub token_scopes: Option<Vec<String>>,
     pub projects: Vec<ProjectSpec>,
-    /// People who can sign in (OAuth) and their access to projects.
+    /// People who can sign in (OAuth) and their access to projects and groups.
     #[serde(default)]
     pub users: Vec<crate::world::users::UserSpec>,
+    /// Groups besides the projects' own namespaces (which are groups already), by full path
+    /// (`mobile/release-managers`); a user's `access` may name a group as well as a project.
+    #[serde(default)]
+    pub groups: Vec<String>,
 }
 
 /// How webhook deliveries are retried when the receiver fails.
@@ -120,6 +124,32 @@ pub struct ProjectSpec {
     /// GitLab's default for a new project is on.
     #[serde(default = "yes")]
     pub remove_source_branch_after_merge: bool,
+    /// Who may read the project without being a member (`visibility`): `private` (GitLab's
+    /// default for a new project, `Gitlab::VisibilityLevel::PRIVATE`), `internal` (every
+    /// signed-in user who is not external) or `public` (everyone).
+    #[serde(default)]
+    pub visibility: Visibility,
+}
+
+/// A project's `visibility` (`Gitlab::VisibilityLevel`: private 0, internal 10, public 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Visibility {
+    #[default]
+    Private,
+    Internal,
+    Public,
+}
+
+impl Visibility {
+    /// GitLab's word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Visibility::Private => "private",
+            Visibility::Internal => "internal",
+            Visibility::Public => "public",
+        }
+    }
 }
 
 /// How merge requests of a project are merged (`merge_method`).

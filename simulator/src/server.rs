@@ -99,7 +99,7 @@ impl RunningSimulator {
             faults,
             webhook_settings: config.scenario.webhooks.clone(),
             deliveries: Mutex::new(Vec::new()),
-            users: Mutex::new(Users::from_specs(&config.scenario.users)?),
+            users: Mutex::new(users_of(&config.scenario)?),
             hook_queue,
         });
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -298,4 +298,18 @@ async fn tick_forever(shared: Arc<Shared>) {
         tokio::time::sleep(TICK).await;
         shared.with_world(|world| world.tick(Instant::now()));
     }
+}
+
+/// The scenario's users, and its groups: those it names and every project's namespace (a
+/// project lives in a group, `Project#namespace`).
+fn users_of(scenario: &crate::scenario::Scenario) -> anyhow::Result<Users> {
+    let mut users = Users::from_specs(&scenario.users)?;
+    users.add_groups(scenario.groups.iter().map(String::as_str));
+    users.add_groups(
+        scenario
+            .projects
+            .iter()
+            .filter_map(|p| p.path.rsplit_once('/').map(|(namespace, _)| namespace)),
+    );
+    Ok(users)
 }

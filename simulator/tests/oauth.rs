@@ -265,3 +265,87 @@ async fn members_all_answers_the_access_level_or_404() {
     assert_eq!(answer.status(), 401);
     sim.stop().await;
 }
+
+/// `GET /groups/:id/members/all/:user_id` (`lib/api/members.rb`): members of a group and of its
+/// parent groups; a group's members are members of its projects too; an unknown group is
+/// `404 Group Not Found`.
+#[tokio::test]
+async fn group_members_count_inherited_memberships_and_reach_the_groups_projects() {
+    let mut scenario = Scenario::demo();
+    scenario.groups.push("mobile/release-managers".to_string());
+    let sim = RunningSimulator::start(SimulatorConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        token: TOKEN.to_string(),
+        scenario,
+    })
+    .await
+    .unwrap();
+    let vera = sim.people().user("vera").unwrap();
+    let ask = |source: &str, path: &str| {
+        let url = format!(
+            "{}/api/v4/{source}/{}/members/all/{}",
+            sim.base_url(),
+            path.replace('/', "%2F"),
+            vera.id
+        );
+        async move {
+            let answer = client()
+                .get(url)
+                .header("PRIVATE-TOKEN", TOKEN)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = ask("groups", "mobile/release-managers").await;
+    assert_eq!((status, body["message"].as_str()), (404, Some("404 Not found")));
+
+    sim.people()
+        .set_access_level("mobile", "vera", Some(AccessLevel::Maintainer))
+        .unwrap();
+    // Inherited from the parent group `mobile`.
+    let (status, body) = ask("groups", "mobile/release-managers").await;
+    assert_eq!((status, body["access_level"].as_u64()), (200, Some(40)));
+    assert_eq!(body["username"], "vera");
+    // The project `mobile/app` lives in `mobile`: the highest membership counts (40 > 20).
+    let (status, body) = ask("projects", "mobile/app").await;
+    assert_eq!((status, body["access_level"].as_u64()), (200, Some(40)));
+    assert_eq!(
+        sim.people()
+            .group_access_level("mobile/release-managers", "vera"),
+        Some(AccessLevel::Maintainer)
+    );
+
+    let (status, body) = ask("groups", "nobody/here").await;
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (404, Some("404 Group Not Found"))
+    );
+    sim.stop().await;
+}
+
+/// `visibility` in `GET /projects/:id` is the project's (`private` by default).
+#[tokio::test]
+async fn a_projects_visibility_is_private_by_default_and_can_change() {
+    let sim = simulator().await;
+    let visibility = || async {
+        let body: Value = client()
+            .get(format!("{}/api/v4/projects/mobile%2Fapp", sim.base_url()))
+            .header("PRIVATE-TOKEN", TOKEN)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        body["visibility"].as_str().unwrap().to_string()
+    };
+    assert_eq!(visibility().await, "private");
+    sim.people()
+        .set_visibility("mobile/app", convoy_simulator::Visibility::Internal)
+        .unwrap();
+    assert_eq!(visibility().await, "internal");
+    sim.stop().await;
+}

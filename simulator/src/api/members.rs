@@ -1,6 +1,8 @@
 //! People in the REST API: `GET /user` for an OAuth access token (`lib/api/users.rb`, guarded by
 //! `lib/api/api_guard.rb`), and `GET /projects/:id/members/all/:user_id` (`lib/api/members.rb`,
-//! `Entities::Member`), which counts memberships inherited from groups too.
+//! `Entities::Member`), which counts memberships inherited from groups too, and
+//! `GET /groups/:id/members/all/:user_id` (the same `lib/api/members.rb` route for a group source,
+//! counting memberships inherited from parent groups). The simulator finds groups by full path.
 
 use actix_web::HttpRequest;
 use serde_json::{Value, json};
@@ -38,20 +40,32 @@ pub(crate) fn oauth_request(request: &HttpRequest, rest: &str, shared: &Shared) 
     ))
 }
 
-/// `GET /projects/:id/members/all/:user_id`; `None` for any other path.
+/// `GET /projects/:id/members/all/:user_id` and `GET /groups/:id/members/all/:user_id`; `None`
+/// for any other path.
 pub(crate) fn member_request(shared: &Shared, request: &ApiRequest) -> Option<Reply> {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
-    let ["projects", project, "members", "all", user_id] = segments.as_slice() else {
-        return None;
+    let (source, id, user_id) = match segments.as_slice() {
+        ["projects", project, "members", "all", user_id] => ("projects", *project, *user_id),
+        ["groups", group, "members", "all", user_id] => ("groups", *group, *user_id),
+        _ => return None,
     };
     if request.method != actix_web::http::Method::GET {
         return Some(Reply::from(ApiError::method_not_allowed()));
     }
-    let path = shared.with_world(|world| {
-        world
-            .find_project(project)
-            .map(|id| world.project(id).path.clone())
-    });
+    let path = if source == "projects" {
+        shared.with_world(|world| {
+            world
+                .find_project(id)
+                .map(|id| world.project(id).path.clone())
+        })
+    } else {
+        // `find_group!` answers `404 Group Not Found` (`lib/api/helpers.rb`).
+        let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+        users
+            .group(id)
+            .map(str::to_string)
+            .ok_or_else(|| ApiError::not_found("Group"))
+    };
     let path = match path {
         Ok(path) => path,
         Err(error) => return Some(Reply::from(error)),

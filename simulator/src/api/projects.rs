@@ -100,7 +100,7 @@ pub(crate) fn project_json(world: &World, id: u64) -> Value {
             "avatar_url": null,
             "web_url": format!("{}/groups/{namespace}", world.base_url),
         },
-        "visibility": "private",
+        "visibility": project.visibility.as_str(),
         "archived": false,
         "empty_repo": false,
         "issues_enabled": true,

@@ -46,6 +46,7 @@ pub(crate) struct Project {
     pub allow_merge_on_skipped_pipeline: bool,
     /// The default of a new merge request's `force_remove_source_branch`.
     pub remove_source_branch_after_merge: bool,
+    pub visibility: crate::scenario::Visibility,
     pub created_at: DateTime<Utc>,
     pub next_mr_iid: u64,
     pub next_pipeline_iid: u64,
@@ -311,6 +312,7 @@ impl World {
             only_allow_merge_if_pipeline_succeeds: spec.only_allow_merge_if_pipeline_succeeds,
             allow_merge_on_skipped_pipeline: spec.allow_merge_on_skipped_pipeline,
             remove_source_branch_after_merge: spec.remove_source_branch_after_merge,
+            visibility: spec.visibility,
             created_at: Utc::now(),
             next_mr_iid: 1,
             next_pipeline_iid: 1,

@@ -17,7 +17,9 @@ pub struct UserSpec {
     pub username: String,
     /// The display name; any characters.
     pub name: String,
-    /// Project path → role name (`guest`, `reporter`, `developer`, `maintainer`, `owner`).
+    /// Project or group path → role name (`guest`, `reporter`, `developer`, `maintainer`,
+    /// `owner`). GitLab's `members` table holds both kinds of membership (`source_type`
+    /// `Project` or `Namespace`); a group's members are members of its subgroups and projects.
     #[serde(default)]
     pub access: BTreeMap<String, AccessLevel>,
 }
@@ -103,8 +105,10 @@ pub(crate) const TOKEN_LIFETIME: Duration = Duration::from_secs(7200);
 #[derive(Default)]
 pub(crate) struct Users {
     pub users: Vec<User>,
-    /// (project path, user id) → access level.
+    /// (project or group path, user id) → access level of a direct membership.
     access: BTreeMap<(String, u64), AccessLevel>,
+    /// The groups' full paths (the scenario's and every project's namespaces, with parents).
+    groups: std::collections::BTreeSet<String>,
     applications: Vec<Application>,
     grants: HashMap<String, Grant>,
     tokens: HashMap<String, AccessToken>,
@@ -152,9 +156,39 @@ impl Users {
         self.users.iter().find(|u| u.id == id)
     }
 
-    /// The user's access level in the project, if a member.
-    pub fn access_level(&self, project: &str, user_id: u64) -> Option<AccessLevel> {
-        self.access.get(&(project.to_string(), user_id)).copied()
+    /// The user's access level in the project or group, if a member: the highest of the direct
+    /// membership and those inherited from the parent groups, as `GET …/members/all/:user_id`
+    /// counts them (`lib/api/members.rb` through `MembersFinder`/`GroupMembersFinder` with
+    /// `inherited` relations, one row per user with the highest `access_level`).
+    pub fn access_level(&self, path: &str, user_id: u64) -> Option<AccessLevel> {
+        let mut found = None;
+        let mut current = Some(path);
+        while let Some(source) = current {
+            if let Some(level) = self.access.get(&(source.to_string(), user_id)) {
+                found = found.max(Some(*level));
+            }
+            current = source.rsplit_once('/').map(|(parent, _)| parent);
+        }
+        found
+    }
+
+    /// Makes the groups exist: each path and its parents (`a/b` is a subgroup of `a`).
+    pub fn add_groups<'a>(&mut self, paths: impl IntoIterator<Item = &'a str>) {
+        for path in paths {
+            let mut current = Some(path);
+            while let Some(group) = current.filter(|g| !g.is_empty()) {
+                self.groups.insert(group.to_string());
+                current = group.rsplit_once('/').map(|(parent, _)| parent);
+            }
+        }
+    }
+
+    /// The group's full path, found by path (case-insensitive, as GitLab's routes are).
+    pub fn group(&self, path: &str) -> Option<&str> {
+        self.groups
+            .iter()
+            .find(|g| g.eq_ignore_ascii_case(path))
+            .map(String::as_str)
     }
 
     /// Gives, changes or (with `None`) removes a membership.
