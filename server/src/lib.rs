@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod health;
 pub mod live;
 pub mod metrics;
+pub mod request_log;
 pub mod settings;
 pub mod startup;
 pub mod views;

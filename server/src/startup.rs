@@ -46,7 +46,7 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(actix_web::middleware::from_fn(crate::auth::guard::guard))
-                .wrap(TracingLogger::default())
+                .wrap(TracingLogger::<crate::request_log::RedactedRootSpan>::new())
                 .app_data(permissions.clone())
                 .app_data(store.clone())
                 .app_data(jobs.clone())
@@ -91,5 +91,6 @@ fn permissions(settings: &ServerSettings) -> anyhow::Result<Permissions> {
         people,
         settings.auth.admins.clone(),
         settings.auth.role_cache,
-    ))
+    )
+    .with_release_manager_groups(settings.auth.release_manager_groups.clone()))
 }
