@@ -24,6 +24,7 @@ pub(crate) struct FileConfig {
     oauth_client_id: Option<String>,
     oauth_client_secret_file: Option<String>,
     admins: Option<Vec<String>>,
+    release_manager_groups: Option<Vec<String>>,
     role_cache_seconds: Option<u64>,
     public_url: Option<String>,
     reconcile_seconds: Option<u64>,
@@ -82,6 +83,8 @@ pub struct Settings {
     pub oauth_client_secret: Option<SecretString>,
     /// GitLab usernames with the admin role.
     pub admins: Vec<String>,
+    /// GitLab groups whose Maintainers are release managers of every app.
+    pub release_manager_groups: Vec<String>,
     pub role_cache: Duration,
     pub public_url: Option<String>,
     pub reconcile_interval: Duration,
@@ -150,13 +153,12 @@ impl Settings {
             );
         }
         let admins = match env("CONVOY_ADMINS") {
-            Some(text) => text
-                .split(',')
-                .map(str::trim)
-                .filter(|name| !name.is_empty())
-                .map(str::to_owned)
-                .collect(),
+            Some(text) => comma_separated(&text),
             None => file.admins.unwrap_or_default(),
+        };
+        let release_manager_groups = match env("CONVOY_RELEASE_MANAGER_GROUPS") {
+            Some(text) => comma_separated(&text),
+            None => file.release_manager_groups.unwrap_or_default(),
         };
         let role_cache_seconds = match env("CONVOY_ROLE_CACHE_SECONDS") {
             Some(text) => text.parse().with_context(|| {
@@ -168,6 +170,7 @@ impl Settings {
             oauth_client_id,
             oauth_client_secret,
             admins,
+            release_manager_groups,
             role_cache: Duration::from_secs(role_cache_seconds),
             listen,
             probe_listen,
@@ -209,10 +212,20 @@ impl Settings {
             public_url: self.public_url.clone().filter(|url| !url.trim().is_empty()),
             bootstrap_token: self.api_token.clone(),
             admins: self.admins.clone(),
+            release_manager_groups: self.release_manager_groups.clone(),
             allow_anonymous_reads: allow_anonymous,
             role_cache: self.role_cache,
         })
     }
+}
+
+/// `a, b,,c` gives `a`, `b`, `c`.
+fn comma_separated(text: &str) -> Vec<String> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned)
+        .collect()
 }
 
 /// A secret from `NAME`, or from the file named by `NAME_FILE` or the config file.
@@ -303,9 +316,17 @@ mod tests {
             ("CONVOY_OAUTH_CLIENT_ID", "the-client"),
             ("CONVOY_OAUTH_CLIENT_SECRET", "the-secret"),
             ("CONVOY_ADMINS", "root, ana"),
+            (
+                "CONVOY_RELEASE_MANAGER_GROUPS",
+                "mobile/release-managers, ops",
+            ),
         ]);
         let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
         let auth = settings.auth(false).unwrap();
+        assert_eq!(
+            auth.release_manager_groups,
+            vec!["mobile/release-managers".to_string(), "ops".to_string()]
+        );
         let sign_in = auth.sign_in.unwrap();
         assert_eq!(sign_in.client_id, "the-client");
         assert_eq!(sign_in.client_secret.expose_secret(), "the-secret");

@@ -33,6 +33,9 @@ pub struct AuthSettings {
     pub bootstrap_token: Option<SecretString>,
     /// GitLab usernames with the admin role.
     pub admins: Vec<String>,
+    /// GitLab groups (full paths) whose Maintainers, or more, are release managers of every
+    /// app (`CONVOY_RELEASE_MANAGER_GROUPS`).
+    pub release_manager_groups: Vec<String>,
     /// Reads (pages, API GETs, live feeds) without signing in (`--allow-anonymous`).
     pub allow_anonymous_reads: bool,
     /// How long a role looked up at GitLab is trusted.
@@ -76,6 +79,7 @@ impl fmt::Debug for AuthSettings {
                 &self.bootstrap_token.as_ref().map(|_| "[redacted]"),
             )
             .field("admins", &self.admins)
+            .field("release_manager_groups", &self.release_manager_groups)
             .field("allow_anonymous_reads", &self.allow_anonymous_reads)
             .field("role_cache", &self.role_cache)
             .finish()

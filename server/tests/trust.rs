@@ -5,7 +5,9 @@
 
 mod auth_helpers;
 
-use auth_helpers::{Browser, TrustApp, error_of, sign_in, spawn_trust_app, waiting_release};
+use auth_helpers::{
+    Browser, RELEASE_MANAGERS, TrustApp, error_of, sign_in, spawn_trust_app, waiting_release,
+};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -142,6 +144,7 @@ async fn every_change_is_refused_to_whoever_lacks_the_role_and_nothing_changes()
     let (omar, _) = sign_in(&app, "omar").await; // owner of CoreKit
     let (jose, _) = sign_in(&app, "jose").await; // owner of StorageKit
     let (rosa, _) = sign_in(&app, "rosa").await; // release manager
+    let (nadia, _) = sign_in(&app, "nadia").await; // cannot even read the app project
     let (revoked_id, revoked) = token_of(&app, &rosa, false).await;
     let revoke = rosa
         .send(
@@ -172,7 +175,11 @@ async fn every_change_is_refused_to_whoever_lacks_the_role_and_nothing_changes()
     let before = snapshot(&app).await;
     let jobs_before = app.jobs.count();
     for (method, path, body, role_sentence) in routes(id) {
-        let role_sentence = role_sentence.replace("{id}", &id.to_string());
+        // The role can also come from the configured group.
+        let role_sentence = format!(
+            "{}, or Maintainer in the GitLab group {RELEASE_MANAGERS}",
+            role_sentence.replace("{id}", &id.to_string())
+        );
         let url = format!("{}{path}", app.address);
         let owner_may =
             path.ends_with("/reviewed") || path.ends_with("/retry") && path.contains("components");
@@ -186,7 +193,11 @@ async fn every_change_is_refused_to_whoever_lacks_the_role_and_nothing_changes()
         assert_eq!(anonymous.status(), 401, "{method} {path} anonymous");
         assert_eq!(error_of(anonymous).await, NOT_SIGNED_IN);
 
-        for (who, browser) in [("viewer", &vera), ("owner of CoreKit", &omar)] {
+        for (who, browser) in [
+            ("viewer", &vera),
+            ("owner of CoreKit", &omar),
+            ("non-reader", &nadia),
+        ] {
             let answer = browser
                 .send(
                     method.clone(),
@@ -256,9 +267,11 @@ async fn the_owner_the_release_manager_and_the_admin_get_past_the_role_check() {
     let (jose, _) = sign_in(&app, "jose").await;
     let (rosa, _) = sign_in(&app, "rosa").await;
     let (ada, _) = sign_in(&app, "ada").await;
+    let (gina, _) = sign_in(&app, "gina").await;
     for (who, browser, owner_only) in [
         ("owner", &jose, true),
         ("release manager", &rosa, false),
+        ("release manager through the group", &gina, false),
         ("admin", &ada, false),
     ] {
         for (method, path, body, _) in routes(waiting_release(&app.store).await) {
@@ -403,7 +416,9 @@ async fn someone_removed_from_the_app_project_loses_the_release_manager_role() {
     assert_eq!(answer.status(), 403);
     assert_eq!(
         error_of(answer).await,
-        format!("canceling release {id} needs the release manager role on mobile/app (Maintainer)")
+        format!(
+            "canceling release {id} needs the release manager role on mobile/app (Maintainer), or Maintainer in the GitLab group {RELEASE_MANAGERS}"
+        )
     );
     // The refusal is in the audit log.
     let audit: Value = rosa
@@ -424,6 +439,40 @@ async fn someone_removed_from_the_app_project_loses_the_release_manager_role() {
             .unwrap()
             .starts_with("session ")
     );
+}
+
+#[tokio::test]
+async fn a_release_manager_through_the_group_loses_the_role_when_removed_from_it() {
+    let app = spawn_trust_app().await;
+    let (gina, _) = sign_in(&app, "gina").await;
+    let cancel = |id: i64| {
+        let url = format!("{}/api/v1/releases/{id}/cancel", app.address);
+        let gina = &gina;
+        async move {
+            gina.send(Method::POST, &url, None, Some(&gina.csrf_token))
+                .await
+        }
+    };
+    // Maintainer of the group, member of no project: release manager all the same.
+    let answer = cancel(waiting_release(&app.store).await).await;
+    assert_eq!(answer.status(), 200, "{}", error_of(answer).await);
+
+    // Developer of the group is not enough, and neither is no membership.
+    for level in [Some(convoy_simulator::AccessLevel::Developer), None] {
+        app.sim
+            .people()
+            .set_access_level(RELEASE_MANAGERS, "gina", level)
+            .unwrap();
+        let id = waiting_release(&app.store).await;
+        let answer = cancel(id).await;
+        assert_eq!(answer.status(), 403, "{level:?}");
+        assert_eq!(
+            error_of(answer).await,
+            format!(
+                "canceling release {id} needs the release manager role on mobile/app (Maintainer), or Maintainer in the GitLab group {RELEASE_MANAGERS}"
+            )
+        );
+    }
 }
 
 #[tokio::test]

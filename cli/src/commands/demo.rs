@@ -84,6 +84,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         public_url: None,
         bootstrap_token: Some(SecretString::from(bootstrap_token.clone())),
         admins: Vec::new(),
+        release_manager_groups: Vec::new(),
         allow_anonymous_reads: false,
         role_cache: Duration::from_secs(5),
     };

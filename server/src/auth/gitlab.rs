@@ -1,6 +1,8 @@
-//! The GitLab calls trust needs: who owns an OAuth access token (`GET /user`), and a user's
-//! access level in a project (`GET /projects/:id/members/all/:user_id`, which counts
-//! memberships inherited from groups), asked with Convoy's service token.
+//! The GitLab calls trust needs: who owns an OAuth access token (`GET /user`), a user's
+//! access level in a project or a group (`GET /projects/:id/members/all/:user_id`,
+//! `GET /groups/:id/members/all/:user_id`, both counting memberships inherited from groups;
+//! `lib/api/members.rb`), and a project's `visibility` (`GET /projects/:id`), asked with
+//! Convoy's service token.
 
 use std::time::Duration;
 
@@ -14,6 +16,11 @@ pub struct GitLabUser {
     pub id: i64,
     pub username: String,
     pub name: String,
+}
+
+#[derive(Debug, Deserialize)]
+struct ProjectVisibility {
+    visibility: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,11 +64,60 @@ impl GitLabPeople {
 
     /// The user's access level in the project (10 guest … 50 owner), `None` when not a member.
     pub async fn access_level(&self, project: &str, user_id: i64) -> anyhow::Result<Option<u64>> {
+        self.member_level("projects", project, user_id).await
+    }
+
+    /// The user's access level in the group, `None` when not a member (or no such group).
+    pub async fn group_access_level(
+        &self,
+        group: &str,
+        user_id: i64,
+    ) -> anyhow::Result<Option<u64>> {
+        self.member_level("groups", group, user_id).await
+    }
+
+    /// The project's `visibility` as `Gitlab::VisibilityLevel` numbers: private 0, internal 10,
+    /// public 20 (an unknown word counts as private).
+    pub async fn visibility_level(&self, project: &str) -> anyhow::Result<u64> {
+        let encoded: String = url::form_urlencoded::byte_serialize(project.as_bytes()).collect();
+        let response = self
+            .http
+            .get(format!("{}/projects/{encoded}", self.api))
+            .header("PRIVATE-TOKEN", self.service_token.expose_secret())
+            .send()
+            .await
+            .context("GitLab could not be reached to read a project's visibility")?;
+        let status = response.status();
+        if status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(0);
+        }
+        anyhow::ensure!(
+            status.is_success(),
+            "GitLab answered {status} to GET /projects/{project}"
+        );
+        let project: ProjectVisibility = response
+            .json()
+            .await
+            .context("GitLab's project answer has no visibility")?;
+        Ok(match project.visibility.as_deref() {
+            Some("public") => 20,
+            Some("internal") => 10,
+            _ => 0,
+        })
+    }
+
+    /// `GET /{source}/:id/members/all/:user_id` (`source`: `projects` or `groups`).
+    async fn member_level(
+        &self,
+        source: &str,
+        project: &str,
+        user_id: i64,
+    ) -> anyhow::Result<Option<u64>> {
         let encoded: String = url::form_urlencoded::byte_serialize(project.as_bytes()).collect();
         let response = self
             .http
             .get(format!(
-                "{}/projects/{encoded}/members/all/{user_id}",
+                "{}/{source}/{encoded}/members/all/{user_id}",
                 self.api
             ))
             .header("PRIVATE-TOKEN", self.service_token.expose_secret())

@@ -2,9 +2,9 @@
 //!
 //! | role | who | may |
 //! | --- | --- | --- |
-//! | viewer | any signed-in user | read releases |
+//! | viewer | a signed-in user who can read the app project (Guest+, or the project is public or internal) | read its releases |
 //! | component owner | Developer+ on the component's project | mark its MR reviewed, retry it |
-//! | release manager | Maintainer+ on the app project | start, edit versions, deploy, cancel, mark released, retry |
+//! | release manager | Maintainer+ on the app project, or on a configured GitLab group | start, edit versions, deploy, cancel, mark released, retry |
 //! | admin | named in the configuration (and the bootstrap token) | everything |
 //!
 //! Access levels are looked up at GitLab with Convoy's service token on every change, through a
@@ -20,8 +20,11 @@ use super::gitlab::GitLabPeople;
 use super::identity::Identity;
 
 /// GitLab's access levels (`Gitlab::Access`).
+pub const GUEST: u64 = 10;
 pub const DEVELOPER: u64 = 30;
 pub const MAINTAINER: u64 = 40;
+/// `Gitlab::VisibilityLevel::INTERNAL` (private is 0, public 20).
+pub const INTERNAL: u64 = 10;
 
 /// At most this many (project, user) answers are kept.
 const CACHE_CAPACITY: usize = 10_000;
@@ -71,13 +74,24 @@ impl Need {
     }
 }
 
-/// (project, GitLab user id) → access level (`None`: not a member), and when it was asked.
-type LevelCache = HashMap<(String, i64), (Option<u64>, Instant)>;
+/// What was asked at GitLab: a user's level in a project or a group, or a project's visibility.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum Question {
+    Project(String, i64),
+    Group(String, i64),
+    Visibility(String),
+}
+
+/// Question → the answer (an access level, `None`: not a member; or a visibility level), and
+/// when it was asked.
+type LevelCache = HashMap<Question, (Option<u64>, Instant)>;
 
 /// Decides whether an identity may take an action.
 pub struct Permissions {
     people: Option<GitLabPeople>,
     admins: Vec<String>,
+    /// GitLab groups whose Maintainers (or more) are release managers of every app.
+    release_manager_groups: Vec<String>,
     cache_lifetime: Duration,
     cache: Mutex<LevelCache>,
 }
@@ -92,9 +106,16 @@ impl Permissions {
         Permissions {
             people,
             admins,
+            release_manager_groups: Vec::new(),
             cache_lifetime,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Maintainers (or more) of these GitLab groups are release managers of every app.
+    pub fn with_release_manager_groups(mut self, groups: Vec<String>) -> Permissions {
+        self.release_manager_groups = groups;
+        self
     }
 
     /// Whether the identity is an admin (the bootstrap token is).
@@ -118,7 +139,7 @@ impl Permissions {
         }
         let allowed = match need {
             Need::ReleaseManager { app_project, .. } => {
-                self.at_least(identity, app_project, MAINTAINER).await?
+                self.release_manager(identity, app_project).await?
             }
             Need::ComponentOwner {
                 component_project,
@@ -127,15 +148,94 @@ impl Permissions {
             } => {
                 self.at_least(identity, component_project, DEVELOPER)
                     .await?
-                    || self.at_least(identity, app_project, MAINTAINER).await?
+                    || self.release_manager(identity, app_project).await?
             }
             Need::Admin { .. } => false,
         };
         if allowed {
             Ok(())
         } else {
-            Err(AuthError::Forbidden(need.refusal()))
+            Err(AuthError::Forbidden(self.refusal(need)))
         }
+    }
+
+    /// The 403 sentence, naming the configured groups too when the role can come from one.
+    fn refusal(&self, need: &Need) -> String {
+        let sentence = need.refusal();
+        if self.release_manager_groups.is_empty() || matches!(need, Need::Admin { .. }) {
+            return sentence;
+        }
+        format!(
+            "{sentence}, or Maintainer in the GitLab group {}",
+            self.release_manager_groups.join(" or ")
+        )
+    }
+
+    /// Maintainer+ on the app project, or on one of the release manager groups.
+    async fn release_manager(
+        &self,
+        identity: &Identity,
+        app_project: &str,
+    ) -> Result<bool, AuthError> {
+        if self.at_least(identity, app_project, MAINTAINER).await? {
+            return Ok(true);
+        }
+        let Some(user) = &identity.user else {
+            return Ok(false);
+        };
+        for group in &self.release_manager_groups {
+            let question = Question::Group(group.clone(), user.id);
+            if self
+                .ask(question)
+                .await?
+                .is_some_and(|level| level >= MAINTAINER)
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Ok when the identity may read the app project's releases: GitLab's `:read_project`
+    /// (`ProjectPolicy`: a member with Guest or more, or any signed-in user when the project is
+    /// `public` or `internal`), a release manager through a group, or an admin. 403 otherwise,
+    /// with a sentence naming the role.
+    pub async fn require_reader(
+        &self,
+        identity: &Identity,
+        app_project: &str,
+    ) -> Result<(), AuthError> {
+        if self.is_admin(identity) {
+            return Ok(());
+        }
+        if self.reads(identity, app_project).await? {
+            return Ok(());
+        }
+        Err(AuthError::Forbidden(format!(
+            "seeing the releases of {app_project} needs the viewer role on {app_project} (Guest, or a public or internal project)"
+        )))
+    }
+
+    /// Whether the identity may read the app project (see `require_reader`).
+    pub async fn reads(&self, identity: &Identity, app_project: &str) -> Result<bool, AuthError> {
+        if self.is_admin(identity) {
+            return Ok(true);
+        }
+        if identity.user.is_none() {
+            return Ok(false);
+        }
+        // `Gitlab::VisibilityLevel`: INTERNAL 10, PUBLIC 20 (an internal project is readable
+        // by every signed-in user who is not external; Convoy's people all sign in).
+        let visibility = self
+            .ask(Question::Visibility(app_project.to_string()))
+            .await?;
+        if visibility.is_some_and(|level| level >= INTERNAL) {
+            return Ok(true);
+        }
+        if self.at_least(identity, app_project, GUEST).await? {
+            return Ok(true);
+        }
+        self.release_manager(identity, app_project).await
     }
 
     /// Whether the identity is the release manager of `app_project` (for showing actions).
@@ -153,31 +253,33 @@ impl Permissions {
             return Ok(false);
         };
         Ok(self
-            .access_level(project, user.id)
+            .ask(Question::Project(project.to_string(), user.id))
             .await?
             .is_some_and(|found| found >= level))
     }
 
-    async fn access_level(&self, project: &str, user_id: i64) -> Result<Option<u64>, AuthError> {
-        let key = (project.to_string(), user_id);
-        if let Some(level) = self.cached(&key) {
-            return Ok(level);
+    /// The answer to a question, from the cache or from GitLab.
+    async fn ask(&self, question: Question) -> Result<Option<u64>, AuthError> {
+        if let Some(answer) = self.cached(&question) {
+            return Ok(answer);
         }
         let Some(people) = &self.people else {
             return Ok(None);
         };
-        let level = people
-            .access_level(project, user_id)
-            .await
-            .map_err(|error| {
-                tracing::warn!(error = %format!("{error:#}"), project, "role lookup at GitLab failed");
-                AuthError::LookupFailed
-            })?;
-        self.remember(key, level);
-        Ok(level)
+        let answer = match &question {
+            Question::Project(project, user_id) => people.access_level(project, *user_id).await,
+            Question::Group(group, user_id) => people.group_access_level(group, *user_id).await,
+            Question::Visibility(project) => people.visibility_level(project).await.map(Some),
+        }
+        .map_err(|error| {
+            tracing::warn!(error = %format!("{error:#}"), question = ?question, "role lookup at GitLab failed");
+            AuthError::LookupFailed
+        })?;
+        self.remember(question, answer);
+        Ok(answer)
     }
 
-    fn cached(&self, key: &(String, i64)) -> Option<Option<u64>> {
+    fn cached(&self, key: &Question) -> Option<Option<u64>> {
         let cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache
             .get(key)
@@ -187,7 +289,7 @@ impl Permissions {
 
     /// Stores an answer; when full, drops expired answers first and everything if that is not
     /// enough (the cache only saves GitLab calls, losing it costs nothing else).
-    fn remember(&self, key: (String, i64), level: Option<u64>) {
+    fn remember(&self, key: Question, level: Option<u64>) {
         if self.cache_lifetime.is_zero() {
             return;
         }

@@ -19,6 +19,8 @@ use serde_json::Value;
 
 pub const SERVICE_TOKEN: &str = "service-token";
 pub const APP: &str = "mobile/app";
+/// The GitLab group whose Maintainers are release managers (`CONVOY_RELEASE_MANAGER_GROUPS`).
+pub const RELEASE_MANAGERS: &str = "mobile/release-managers";
 
 /// Counts nudges: a refused request must push none.
 #[derive(Default)]
@@ -49,7 +51,9 @@ pub struct TrustApp {
     _dir: tempfile::TempDir,
 }
 
-/// The demo's users, plus `omar` (owner of CoreKit only) and `ada` (an admin with no project).
+/// The demo's users, plus `omar` (owner of CoreKit only), `ada` (an admin with no project),
+/// `gina` (Maintainer of the release managers' group, no project of her own) and `nadia`
+/// (signed in, but no member of anything: she cannot read the private app project).
 fn scenario() -> Scenario {
     let mut scenario = Scenario::demo();
     scenario.users.push(UserSpec {
@@ -65,6 +69,19 @@ fn scenario() -> Scenario {
     scenario.users.push(UserSpec {
         username: "ada".to_string(),
         name: "Ada".to_string(),
+        access: Default::default(),
+    });
+    scenario.groups.push(RELEASE_MANAGERS.to_string());
+    scenario.users.push(UserSpec {
+        username: "gina".to_string(),
+        name: "Gina Ghiță".to_string(),
+        access: [(RELEASE_MANAGERS.to_string(), AccessLevel::Maintainer)]
+            .into_iter()
+            .collect(),
+    });
+    scenario.users.push(UserSpec {
+        username: "nadia".to_string(),
+        name: "Nadia".to_string(),
         access: Default::default(),
     });
     scenario
@@ -101,6 +118,7 @@ pub async fn spawn_trust_app() -> TrustApp {
             public_url: None,
             bootstrap_token: None,
             admins: vec!["ada".to_string()],
+            release_manager_groups: vec![RELEASE_MANAGERS.to_string()],
             allow_anonymous_reads: false,
             // Every change asks GitLab afresh, so a removed member loses the role at once.
             role_cache: Duration::ZERO,
