@@ -42,8 +42,8 @@ pub use faults::{FaultControl, Faults};
 pub use hooks::{DeliveryOutcome, WebhookDelivery};
 pub use people::{OauthApplication, People, UserInfo};
 pub use scenario::{
-    BranchSpec, FileContains, JobFailure, MergeMethod, ProjectSpec, Scenario, TagSpec,
-    Visibility, WebhookSettings,
+    BranchSpec, FileContains, JobFailure, MergeMethod, ProjectSpec, Scenario, TagSpec, Visibility,
+    WebhookSettings,
 };
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
 pub use view::{

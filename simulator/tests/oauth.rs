@@ -300,7 +300,10 @@ async fn group_members_count_inherited_memberships_and_reach_the_groups_projects
         }
     };
     let (status, body) = ask("groups", "mobile/release-managers").await;
-    assert_eq!((status, body["message"].as_str()), (404, Some("404 Not found")));
+    assert_eq!(
+        (status, body["message"].as_str()),
+        (404, Some("404 Not found"))
+    );
 
     sim.people()
         .set_access_level("mobile", "vera", Some(AccessLevel::Maintainer))
