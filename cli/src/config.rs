@@ -3,6 +3,7 @@
 //! the config file; they are held as `SecretString` and never printed.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,6 +30,7 @@ pub(crate) struct FileConfig {
     public_url: Option<String>,
     reconcile_seconds: Option<u64>,
     max_running_pipelines: Option<usize>,
+    gitlab_requests_per_second: Option<u32>,
 }
 
 impl FileConfig {
@@ -58,6 +60,10 @@ impl FileConfig {
             (
                 "max_running_pipelines",
                 self.max_running_pipelines.map(|n| n.to_string()),
+            ),
+            (
+                "gitlab_requests_per_second",
+                self.gitlab_requests_per_second.map(|n| n.to_string()),
             ),
         ];
         text.into_iter()
@@ -89,6 +95,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     pub reconcile_interval: Duration,
     pub max_running_pipelines: Option<usize>,
+    /// At most this many requests a second to GitLab (none: as fast as GitLab answers; its
+    /// 429s slow Convoy down either way).
+    pub gitlab_requests_per_second: Option<NonZeroU32>,
 }
 
 /// The default database: a SQLite file in the working directory, created on first run.
@@ -141,6 +150,17 @@ impl Settings {
             })?),
             None => file.max_running_pipelines,
         };
+        let gitlab_requests_per_second = match env("CONVOY_GITLAB_REQUESTS_PER_SECOND") {
+            Some(text) => Some(text.parse().with_context(|| {
+                format!("CONVOY_GITLAB_REQUESTS_PER_SECOND {text:?} is not a whole number above 0")
+            })?),
+            None => file.gitlab_requests_per_second,
+        }
+        .map(|n: u32| {
+            NonZeroU32::new(n)
+                .context("CONVOY_GITLAB_REQUESTS_PER_SECOND is 0: leave it unset for no budget")
+        })
+        .transpose()?;
         let oauth_client_id = env("CONVOY_OAUTH_CLIENT_ID").or(file.oauth_client_id);
         let oauth_client_secret = secret(
             env,
@@ -184,6 +204,7 @@ impl Settings {
             public_url: env("CONVOY_PUBLIC_URL").or(file.public_url),
             reconcile_interval: Duration::from_secs(reconcile_seconds.max(1)),
             max_running_pipelines,
+            gitlab_requests_per_second,
         })
     }
 }

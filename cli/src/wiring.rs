@@ -2,6 +2,7 @@
 //! `serve`, `work` and `demo` all start Convoy through these functions.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -29,13 +30,17 @@ pub async fn storage(database_url: &str) -> anyhow::Result<Storage> {
     Ok(Storage { store, jobs })
 }
 
-/// The GitLab adapter.
-pub fn gitlab(url: &str, token: &SecretString) -> anyhow::Result<Arc<dyn Forge>> {
-    let gitlab = GitLab::new(
-        url,
-        token.expose_secret().to_owned(),
-        GitLabOptions::default(),
-    )?;
+/// The GitLab adapter, within `requests_per_second` when given.
+pub fn gitlab(
+    url: &str,
+    token: &SecretString,
+    requests_per_second: Option<NonZeroU32>,
+) -> anyhow::Result<Arc<dyn Forge>> {
+    let options = GitLabOptions {
+        requests_per_second,
+        ..GitLabOptions::default()
+    };
+    let gitlab = GitLab::new(url, token.expose_secret().to_owned(), options)?;
     Ok(Arc::new(gitlab))
 }
 
@@ -102,7 +107,9 @@ pub fn spawn_worker(
         webhook_secret: options.webhook_secret.expose_secret().to_owned(),
         reconcile_interval: options.reconcile_interval,
         max_running_pipelines: options.max_running_pipelines,
-        analysis_concurrency: 8,
+        // As many as the GitLab client lets into flight at most: it cuts its own limit when
+        // GitLab answers 429 or 5xx, so analysis backs off with it.
+        analysis_concurrency: GitLabOptions::default().max_in_flight,
         lease_ttl: options.lease_ttl,
     };
     let ctx = Context {

@@ -79,6 +79,7 @@ fn options() -> GitLabOptions {
         timeout: Duration::from_secs(10),
         max_retries: 3,
         base_backoff: Duration::from_millis(20),
+        ..GitLabOptions::default()
     }
 }
 
@@ -985,6 +986,7 @@ async fn a_slow_forge_times_out_into_unavailable() {
             timeout: Duration::from_millis(200),
             max_retries: 1,
             base_backoff: Duration::from_millis(5),
+            ..GitLabOptions::default()
         },
     )
     .unwrap();

@@ -16,6 +16,7 @@ fn fast_options(max_retries: u32) -> GitLabOptions {
         timeout: Duration::from_secs(5),
         max_retries,
         base_backoff: Duration::from_millis(10),
+        ..GitLabOptions::default()
     }
 }
 
@@ -168,6 +169,7 @@ async fn a_slow_answer_times_out_into_unavailable() {
         timeout: Duration::from_millis(200),
         max_retries: 0,
         base_backoff: Duration::ZERO,
+        ..GitLabOptions::default()
     };
     let gitlab = GitLab::new(&server.base_url, TOKEN.into(), options).unwrap();
     assert_eq!(

@@ -35,6 +35,7 @@ pub mod rules;
 mod scenario;
 mod server;
 mod synthetic;
+mod throttle;
 mod view;
 mod world;
 
@@ -46,6 +47,7 @@ pub use scenario::{
     WebhookSettings,
 };
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
+pub use throttle::ApiRateLimit;
 pub use view::{
     CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo,
     WorldView,

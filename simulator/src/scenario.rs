@@ -52,6 +52,10 @@ pub struct Scenario {
     /// `["api"]` when absent.
     #[serde(default)]
     pub token_scopes: Option<Vec<String>>,
+    /// GitLab's authenticated API rate limit (`throttle_authenticated_api`); none by default,
+    /// as on a new self-managed instance.
+    #[serde(default)]
+    pub api_rate_limit: Option<crate::throttle::ApiRateLimit>,
     pub projects: Vec<ProjectSpec>,
     /// People who can sign in (OAuth) and their access to projects and groups.
     #[serde(default)]

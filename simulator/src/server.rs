@@ -15,6 +15,7 @@ use crate::faults::FaultControl;
 use crate::hooks::{DeliveryPlan, WebhookDelivery, deliver_all};
 use crate::people::People;
 use crate::scenario::{JobFailure, Scenario, WebhookSettings};
+use crate::throttle::Throttle;
 use crate::view::WorldView;
 use crate::world::users::Users;
 use crate::world::{Delivery, World};
@@ -53,6 +54,8 @@ pub(crate) struct Shared {
     pub deliveries: Mutex<Vec<WebhookDelivery>>,
     /// Users, memberships and OAuth state (apart from the world: no webhooks come of them).
     pub users: Mutex<Users>,
+    /// GitLab's authenticated API rate limit, when the scenario sets one.
+    pub throttle: Throttle,
     hook_queue: UnboundedSender<(Delivery, DeliveryPlan)>,
 }
 
@@ -100,6 +103,7 @@ impl RunningSimulator {
             webhook_settings: config.scenario.webhooks.clone(),
             deliveries: Mutex::new(Vec::new()),
             users: Mutex::new(users_of(&config.scenario)?),
+            throttle: Throttle::new(config.scenario.api_rate_limit.clone()),
             hook_queue,
         });
         let (ready_tx, ready_rx) = oneshot::channel();
@@ -136,6 +140,11 @@ impl RunningSimulator {
     /// Users, memberships and OAuth applications.
     pub fn people(&self) -> People {
         People::new(self.shared.clone())
+    }
+
+    /// How many API requests GitLab's rate limit answered 429 (see `Scenario::api_rate_limit`).
+    pub fn throttled_requests(&self) -> u64 {
+        self.shared.throttle.throttled()
     }
 
     /// Changes faults at run time.

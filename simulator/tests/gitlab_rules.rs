@@ -621,3 +621,53 @@ async fn branches_can_be_created_and_annotated_tags_push_their_tag_object() {
     assert_eq!(tag["commit"]["id"], commit.as_str());
     assert_eq!(tag["target"], tag_push.body["after"]);
 }
+
+/// `Gitlab::RackAttack` (`throttle_authenticated_api`): past the requests allowed in a period,
+/// API requests get 429 `Retry later` with `Gitlab::RackAttack.throttled_response_headers`.
+#[tokio::test]
+async fn past_the_authenticated_api_limit_gitlab_answers_429_with_its_rate_limit_headers() {
+    let simulator = start_with(scenario(TEMPLATE_PROJECT, |s| {
+        // A long period, so that the whole test falls in one window.
+        s.api_rate_limit = Some(convoy_simulator::ApiRateLimit {
+            requests_per_period: 3,
+            period_seconds: 3600,
+        });
+    }))
+    .await;
+    let api = Api::new(&simulator);
+    for _ in 0..3 {
+        assert_eq!(api.get("/projects/group%2Fmr").await.0, 200);
+    }
+    let refused = api
+        .request(reqwest::Method::GET, "/projects/group%2Fmr")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let header = |name: &str| {
+        refused
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("RateLimit-Name").as_deref(),
+        Some("throttle_authenticated_api")
+    );
+    assert_eq!(header("RateLimit-Remaining").as_deref(), Some("0"));
+    assert_eq!(header("RateLimit-Observed").as_deref(), Some("4"));
+    // 3 per hour, rounded up to a minute's quota.
+    assert_eq!(header("RateLimit-Limit").as_deref(), Some("1"));
+    let retry_after: u64 = header("Retry-After").unwrap().parse().unwrap();
+    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    let reset: u64 = header("RateLimit-Reset").unwrap().parse().unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(reset > now && reset <= now + 3600, "{reset} vs {now}");
+    assert_eq!(refused.text().await.unwrap(), "Retry later\n");
+    assert_eq!(simulator.throttled_requests(), 1);
+    simulator.stop().await;
+}

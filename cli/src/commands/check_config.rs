@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 7] = [
+const PLAIN: [Plain; 8] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -99,6 +99,12 @@ const PLAIN: [Plain; 7] = [
         setting: "pipeline cap",
         env: "CONVOY_MAX_RUNNING_PIPELINES",
         key: "max_running_pipelines",
+        default: None,
+    },
+    Plain {
+        setting: "GitLab requests per second",
+        env: "CONVOY_GITLAB_REQUESTS_PER_SECOND",
+        key: "gitlab_requests_per_second",
         default: None,
     },
 ];

@@ -93,7 +93,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
     let url = format!("http://127.0.0.1:{port}");
     sim.people()
         .set_redirect_uri(&oauth.client_id, &format!("{url}/auth/callback"))?;
-    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token))?;
+    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token), None)?;
     let options = WorkerOptions {
         public_url: Some(url.clone()),
         webhook_secret: secret,

@@ -33,7 +33,11 @@ pub async fn run(
     }
     let mut worker = None;
     if role != Role::Server {
-        let forge = wiring::gitlab(&settings.gitlab_url, &settings.gitlab_token)?;
+        let forge = wiring::gitlab(
+            &settings.gitlab_url,
+            &settings.gitlab_token,
+            settings.gitlab_requests_per_second,
+        )?;
         let options = WorkerOptions {
             public_url: settings.public_url.clone(),
             webhook_secret: settings.webhook_secret.clone(),

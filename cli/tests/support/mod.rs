@@ -138,7 +138,7 @@ fn spawn_worker(
     reconcile: Duration,
     token: &str,
 ) -> WorkerHandle {
-    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token)).unwrap();
+    let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token), None).unwrap();
     let options = WorkerOptions {
         public_url: Some(url.to_owned()),
         webhook_secret: SecretString::from(WEBHOOK_SECRET),

@@ -1,6 +1,7 @@
 //! A small HTTP client for the `gitlab` crate's endpoint builders: reqwest with a timeout, the
-//! token in the `PRIVATE-TOKEN` header, and retries with exponential backoff on 5xx, 429
-//! (honouring `Retry-After`) and connection errors or timeouts.
+//! token in the `PRIVATE-TOKEN` header, retries with exponential backoff on 5xx and connection
+//! errors or timeouts, and GitLab's rate limits honoured by every request at once
+//! ([`super::budget`]: a 429's `Retry-After` pauses them all).
 //!
 //! Redirects are never followed: a redirect to another origin would carry the token (and, in
 //! a hook registration, the webhook secret) there. A 3xx answer becomes
@@ -10,6 +11,8 @@
 //! has neither a timeout nor retries.
 
 use std::fmt;
+use std::num::NonZeroU32;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -18,6 +21,7 @@ use gitlab::api::{ApiError, AsyncClient, RestClient};
 use http::{HeaderValue, StatusCode};
 use url::Url;
 
+use super::budget::{Budget, Verdict};
 use super::metrics;
 
 /// The longest we wait between two attempts, whatever `Retry-After` or the backoff say.
@@ -32,6 +36,11 @@ pub struct GitLabOptions {
     pub max_retries: u32,
     /// Wait before the first retry; doubled for each further retry (capped at 60 s).
     pub base_backoff: Duration,
+    /// At most this many requests per second (none: as fast as GitLab answers). GitLab.com
+    /// allows 2,000 authenticated requests per minute, about 33 a second.
+    pub requests_per_second: Option<NonZeroU32>,
+    /// At most this many requests at once; fewer while GitLab answers 429 or 5xx.
+    pub max_in_flight: usize,
 }
 
 impl Default for GitLabOptions {
@@ -40,6 +49,8 @@ impl Default for GitLabOptions {
             timeout: Duration::from_secs(30),
             max_retries: 4,
             base_backoff: Duration::from_millis(500),
+            requests_per_second: None,
+            max_in_flight: 32,
         }
     }
 }
@@ -79,6 +90,7 @@ pub(crate) struct HttpClient {
     api_base: Url,
     token: Token,
     options: GitLabOptions,
+    budget: Arc<Budget>,
 }
 
 /// What one attempt gave.
@@ -87,11 +99,8 @@ enum Attempt {
     Done(http::Response<Bytes>),
     /// A 3xx answer: not followed, and not worth retrying.
     Redirected(ClientError),
-    /// A transient failure: try again after `wait` (if given, it comes from `Retry-After`).
-    Transient {
-        reason: String,
-        wait: Option<Duration>,
-    },
+    /// A transient failure (5xx, 429, no answer): try again.
+    Transient(String),
 }
 
 impl HttpClient {
@@ -124,11 +133,30 @@ impl HttpClient {
             http,
             api_base,
             token: Token(token),
+            budget: Budget::new(options.requests_per_second, options.max_in_flight),
             options,
         })
     }
 
-    async fn attempt(&self, parts: &http::request::Parts, url: &str, body: &[u8]) -> Attempt {
+    /// One attempt, within the budget, and what its answer says about GitLab's load.
+    async fn attempt(
+        &self,
+        parts: &http::request::Parts,
+        url: &str,
+        body: &[u8],
+    ) -> (Attempt, Verdict) {
+        let slot = self.budget.start().await;
+        let (attempt, verdict) = self.send(parts, url, body).await;
+        self.budget.finish(slot, verdict);
+        (attempt, verdict)
+    }
+
+    async fn send(
+        &self,
+        parts: &http::request::Parts,
+        url: &str,
+        body: &[u8],
+    ) -> (Attempt, Verdict) {
         let started = std::time::Instant::now();
         let observe = |outcome: &str| {
             metrics::record_attempt(&parts.method, parts.uri.path(), outcome, started.elapsed())
@@ -145,44 +173,37 @@ impl HttpClient {
             Ok(response) => response,
             Err(e) => {
                 observe("error");
-                return Attempt::Transient {
-                    reason: describe(&e),
-                    wait: None,
-                };
+                return (Attempt::Transient(describe(&e)), Verdict::Overloaded);
             }
         };
         let status = response.status();
         let headers = response.headers().clone();
+        let verdict = super::budget::verdict(status, &headers);
         if status.is_redirection() {
-            return Attempt::Redirected(redirected(status, &headers, url));
+            return (
+                Attempt::Redirected(redirected(status, &headers, url)),
+                verdict,
+            );
         }
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(e) => {
                 observe("error");
-                return Attempt::Transient {
-                    reason: describe(&e),
-                    wait: None,
-                };
+                return (Attempt::Transient(describe(&e)), Verdict::Overloaded);
             }
         };
         observe(metrics::outcome_of(status));
         if status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS {
-            let wait = headers
-                .get(http::header::RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
             let reason = format!(
                 "GitLab answered {status}: {}",
                 super::errors::message_from_body(&body)
             );
-            return Attempt::Transient { reason, wait };
+            return (Attempt::Transient(reason), verdict);
         }
         let mut out = http::Response::new(body);
         *out.status_mut() = status;
         *out.headers_mut() = headers;
-        Attempt::Done(out)
+        (Attempt::Done(out), verdict)
     }
 
     fn backoff(&self, retry: u32) -> Duration {
@@ -257,10 +278,11 @@ impl AsyncClient for HttpClient {
         }
         let mut retry = 0;
         loop {
-            let (reason, wait) = match self.attempt(&parts, &url, &body).await {
+            let (attempt, verdict) = self.attempt(&parts, &url, &body).await;
+            let reason = match attempt {
                 Attempt::Done(response) => return Ok(response),
                 Attempt::Redirected(error) => return Err(ApiError::client(error)),
-                Attempt::Transient { reason, wait } => (reason, wait),
+                Attempt::Transient(reason) => reason,
             };
             if retry >= self.options.max_retries {
                 let attempts = retry + 1;
@@ -270,10 +292,15 @@ impl AsyncClient for HttpClient {
                     if attempts == 1 { "" } else { "s" },
                 ))));
             }
-            let delay = wait.unwrap_or_else(|| self.backoff(retry)).min(MAX_DELAY);
-            if wait.is_some() {
-                metrics::record_rate_limit_wait(delay);
-            }
+            // A throttled request waits in the budget's pause with every other one; the rest
+            // back off.
+            let delay = match verdict {
+                Verdict::Throttled { pause } => {
+                    metrics::record_rate_limit_wait(pause);
+                    Duration::ZERO
+                }
+                _ => self.backoff(retry),
+            };
             tracing::warn!(method = %parts.method, path, retry = retry + 1, ?delay, "GitLab request failed, retrying: {reason}");
             tokio::time::sleep(delay).await;
             retry += 1;

@@ -12,6 +12,10 @@ pub const RATE_LIMIT_WAITS: &str = "convoy_gitlab_rate_limit_waits_total";
 /// Seconds spent in those waits (counter).
 pub const RATE_LIMIT_WAIT_SECONDS: &str = "convoy_gitlab_rate_limit_wait_seconds_total";
 
+/// How many requests to GitLab may be in flight now (gauge): the configured maximum, less
+/// while GitLab answers 429 or 5xx.
+pub const IN_FLIGHT_LIMIT: &str = "convoy_gitlab_in_flight_limit";
+
 /// Help texts, and the unlabelled series at zero.
 pub fn describe_metrics() {
     metrics::describe_counter!(REQUESTS, "HTTP attempts to GitLab by endpoint and outcome.");
@@ -25,6 +29,10 @@ pub fn describe_metrics() {
         RATE_LIMIT_WAIT_SECONDS,
         metrics::Unit::Seconds,
         "Seconds waited because GitLab asked to with Retry-After."
+    );
+    metrics::describe_gauge!(
+        IN_FLIGHT_LIMIT,
+        "How many requests to GitLab may be in flight now (cut on 429 and 5xx)."
     );
     metrics::counter!(RATE_LIMIT_WAITS).absolute(0);
     metrics::counter!(RATE_LIMIT_WAIT_SECONDS).absolute(0);
@@ -51,6 +59,11 @@ pub(crate) fn outcome_of(status: http::StatusCode) -> &'static str {
         400..=499 => "4xx",
         _ => "5xx",
     }
+}
+
+/// Records the in-flight limit after it changed.
+pub(crate) fn record_in_flight_limit(limit: usize) {
+    metrics::gauge!(IN_FLIGHT_LIMIT).set(limit as f64);
 }
 
 /// Records a wait GitLab asked for.

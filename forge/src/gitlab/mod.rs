@@ -2,6 +2,7 @@
 //! payload parsing.
 
 mod adapter;
+mod budget;
 mod client;
 mod endpoints;
 mod errors;

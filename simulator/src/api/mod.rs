@@ -136,6 +136,10 @@ impl From<ApiError> for Reply {
     }
 }
 
+/// `Gitlab::Throttle.rate_limiting_response_text` when no custom text is set
+/// (`DEFAULT_RATE_LIMITING_RESPONSE_TEXT` plus a newline).
+const GITLAB_RATE_LIMITING_RESPONSE_TEXT: &str = "Retry later\n";
+
 /// The one actix handler.
 pub(crate) async fn dispatch(
     request: HttpRequest,
@@ -159,6 +163,13 @@ pub(crate) async fn dispatch(
     }
     if !authenticated(&request, &shared.token) {
         return Reply::from(ApiError::unauthorized()).into_response();
+    }
+    // `Gitlab::RackAttack` answers before the API sees the request.
+    if let Some(headers) = shared.throttle.count() {
+        let mut reply = Reply::text(GITLAB_RATE_LIMITING_RESPONSE_TEXT.to_string());
+        reply.status = 429;
+        reply.headers = headers;
+        return reply.into_response();
     }
     let api_request = match parse_request(&request, &body, &rest) {
         Ok(api_request) => api_request,
