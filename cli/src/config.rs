@@ -31,6 +31,7 @@ pub(crate) struct FileConfig {
     reconcile_seconds: Option<u64>,
     max_running_pipelines: Option<usize>,
     gitlab_requests_per_second: Option<u32>,
+    changes_per_minute: Option<u32>,
 }
 
 impl FileConfig {
@@ -65,6 +66,10 @@ impl FileConfig {
                 "gitlab_requests_per_second",
                 self.gitlab_requests_per_second.map(|n| n.to_string()),
             ),
+            (
+                "changes_per_minute",
+                self.changes_per_minute.map(|n| n.to_string()),
+            ),
         ];
         text.into_iter()
             .filter_map(|(key, value)| value.map(|value| (key.to_owned(), value)))
@@ -98,7 +103,12 @@ pub struct Settings {
     /// At most this many requests a second to GitLab (none: as fast as GitLab answers; its
     /// 429s slow Convoy down either way).
     pub gitlab_requests_per_second: Option<NonZeroU32>,
+    /// Changes (POST, PUT, PATCH, DELETE) each person or token may ask for per minute.
+    pub changes_per_minute: NonZeroU32,
 }
+
+/// Changes per person or token per minute when `CONVOY_CHANGES_PER_MINUTE` is unset.
+pub const DEFAULT_CHANGES_PER_MINUTE: u32 = 120;
 
 /// The default database: a SQLite file in the working directory, created on first run.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://convoy.db?mode=rwc";
@@ -161,6 +171,16 @@ impl Settings {
                 .context("CONVOY_GITLAB_REQUESTS_PER_SECOND is 0: leave it unset for no budget")
         })
         .transpose()?;
+        let changes_per_minute = match env("CONVOY_CHANGES_PER_MINUTE") {
+            Some(text) => text.parse().with_context(|| {
+                format!("CONVOY_CHANGES_PER_MINUTE {text:?} is not a whole number above 0")
+            })?,
+            None => file
+                .changes_per_minute
+                .unwrap_or(DEFAULT_CHANGES_PER_MINUTE),
+        };
+        let changes_per_minute = NonZeroU32::new(changes_per_minute)
+            .context("CONVOY_CHANGES_PER_MINUTE is 0: nobody could change anything")?;
         let oauth_client_id = env("CONVOY_OAUTH_CLIENT_ID").or(file.oauth_client_id);
         let oauth_client_secret = secret(
             env,
@@ -205,6 +225,7 @@ impl Settings {
             reconcile_interval: Duration::from_secs(reconcile_seconds.max(1)),
             max_running_pipelines,
             gitlab_requests_per_second,
+            changes_per_minute,
         })
     }
 }

@@ -156,12 +156,14 @@ pub async fn spawn_server(
     webhook_secret: SecretString,
     auth: convoy_server::AuthSettings,
     forge_web_url: String,
+    limits: convoy_server::limits::HttpLimits,
 ) -> anyhow::Result<(u16, tokio::task::JoinHandle<()>)> {
     let settings = ServerSettings {
         listen,
         webhook_secret,
         forge_web_url,
         auth,
+        limits,
     };
     let app = Application::build(
         settings,

@@ -6,6 +6,7 @@ pub mod api;
 pub mod auth;
 pub mod dashboard;
 pub mod health;
+pub mod limits;
 pub mod live;
 pub mod metrics;
 pub mod request_log;

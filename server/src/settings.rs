@@ -17,6 +17,8 @@ pub struct ServerSettings {
     pub forge_web_url: String,
     /// Who may do what: sign-in, bootstrap token, admins.
     pub auth: AuthSettings,
+    /// Timeouts, connections and the per-client limit on changes.
+    pub limits: crate::limits::HttpLimits,
 }
 
 /// Sign-in and roles.
@@ -61,6 +63,7 @@ impl fmt::Debug for ServerSettings {
             .field("webhook_secret", &"[redacted]")
             .field("forge_web_url", &self.forge_web_url)
             .field("auth", &self.auth)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -96,6 +99,7 @@ mod tests {
             listen: "127.0.0.1:0".parse().unwrap(),
             webhook_secret: SecretString::from("hook-secret-value"),
             forge_web_url: "http://127.0.0.1:9000".to_string(),
+            limits: Default::default(),
             auth: AuthSettings {
                 sign_in: Some(SignInSettings {
                     gitlab_url: "http://gitlab.test".to_string(),

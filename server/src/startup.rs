@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::Permissions;
 use crate::auth::gitlab::GitLabPeople;
+use crate::limits::ChangeLimiter;
 use crate::live::LiveHub;
 use crate::settings::ServerSettings;
 
@@ -41,10 +42,18 @@ impl Application {
         let permissions = web::Data::new(permissions(&settings)?);
         let store = web::Data::new(store);
         let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
+        let (header_timeout, max_connections) = (
+            settings.limits.header_timeout,
+            settings.limits.max_connections,
+        );
+        let limits = web::Data::new(settings.limits.clone());
+        let change_limiter = web::Data::new(ChangeLimiter::new(&settings.limits));
         let settings = web::Data::new(settings);
 
         let server = HttpServer::new(move || {
             App::new()
+                // Inside the guard: the limits know who the caller is.
+                .wrap(actix_web::middleware::from_fn(crate::limits::limit))
                 .wrap(actix_web::middleware::from_fn(crate::auth::guard::guard))
                 .wrap(TracingLogger::<crate::request_log::RedactedRootSpan>::new())
                 .app_data(permissions.clone())
@@ -53,6 +62,8 @@ impl Application {
                 .app_data(settings.clone())
                 .app_data(live.clone())
                 .app_data(gitlab.clone())
+                .app_data(limits.clone())
+                .app_data(change_limiter.clone())
                 .configure(crate::health::configure)
                 .configure(crate::metrics::configure)
                 .configure(crate::auth::sign_in::configure)
@@ -60,6 +71,8 @@ impl Application {
                 .configure(crate::webhooks::configure)
                 .configure(crate::dashboard::configure)
         })
+        .client_request_timeout(header_timeout)
+        .max_connections(max_connections)
         .listen(listener)
         .context("could not start the HTTP server")?
         .run();

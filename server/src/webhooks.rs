@@ -54,14 +54,23 @@ pub enum WebhookError {
     Store(#[from] StoreError),
 }
 
+/// The body did not arrive within the server's body timeout (`crate::limits`).
+fn timed_out(cause: &actix_web::Error) -> bool {
+    cause
+        .as_error::<actix_web::error::PayloadError>()
+        .and_then(crate::limits::body_timeout_sentence)
+        .is_some()
+}
+
 impl ResponseError for WebhookError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebhookError::WrongToken => StatusCode::UNAUTHORIZED,
             WebhookError::MissingEvent
             | WebhookError::UnreadableEvent
-            | WebhookError::NotJson(_)
-            | WebhookError::Unreadable(_) => StatusCode::BAD_REQUEST,
+            | WebhookError::NotJson(_) => StatusCode::BAD_REQUEST,
+            WebhookError::Unreadable(cause) if timed_out(cause) => StatusCode::REQUEST_TIMEOUT,
+            WebhookError::Unreadable(_) => StatusCode::BAD_REQUEST,
             WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             WebhookError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }

@@ -63,6 +63,7 @@ async fn serve(forge_web_url: String) -> Served {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("secret"),
         forge_web_url,
+        limits: Default::default(),
         auth: convoy_server::AuthSettings {
             allow_anonymous_reads: true,
             ..convoy_server::AuthSettings::default()

@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 8] = [
+const PLAIN: [Plain; 9] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -106,6 +106,12 @@ const PLAIN: [Plain; 8] = [
         env: "CONVOY_GITLAB_REQUESTS_PER_SECOND",
         key: "gitlab_requests_per_second",
         default: None,
+    },
+    Plain {
+        setting: "changes per minute (each person or token)",
+        env: "CONVOY_CHANGES_PER_MINUTE",
+        key: "changes_per_minute",
+        default: Some("120"),
     },
 ];
 

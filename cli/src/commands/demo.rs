@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
+use convoy_server::limits::HttpLimits;
 use convoy_simulator::{RunningSimulator, SimulatorConfig};
 use secrecy::SecretString;
 
@@ -88,8 +89,15 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         allow_anonymous_reads: false,
         role_cache: Duration::from_secs(5),
     };
-    let (port, _server) =
-        wiring::spawn_server(&storage, args.listen, secret.clone(), auth, sim.base_url()).await?;
+    let (port, _server) = wiring::spawn_server(
+        &storage,
+        args.listen,
+        secret.clone(),
+        auth,
+        sim.base_url(),
+        HttpLimits::default(),
+    )
+    .await?;
     let url = format!("http://127.0.0.1:{port}");
     sim.people()
         .set_redirect_uri(&oauth.client_id, &format!("{url}/auth/callback"))?;

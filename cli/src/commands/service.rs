@@ -3,6 +3,8 @@
 use std::path::Path;
 use std::process::ExitCode;
 
+use convoy_server::limits::HttpLimits;
+
 use crate::config::Settings;
 use crate::wiring::{self, WorkerOptions};
 
@@ -55,6 +57,10 @@ pub async fn run(
             settings.webhook_secret.clone(),
             auth,
             settings.gitlab_url.clone(),
+            HttpLimits {
+                changes_per_minute: settings.changes_per_minute,
+                ..HttpLimits::default()
+            },
         )
         .await?;
         tracing::info!(port, "dashboard on http://{}:{port}/", settings.listen.ip());

@@ -106,6 +106,12 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             ..convoy_server::AuthSettings::default()
         },
         sim.base_url(),
+        convoy_server::limits::HttpLimits {
+            // Stories drive many releases from one token; the limit has tests of its own
+            // (server/tests/limits.rs).
+            changes_per_minute: std::num::NonZeroU32::new(100_000).unwrap(),
+            ..Default::default()
+        },
     )
     .await
     .expect("the server starts");

@@ -124,6 +124,7 @@ pub struct VersionRequest {
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         (status = 422, description = "The version is not a semantic version", body = crate::api::errors::ErrorBody),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
         crate::api::openapi::BadBody,
@@ -182,6 +183,7 @@ pub async fn set_version(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),
@@ -230,6 +232,7 @@ pub async fn deploy_component(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),
@@ -305,6 +308,7 @@ pub struct ReleasedRequest {
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
         crate::api::openapi::BadBody,
@@ -375,6 +379,7 @@ pub async fn mark_released(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),
@@ -429,6 +434,7 @@ pub async fn retry_component(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),

@@ -38,6 +38,12 @@ pub fn log_internal(error: &(dyn std::error::Error + 'static)) {
 
 /// Answers a body that is not the JSON an endpoint expects.
 pub fn json_error(err: error::JsonPayloadError, _request: &HttpRequest) -> actix_web::Error {
+    if let error::JsonPayloadError::Payload(cause) = &err
+        && let Some(sentence) = crate::limits::body_timeout_sentence(cause)
+    {
+        let answer = error_response(StatusCode::REQUEST_TIMEOUT, sentence);
+        return error::InternalError::from_response(err, answer).into();
+    }
     let message = match &err {
         error::JsonPayloadError::ContentType => {
             "the request body must be JSON: send it with `Content-Type: application/json`"

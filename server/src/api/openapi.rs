@@ -14,6 +14,8 @@ use std::sync::LazyLock;
 
 use actix_web::HttpResponse;
 use actix_web::http::header::{self, HeaderValue};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, RefOr, Response, ResponseBuilder, Server};
 use utoipa::{IntoResponses, Modify, OpenApi, ToSchema};
@@ -175,17 +177,18 @@ pub async fn page() -> HttpResponse {
 
 /// An error answer: `{"error": "…"}`.
 fn error(description: &str) -> RefOr<Response> {
-    ResponseBuilder::new()
-        .description(description)
-        .content(
-            "application/json",
-            ContentBuilder::new()
-                .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
-                    ErrorBody::name(),
-                ))))
-                .build(),
-        )
-        .into()
+    error_answer(description).into()
+}
+
+fn error_answer(description: &str) -> ResponseBuilder {
+    ResponseBuilder::new().description(description).content(
+        "application/json",
+        ContentBuilder::new()
+            .schema(Some(RefOr::Ref(utoipa::openapi::Ref::from_schema_name(
+                ErrorBody::name(),
+            ))))
+            .build(),
+    )
 }
 
 fn responses(list: &[(&str, &str)]) -> BTreeMap<String, RefOr<Response>> {
@@ -214,6 +217,27 @@ impl IntoResponses for Refusals {
             ),
             ("500", "Convoy failed inside; the cause is in its log"),
         ])
+    }
+}
+
+/// What a change may be answered before it reaches its handler (`crate::limits`).
+pub struct TooManyChanges;
+
+impl IntoResponses for TooManyChanges {
+    fn responses() -> BTreeMap<String, RefOr<Response>> {
+        let retry_after = HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(1)),
+            ))
+            .description(Some("Seconds until the caller may change something again"))
+            .build();
+        let answer = error_answer(
+            "The caller asked for more changes than its allowance (CONVOY_CHANGES_PER_MINUTE)",
+        )
+        .header("Retry-After", retry_after);
+        BTreeMap::from([("429".to_string(), answer.into())])
     }
 }
 
@@ -248,6 +272,7 @@ impl IntoResponses for BadBody {
                 "400",
                 "The body is not the JSON this endpoint expects, or a field breaks a rule",
             ),
+            ("408", "The body did not arrive within 10 s of the headers"),
             ("413", "The body is larger than 1 MB"),
             ("415", "The body is not sent as `application/json`"),
         ])

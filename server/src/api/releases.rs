@@ -84,6 +84,7 @@ impl ResponseError for CreateReleaseError {
         (status = 201, description = "The release, recorded and being analyzed", body = crate::views::ReleaseDetail),
         (status = 409, description = "Another release of this app and ref is still active: the sentence names it", body = crate::api::errors::ErrorBody),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::BadBody,
     ),
     security(("bearer" = []), ("session" = [], "csrf" = []))
@@ -322,6 +323,7 @@ pub async fn release_events(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),
@@ -373,6 +375,7 @@ pub async fn deploy_release(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),
@@ -445,6 +448,7 @@ pub async fn retry_release(
     responses(
         (status = 200, description = "The release as it is now", body = crate::views::ReleaseDetail),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
         crate::api::openapi::Conflict,
     ),

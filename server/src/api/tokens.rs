@@ -149,6 +149,7 @@ fn owner(request: &HttpRequest) -> Result<(Identity, UserRecord), TokenError> {
     responses(
         (status = 201, description = "The token, with its secret: the only time it is shown", body = CreatedToken),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::BadBody,
     ),
     security(("bearer" = []), ("session" = [], "csrf" = []))
@@ -245,6 +246,7 @@ pub async fn list_tokens(
     responses(
         (status = 204, description = "Revoked"),
         crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
         crate::api::openapi::NotFound,
     ),
     security(("bearer" = []), ("session" = [], "csrf" = []))

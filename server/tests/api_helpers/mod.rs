@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
+use convoy_server::limits::HttpLimits;
 use convoy_server::{Application, AuthSettings, ServerSettings};
 use convoy_store::{Change, Store};
 use convoy_worker::{Job, Jobs};
@@ -65,12 +66,17 @@ const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
 
 /// A server without sign-in, on a fresh SQLite file: anyone reads, the bootstrap token changes.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with_limits(HttpLimits::default()).await
+}
+
+/// `spawn_app()` with other timeouts and limits.
+pub async fn spawn_app_with_limits(limits: HttpLimits) -> TestApp {
     let database_dir = tempfile::tempdir().expect("a temporary directory");
     let url = format!(
         "sqlite://{}",
         database_dir.path().join("convoy.db").display()
     );
-    spawn(&url, TestDatabase::Sqlite(database_dir)).await
+    spawn(&url, TestDatabase::Sqlite(database_dir), limits).await
 }
 
 /// A server on a fresh database of the PostgreSQL server named by `CONVOY_TEST_POSTGRES_URL`
@@ -85,7 +91,12 @@ pub async fn spawn_app_on_postgres() -> TestApp {
         .await
         .unwrap_or_else(|err| panic!("creating test database {name}: {err}"));
     let url = with_database(&admin_url, &name);
-    spawn(&url, TestDatabase::Postgres { admin_url, name }).await
+    spawn(
+        &url,
+        TestDatabase::Postgres { admin_url, name },
+        HttpLimits::default(),
+    )
+    .await
 }
 
 async fn admin_connection(admin_url: &str) -> sqlx::PgConnection {
@@ -115,13 +126,14 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-async fn spawn(url: &str, database: TestDatabase) -> TestApp {
+async fn spawn(url: &str, database: TestDatabase, limits: HttpLimits) -> TestApp {
     let store = Store::connect(url).await.expect("the test database opens");
     let jobs = Arc::new(RecordingJobs::default());
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from(WEBHOOK_SECRET),
         forge_web_url: FORGE_WEB_URL.to_string(),
+        limits,
         auth: AuthSettings {
             bootstrap_token: Some(SecretString::from(BOOTSTRAP_TOKEN)),
             allow_anonymous_reads: true,

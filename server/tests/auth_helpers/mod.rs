@@ -108,6 +108,7 @@ pub async fn spawn_trust_app() -> TrustApp {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("hook-secret"),
         forge_web_url: sim.base_url(),
+        limits: Default::default(),
         auth: AuthSettings {
             sign_in: Some(SignInSettings {
                 gitlab_url: sim.base_url(),

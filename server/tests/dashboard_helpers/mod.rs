@@ -67,6 +67,7 @@ fn settings() -> ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("test-webhook-secret"),
         forge_web_url: FORGE_WEB_URL.to_string(),
+        limits: Default::default(),
         auth: convoy_server::AuthSettings {
             allow_anonymous_reads: true,
             ..convoy_server::AuthSettings::default()
