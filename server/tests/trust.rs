@@ -6,7 +6,8 @@
 mod auth_helpers;
 
 use auth_helpers::{
-    Browser, RELEASE_MANAGERS, TrustApp, error_of, sign_in, spawn_trust_app, waiting_release,
+    Browser, RELEASE_MANAGERS, TrustApp, error_of, sign_in, spawn_trust_app,
+    spawn_trust_app_with_role_cache, waiting_release, waiting_release_of,
 };
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -522,7 +523,7 @@ async fn a_personal_token_is_shown_once_stored_hashed_and_acts_as_its_owner() {
     assert_eq!(body["started_by"], "Rosa Martínez (@rosa)");
     let audit: Value = rosa
         .get(&format!(
-            "{}/api/v1/audit?action=start%20release",
+            "{}/api/v1/audit?action=start%20release&person=rosa",
             app.address
         ))
         .await
@@ -589,4 +590,267 @@ async fn the_live_feed_answers_convoy_pages_only() {
     }
     let own = connect_async(request_from(&app.address)).await;
     assert!(own.is_ok(), "{own:?}");
+}
+
+const NOT_A_READER: &str = "seeing the releases of mobile/app needs the viewer role on mobile/app (Guest, or a public or internal project)";
+
+/// The ids of the releases a listing shows.
+async fn listed_ids(browser: &Browser, url: &str) -> Vec<i64> {
+    let listed: Value = browser.get(url).await.json().await.unwrap();
+    listed["releases"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{listed}"))
+        .iter()
+        .map(|r| r["id"].as_i64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn someone_who_cannot_read_the_app_project_sees_none_of_its_releases() {
+    let app = spawn_trust_app().await;
+    let id = waiting_release(&app.store).await;
+    // ios/storage-kit is private and vera is no member of it.
+    let other = waiting_release_of(&app.store, "ios/storage-kit").await;
+    let (nadia, _) = sign_in(&app, "nadia").await;
+    let (vera, _) = sign_in(&app, "vera").await;
+    let (ada, _) = sign_in(&app, "ada").await;
+    let base = &app.address;
+
+    // The list leaves out what the person may not read; asking for that app is refused.
+    assert!(
+        listed_ids(&nadia, &format!("{base}/api/v1/releases"))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        listed_ids(&vera, &format!("{base}/api/v1/releases")).await,
+        [id]
+    );
+    assert_eq!(
+        listed_ids(&ada, &format!("{base}/api/v1/releases")).await,
+        [other, id],
+        "an admin reads every app"
+    );
+    let filtered = nadia
+        .get(&format!("{base}/api/v1/releases?app_project=mobile/app"))
+        .await;
+    assert_eq!(filtered.status(), 403);
+    assert_eq!(error_of(filtered).await, NOT_A_READER);
+    let listed: Value = vera
+        .get(&format!("{base}/api/v1/releases?app_project=mobile/app"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 1, "{listed}");
+
+    for path in [
+        format!("/api/v1/releases/{id}"),
+        format!("/api/v1/releases/{id}/events"),
+        format!("/api/v1/releases/{id}/permissions"),
+    ] {
+        let refused = nadia.get(&format!("{base}{path}")).await;
+        assert_eq!(refused.status(), 403, "{path}");
+        assert_eq!(error_of(refused).await, NOT_A_READER, "{path}");
+        let read = vera.get(&format!("{base}{path}")).await;
+        assert_eq!(read.status(), 200, "{path} as the viewer");
+        let anonymous = reqwest::get(format!("{base}{path}")).await.unwrap();
+        assert_eq!(anonymous.status(), 401, "{path} anonymous");
+    }
+
+    // The pages: the release's page says why, the list does not show it.
+    let page = nadia.get(&format!("{base}/releases/{id}")).await;
+    assert_eq!(page.status(), 403);
+    assert!(
+        page.text()
+            .await
+            .unwrap()
+            .contains("needs the viewer role on mobile"),
+        "the page names the role"
+    );
+    assert_eq!(
+        vera.get(&format!("{base}/releases/{id}")).await.status(),
+        200
+    );
+    let list = nadia.get(&format!("{base}/")).await;
+    assert_eq!(list.status(), 200);
+    assert!(
+        !list
+            .text()
+            .await
+            .unwrap()
+            .contains(&format!("/releases/{id}\""))
+    );
+    let list = vera.get(&format!("{base}/")).await.text().await.unwrap();
+    assert!(list.contains(&format!("/releases/{id}\"")), "{list}");
+    assert!(!list.contains(&format!("/releases/{other}\"")), "{list}");
+
+    // A project made internal is readable by everyone signed in.
+    app.sim
+        .people()
+        .set_visibility("mobile/app", convoy_simulator::Visibility::Internal)
+        .unwrap();
+    assert_eq!(
+        listed_ids(&nadia, &format!("{base}/api/v1/releases")).await,
+        [id]
+    );
+}
+
+#[tokio::test]
+async fn the_live_feeds_carry_only_the_releases_the_person_may_read() {
+    use tokio_tungstenite::connect_async;
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let app = spawn_trust_app().await;
+    let readable = waiting_release(&app.store).await;
+    let hidden = waiting_release_of(&app.store, "ios/storage-kit").await;
+    let (_, session) = sign_in(&app, "vera").await;
+    let cookie = session.split(';').next().unwrap().to_string();
+    let request = |path: &str| {
+        let url = format!("{}{path}", app.address.replace("http://", "ws://"));
+        let mut request = url.as_str().into_client_request().unwrap();
+        request
+            .headers_mut()
+            .insert("Cookie", cookie.parse().unwrap());
+        request
+    };
+
+    // The feed of a release she may not read is refused outright.
+    match connect_async(request(&format!("/releases/{hidden}/live"))).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 403)
+        }
+        other => panic!("the feed of an unreadable release opened: {other:?}"),
+    }
+
+    // The feed of every release: from the log, then live. Each time the hidden release's
+    // event is recorded before the readable one's, so receiving the readable one proves the
+    // hidden one was left out (events are sent in id order).
+    let (mut socket, _) = connect_async(request("/live?after=0")).await.unwrap();
+    let mut received = Vec::new();
+    let last = |id: i64| {
+        let store = app.store.clone();
+        async move { store.events(id, 0, 1000).await.unwrap().last().unwrap().id }
+    };
+    receive_until(&mut socket, &mut received, last(readable).await).await;
+    for id in [hidden, readable] {
+        app.store
+            .transition_main_release(
+                id,
+                convoy_core::MainReleaseState::Waiting,
+                convoy_core::MainReleaseState::Canceled,
+                &convoy_store::Change::by("convoy"),
+            )
+            .await
+            .unwrap();
+    }
+    receive_until(&mut socket, &mut received, last(readable).await).await;
+    assert!(received.contains(&readable));
+    assert!(
+        !received.contains(&hidden),
+        "an event of a release she may not read reached her: {received:?}"
+    );
+}
+
+/// Reads the feed until event `last` arrives (30 s hang guard), noting each event's release.
+async fn receive_until<S>(socket: &mut S, received: &mut Vec<i64>, last: i64)
+where
+    S: futures::Stream<
+            Item = Result<
+                tokio_tungstenite::tungstenite::Message,
+                tokio_tungstenite::tungstenite::Error,
+            >,
+        > + Unpin,
+{
+    use futures::StreamExt;
+    tokio::time::timeout(std::time::Duration::from_secs(30), async {
+        loop {
+            let message = socket.next().await.expect("the feed is open").unwrap();
+            let Ok(text) = message.to_text() else {
+                continue;
+            };
+            let Ok(value) = serde_json::from_str::<Value>(text) else {
+                continue;
+            };
+            let event = &value["event"];
+            received.push(event["release_id"].as_i64().unwrap());
+            if event["id"].as_i64() == Some(last) {
+                return;
+            }
+        }
+    })
+    .await
+    .expect("the readable release's event arrives");
+}
+
+#[tokio::test]
+async fn a_page_load_asks_gitlab_once_per_app_not_once_per_release() {
+    let app = spawn_trust_app_with_role_cache(std::time::Duration::from_secs(300)).await;
+    for _ in 0..5 {
+        waiting_release(&app.store).await;
+    }
+    let (vera, _) = sign_in(&app, "vera").await;
+    let before = app.sim.world().api_requests().total();
+    let page = vera.get(&format!("{}/", app.address)).await;
+    assert_eq!(page.status(), 200);
+    let first = app.sim.world().api_requests().total() - before;
+    // The project's visibility, vera's membership, and at most the release managers' group.
+    assert!(
+        (1..=3).contains(&first),
+        "five releases of one app cost {first} GitLab requests"
+    );
+    let api = vera.get(&format!("{}/api/v1/releases", app.address)).await;
+    assert_eq!(api.status(), 200);
+    let page = vera.get(&format!("{}/", app.address)).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        app.sim.world().api_requests().total() - before,
+        first,
+        "the next loads are answered from the role cache"
+    );
+}
+
+#[tokio::test]
+async fn the_audit_log_is_read_by_admins_release_managers_and_each_person_for_themselves() {
+    let app = spawn_trust_app().await;
+    let id = waiting_release(&app.store).await;
+    let (jose, _) = sign_in(&app, "jose").await;
+    let (rosa, _) = sign_in(&app, "rosa").await;
+    let (ada, _) = sign_in(&app, "ada").await;
+    let base = &app.address;
+    let whole = "reading the whole audit log needs the admin role (an admin named in Convoy's configuration): ask for one release (release=N, as its release manager) or for your own attempts (person=your GitLab username)";
+    for (who, browser, query, status) in [
+        ("the admin", &ada, String::new(), 200),
+        ("a release manager", &rosa, String::new(), 403),
+        ("a release manager", &rosa, format!("release={id}"), 200),
+        ("an owner", &jose, format!("release={id}"), 403),
+        ("an owner", &jose, "person=jose".to_string(), 200),
+        ("an owner", &jose, "person=rosa".to_string(), 403),
+    ] {
+        let answer = browser.get(&format!("{base}/api/v1/audit?{query}")).await;
+        assert_eq!(answer.status(), status, "{who} ?{query}");
+        if status == 403 && query.is_empty() {
+            assert_eq!(error_of(answer).await, whole);
+        }
+    }
+    let refused = jose.get(&format!("{base}/api/v1/audit?release={id}")).await;
+    assert_eq!(
+        error_of(refused).await,
+        format!(
+            "reading the audit log of this release needs the release manager role on mobile/app (Maintainer), or Maintainer in the GitLab group {RELEASE_MANAGERS}"
+        )
+    );
+    let anonymous = reqwest::get(format!("{base}/api/v1/audit?person=jose"))
+        .await
+        .unwrap();
+    assert_eq!(anonymous.status(), 401);
+    // The page shows a person who names nobody their own attempts, not everyone's.
+    let page = jose.get(&format!("{base}/audit")).await;
+    assert_eq!(page.status(), 200);
+    assert_eq!(ada.get(&format!("{base}/audit")).await.status(), 200);
+    assert_eq!(
+        jose.get(&format!("{base}/audit?release={id}"))
+            .await
+            .status(),
+        403
+    );
 }

@@ -153,6 +153,69 @@ impl Store {
         Ok((summaries, crate::db::unsigned(total, "count")?))
     }
 
+    /// Newest first, only releases of `apps` (page and total as `list_main_releases`).
+    pub async fn list_main_releases_of(
+        &self,
+        apps: &[String],
+        page: u32,
+        per_page: u32,
+    ) -> Result<(Vec<MainReleaseSummary>, u64), StoreError> {
+        if apps.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let offset = i64::from(page.max(1) - 1) * i64::from(per_page);
+        // One placeholder per app; the apps themselves are bound, never written into the SQL.
+        let placeholders: Vec<String> = (1..=apps.len()).map(|n| format!("${n}")).collect();
+        let within = format!("m.app_project IN ({})", placeholders.join(", "));
+        let list_sql = format!(
+            "SELECT m.*, \
+             (SELECT COUNT(*) FROM component_releases c WHERE c.release_id = m.id) \
+               AS components_total, \
+             (SELECT COUNT(*) FROM component_releases c \
+               WHERE c.release_id = m.id AND c.state = 'success') AS components_released \
+             FROM main_releases m WHERE {within} ORDER BY m.id DESC LIMIT ${} OFFSET ${}",
+            apps.len() + 1,
+            apps.len() + 2
+        );
+        let count_sql = format!("SELECT COUNT(*) FROM main_releases m WHERE {within}");
+        let mut list = sqlx::query(sqlx::AssertSqlSafe(list_sql));
+        let mut count = sqlx::query_scalar::<_, i64>(sqlx::AssertSqlSafe(count_sql));
+        for app in apps {
+            list = list.bind(app.clone());
+            count = count.bind(app.clone());
+        }
+        let rows = list
+            .bind(i64::from(per_page))
+            .bind(offset)
+            .fetch_all(&self.pool)
+            .await?;
+        let summaries = rows
+            .iter()
+            .map(summary_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = count.fetch_one(&self.pool).await?;
+        Ok((summaries, crate::db::unsigned(total, "count")?))
+    }
+
+    /// Every app project that has a release, in name order.
+    pub async fn release_app_projects(&self) -> Result<Vec<String>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "SELECT DISTINCT app_project FROM main_releases ORDER BY app_project",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The app project of release `id`, if it exists.
+    pub async fn release_app_project(&self, id: i64) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT app_project FROM main_releases WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
+    }
+
     /// Releases that can still move (created, analyzing, waiting, deploying), oldest first.
     pub async fn active_main_release_ids(&self) -> Result<Vec<i64>, StoreError> {
         Ok(sqlx::query_scalar(concat!(

@@ -1,12 +1,16 @@
 //! `GET /api/v1/audit?release=3&person=jose&action=mark%20released&page=1&per_page=50`: who tried
 //! to change what, when, through which session or token, and what came of it (refusals too).
+//! An admin reads all of it, a release manager one release of their app (`release=`), anyone
+//! signed in their own attempts (`person=` their username): `auth::reading`.
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use convoy_store::{AuditEntry, AuditFilter, Store};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::releases::{MAX_PER_PAGE, ReadError};
+use crate::auth::Permissions;
+use crate::auth::reading::{AuditAsk, require_audit_reader};
 
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
@@ -48,8 +52,10 @@ pub struct AuditList {
     security(("bearer" = []), ("session" = []), ())
 )]
 pub async fn list_audit(
+    request: HttpRequest,
     query: web::Query<AuditQuery>,
     store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ReadError> {
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(50);
@@ -80,6 +86,15 @@ pub async fn list_audit(
         page,
         per_page,
     };
+    let release_app = match filter.release_id {
+        Some(id) => store.release_app_project(id).await?,
+        None => None,
+    };
+    let ask = AuditAsk {
+        release_app: release_app.as_deref(),
+        person: filter.person.as_deref(),
+    };
+    require_audit_reader(&request, &permissions, &ask).await?;
     let (entries, total) = store.audit_entries(&filter).await?;
     Ok(HttpResponse::Ok().json(AuditList {
         entries,

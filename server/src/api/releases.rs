@@ -11,6 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use super::errors::{ActionError, INTERNAL_ERROR, error_response, log_internal};
 use super::{fresh_detail, load_release, move_components, move_release, nudge};
+use crate::auth::reading::{Readable, readable_apps, require_reader};
 use crate::auth::{AuthError, Need, Permissions};
 use crate::settings::ServerSettings;
 use crate::views::{EventView, ReleaseSummary, release_detail};
@@ -140,6 +141,8 @@ pub async fn create_release(
 /// Why a release or a list of releases could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum ReadError {
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("release {0} does not exist: list releases with GET /api/v1/releases")]
     NotFound(i64),
     #[error("{0}")]
@@ -151,6 +154,7 @@ pub enum ReadError {
 impl ResponseError for ReadError {
     fn status_code(&self) -> StatusCode {
         match self {
+            ReadError::Auth(auth) => auth.status_code(),
             ReadError::NotFound(_) => StatusCode::NOT_FOUND,
             ReadError::InvalidInput(_) => StatusCode::BAD_REQUEST,
             ReadError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -180,6 +184,8 @@ pub struct ListQuery {
     /// Releases per page, 1 to 100; default 20.
     #[param(minimum = 1, maximum = 100)]
     pub per_page: Option<u32>,
+    /// Only releases of this app project (403 when the caller may not read it).
+    pub app_project: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -190,7 +196,8 @@ pub struct ReleaseList {
     pub total: u64,
 }
 
-/// `GET /api/v1/releases?page=1&per_page=20`: newest first.
+/// `GET /api/v1/releases?page=1&per_page=20&app_project=mobile/app`: newest first, only the
+/// releases of apps the caller may read (the viewer role).
 #[utoipa::path(
     get,
     path = "/api/v1/releases",
@@ -205,8 +212,10 @@ pub struct ReleaseList {
     security(("bearer" = []), ("session" = []), ())
 )]
 pub async fn list_releases(
+    request: HttpRequest,
     query: web::Query<ListQuery>,
     store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ReadError> {
     let page = query.page.unwrap_or(1);
     let per_page = query.per_page.unwrap_or(20);
@@ -220,7 +229,21 @@ pub async fn list_releases(
             "per_page must be between 1 and {MAX_PER_PAGE}: ask for fewer releases per page"
         )));
     }
-    let (summaries, total) = store.list_main_releases(page, per_page).await?;
+    let (summaries, total) = match query.app_project.as_deref().map(str::trim) {
+        Some(app) if !app.is_empty() => {
+            require_reader(&request, &permissions, app).await?;
+            store
+                .list_main_releases_of(&[app.to_string()], page, per_page)
+                .await?
+        }
+        _ => {
+            let apps = store.release_app_projects().await?;
+            match readable_apps(&request, &permissions, apps).await? {
+                Readable::Everything => store.list_main_releases(page, per_page).await?,
+                Readable::Apps(apps) => store.list_main_releases_of(&apps, page, per_page).await?,
+            }
+        }
+    };
     let releases = summaries.into_iter().map(ReleaseSummary::from).collect();
     Ok(HttpResponse::Ok().json(ReleaseList {
         releases,
@@ -245,14 +268,17 @@ pub async fn list_releases(
     security(("bearer" = []), ("session" = []), ())
 )]
 pub async fn get_release(
+    request: HttpRequest,
     path: web::Path<i64>,
     store: web::Data<Store>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ReadError> {
     let id = path.into_inner();
     let detail = release_detail(&store, &settings.forge_web_url, id)
         .await?
         .ok_or(ReadError::NotFound(id))?;
+    require_reader(&request, &permissions, &detail.app_project).await?;
     Ok(HttpResponse::Ok().json(detail))
 }
 
@@ -290,9 +316,11 @@ pub struct EventList {
     security(("bearer" = []), ("session" = []), ())
 )]
 pub async fn release_events(
+    request: HttpRequest,
     path: web::Path<i64>,
     query: web::Query<EventsQuery>,
     store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ReadError> {
     let id = path.into_inner();
     let limit = query.limit.unwrap_or(200);
@@ -301,9 +329,11 @@ pub async fn release_events(
             "limit must be between 1 and {MAX_EVENTS}: page through the log with after=<last event id>"
         )));
     }
-    if store.main_release(id).await?.is_none() {
-        return Err(ReadError::NotFound(id));
-    }
+    let app_project = store
+        .release_app_project(id)
+        .await?
+        .ok_or(ReadError::NotFound(id))?;
+    require_reader(&request, &permissions, &app_project).await?;
     let events = store
         .events(id, query.after.unwrap_or(0), limit)
         .await?
@@ -515,6 +545,7 @@ pub async fn my_permissions(
         .main_release(id)
         .await?
         .ok_or(ReadError::NotFound(id))?;
+    require_reader(&request, &permissions, &release.app_project).await?;
     let mut mine = MyPermissions {
         release_manager: false,
         owns: Vec::new(),

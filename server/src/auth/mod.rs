@@ -6,6 +6,7 @@
 //!   token, adds security headers, and writes the audit log of every attempted change.
 //! - `roles`: viewer, component owner, release manager and admin, from GitLab's own
 //!   permissions (looked up with Convoy's service token, cached briefly).
+//! - `reading`: who may read which releases and which part of the audit log.
 //! - `sign_in`: signing in with GitLab (OAuth 2 authorization code flow with PKCE and `state`).
 //! - `gitlab`: the two GitLab calls all this needs.
 //! - `secrets`: random secrets and their digests.
@@ -13,6 +14,7 @@
 pub mod gitlab;
 pub mod guard;
 pub mod identity;
+pub mod reading;
 pub mod roles;
 pub mod secrets;
 pub mod sign_in;

@@ -2,12 +2,14 @@
 
 use actix_web::http::StatusCode;
 use actix_web::http::header::ContentType;
-use actix_web::{HttpResponse, ResponseError, web};
+use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use convoy_store::{Store, StoreError};
 use serde::Deserialize;
 
 use super::view::{EventRow, ReleaseRow, ReleaseView};
+use crate::auth::reading::{Readable, readable_apps, require_reader};
+use crate::auth::{AuthError, Permissions};
 use crate::settings::ServerSettings;
 use crate::views;
 
@@ -33,6 +35,9 @@ const STATES: [&str; 11] = [
 /// Why a page could not be shown.
 #[derive(Debug, thiserror::Error)]
 pub enum PageError {
+    /// Not signed in (sent to sign in), or not allowed to read this (the sentence says why).
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("{0}")]
     NotFound(String),
     #[error("the dashboard cannot read the database")]
@@ -52,14 +57,23 @@ struct NotFoundPage<'a> {
 impl ResponseError for PageError {
     fn status_code(&self) -> StatusCode {
         match self {
+            PageError::Auth(auth) => auth.status_code(),
             PageError::NotFound(_) => StatusCode::NOT_FOUND,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
+        if let PageError::Auth(AuthError::NotSignedIn) = self {
+            return crate::auth::guard::sign_in_page();
+        }
+        let sentence;
         let message = match self {
             PageError::NotFound(message) => message.as_str(),
+            PageError::Auth(refusal) => {
+                sentence = refusal.to_string();
+                sentence.as_str()
+            }
             other => {
                 tracing::error!(error = ?other, "dashboard page failed");
                 "Convoy could not show this page. Try again in a moment."
@@ -100,13 +114,20 @@ struct ReleasesPage {
 
 /// `GET /`: every release, newest first, paginated with `?page=`.
 pub async fn releases(
+    request: HttpRequest,
     store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
     query: web::Query<PageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let page = query.page.unwrap_or(1).max(1);
     // Read before the rows: a change recorded in between is pushed again, never lost.
     let last_event_id = store.last_event_id().await?;
-    let (summaries, total) = store.list_main_releases(page, PER_PAGE).await?;
+    // Only the releases of apps the person may read (one role lookup per app, not per row).
+    let apps = store.release_app_projects().await?;
+    let (summaries, total) = match readable_apps(&request, &permissions, apps).await? {
+        Readable::Everything => store.list_main_releases(page, PER_PAGE).await?,
+        Readable::Apps(apps) => store.list_main_releases_of(&apps, page, PER_PAGE).await?,
+    };
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     html(&ReleasesPage {
         rows: summaries.iter().map(ReleaseRow::from).collect(),
@@ -141,8 +162,10 @@ struct ReleasePage {
 
 /// `GET /releases/{id}`: the plan, the components, the actions and the timeline.
 pub async fn release(
+    request: HttpRequest,
     store: web::Data<Store>,
     settings: web::Data<ServerSettings>,
+    permissions: web::Data<Permissions>,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, PageError> {
     let id = id.into_inner();
@@ -152,6 +175,7 @@ pub async fn release(
     let Some(detail) = views::release_detail(&store, &settings.forge_web_url, id).await? else {
         return Err(PageError::NotFound(format!("There is no release #{id}.")));
     };
+    require_reader(&request, &permissions, &detail.app_project).await?;
     let json = serde_json::to_value(&detail)?;
     let release_json = serde_json::to_string(&json)?.replace('<', "\\u003c");
     let release: ReleaseView = serde_json::from_value(json)?;

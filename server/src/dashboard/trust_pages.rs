@@ -1,11 +1,13 @@
 //! The dashboard's trust pages: personal API tokens (`/tokens`) and the audit log (`/audit`).
 
-use actix_web::{HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 use convoy_store::{AuditEntry, AuditFilter, Store};
 use serde::Deserialize;
 
 use super::pages::{PageError, html};
+use crate::auth::reading::{AuditAsk, require_audit_reader};
+use crate::auth::{Permissions, caller};
 
 /// Entries per page of the audit page.
 const PER_PAGE: u32 = 50;
@@ -40,17 +42,29 @@ struct AuditPage {
     older_page: Option<u32>,
 }
 
-/// `GET /audit?person=&action=&release=&page=`: newest first.
+/// `GET /audit?person=&action=&release=&page=`: newest first. Who may read which part is
+/// `auth::reading::require_audit_reader`; someone who is not an admin and names neither a
+/// release nor a person sees their own attempts.
 pub async fn audit(
+    request: HttpRequest,
     store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
     query: web::Query<AuditPageQuery>,
 ) -> Result<HttpResponse, PageError> {
     let text = |value: &Option<String>| value.as_deref().unwrap_or("").trim().to_string();
-    let (person, action, release) = (
+    let (mut person, action, release) = (
         text(&query.person),
         text(&query.action),
         text(&query.release),
     );
+    let who = caller(&request);
+    if person.is_empty()
+        && release.is_empty()
+        && let Some(who) = &who
+        && !permissions.is_admin(who)
+    {
+        person = who.username().unwrap_or_default().to_string();
+    }
     let page = query.page.unwrap_or(1).max(1);
     let filter = AuditFilter {
         release_id: release.parse().ok(),
@@ -59,6 +73,15 @@ pub async fn audit(
         page,
         per_page: PER_PAGE,
     };
+    let release_app = match filter.release_id {
+        Some(id) => store.release_app_project(id).await?,
+        None => None,
+    };
+    let ask = AuditAsk {
+        release_app: release_app.as_deref(),
+        person: filter.person.as_deref(),
+    };
+    require_audit_reader(&request, &permissions, &ask).await?;
     let (entries, total) = store.audit_entries(&filter).await?;
     let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
     let mut link = url::form_urlencoded::Serializer::new(String::new());

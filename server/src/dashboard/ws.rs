@@ -6,7 +6,12 @@
 //! the hub before reading the log, and skips any hub event at or below the last id it sent.
 //!
 //! Messages are JSON: `{"type":"event","event":{…release event…}}`.
+//!
+//! A feed carries only the events of releases the person may read (the viewer role of the
+//! release's app, `auth::reading`), checked per event through the role cache: someone who
+//! loses the role stops receiving events within the cache lifetime.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -16,6 +21,8 @@ use serde::Deserialize;
 use tokio::sync::broadcast::{self, error::RecvError};
 
 use super::pages::PageError;
+use crate::auth::reading::{reader, require_reader};
+use crate::auth::{Identity, Permissions};
 use crate::live::{self, LiveEvent, LiveHub};
 
 /// How often the server pings an idle browser.
@@ -62,17 +69,29 @@ pub async fn release_live(
     query: web::Query<LiveQuery>,
     store: web::Data<Store>,
     hub: web::Data<LiveHub>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, actix_web::Error> {
     let id = id.into_inner();
-    if store
-        .main_release(id)
+    let Some(app_project) = store
+        .release_app_project(id)
         .await
         .map_err(PageError::from)?
-        .is_none()
-    {
+    else {
         return Err(PageError::NotFound(format!("There is no release #{id}.")).into());
-    }
-    start(&req, body, &store, &hub, Feed::Release(id), query.after)
+    };
+    require_reader(&req, &permissions, &app_project)
+        .await
+        .map_err(PageError::from)?;
+    let access = Access::new(&req, permissions)?;
+    start(
+        &req,
+        body,
+        &store,
+        &hub,
+        Feed::Release(id),
+        query.after,
+        access,
+    )
 }
 
 /// `GET /live?after=N`
@@ -82,8 +101,58 @@ pub async fn all_live(
     query: web::Query<LiveQuery>,
     store: web::Data<Store>,
     hub: web::Data<LiveHub>,
+    permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, actix_web::Error> {
-    start(&req, body, &store, &hub, Feed::All, query.after)
+    let access = Access::new(&req, permissions)?;
+    start(&req, body, &store, &hub, Feed::All, query.after, access)
+}
+
+/// Whose feed it is, and which releases they may read.
+struct Access {
+    /// `None`: an anonymous reader under `--allow-anonymous`, who reads everything.
+    who: Option<Identity>,
+    permissions: web::Data<Permissions>,
+    /// Release id → its app project (a release never changes app).
+    apps: HashMap<i64, String>,
+}
+
+impl Access {
+    fn new(
+        req: &HttpRequest,
+        permissions: web::Data<Permissions>,
+    ) -> Result<Access, actix_web::Error> {
+        let who = reader(req).map_err(PageError::from)?;
+        Ok(Access {
+            who,
+            permissions,
+            apps: HashMap::new(),
+        })
+    }
+
+    /// Whether the person may read release `release_id`'s events now.
+    async fn reads(&mut self, store: &Store, release_id: i64) -> Result<bool, End> {
+        let Some(who) = &self.who else {
+            return Ok(true);
+        };
+        let app = match self.apps.get(&release_id) {
+            Some(app) => app.clone(),
+            None => {
+                let Some(app) = store
+                    .release_app_project(release_id)
+                    .await
+                    .map_err(End::Store)?
+                else {
+                    return Ok(false);
+                };
+                self.apps.insert(release_id, app.clone());
+                app
+            }
+        };
+        self.permissions
+            .reads(who, &app)
+            .await
+            .map_err(|_| End::RoleLookup)
+    }
 }
 
 fn start(
@@ -93,6 +162,7 @@ fn start(
     hub: &LiveHub,
     feed: Feed,
     after: Option<i64>,
+    access: Access,
 ) -> Result<HttpResponse, actix_web::Error> {
     crate::auth::guard::check_origin(req)?;
     let (response, session, messages) = actix_ws::handle(req, body)?;
@@ -103,6 +173,7 @@ fn start(
         session,
         store: store.clone(),
         feed,
+        access,
         last_sent: after.unwrap_or(0).max(0),
     };
     actix_web::rt::spawn(connection.run(messages, live));
@@ -119,6 +190,8 @@ enum End {
     ServerStopping,
     /// The event log could not be read.
     Store(StoreError),
+    /// GitLab could not tell whether the person may read a release.
+    RoleLookup,
     /// An event could not be written as JSON.
     Encode(serde_json::Error),
     /// Sending failed: the connection is already closed.
@@ -129,7 +202,8 @@ struct Connection {
     session: Session,
     store: Store,
     feed: Feed,
-    /// The id of the last event sent (or the one the browser says it has).
+    access: Access,
+    /// The id of the last event sent or skipped (or the one the browser says it has).
     last_sent: i64,
 }
 
@@ -148,6 +222,10 @@ impl Connection {
                     "cannot read events; reconnect",
                 )))
             }
+            End::RoleLookup => Some(CloseReason::from((
+                CloseCode::Again,
+                "cannot check your role at GitLab; reconnect",
+            ))),
             End::Encode(error) => {
                 tracing::error!(%error, "live session cannot encode an event");
                 Some(CloseReason::from((
@@ -231,7 +309,9 @@ impl Connection {
     /// Sends an event read from the log if it belongs to the feed and is newer than anything
     /// sent.
     async fn send(&mut self, event: &ReleaseEvent) -> Result<(), End> {
-        if !self.wants(event.id, event.release_id) {
+        if !self.wants(event.id, event.release_id)
+            || !self.readable(event.id, event.release_id).await?
+        {
             return Ok(());
         }
         let message = live::message(event).map_err(End::Encode)?;
@@ -241,10 +321,22 @@ impl Connection {
     /// Sends an event from the hub, already serialized (its bytes are shared with every other
     /// session), under the same rule.
     async fn send_live(&mut self, event: LiveEvent) -> Result<(), End> {
-        if !self.wants(event.id, event.release_id) {
+        if !self.wants(event.id, event.release_id)
+            || !self.readable(event.id, event.release_id).await?
+        {
             return Ok(());
         }
         self.deliver(event.id, event.message).await
+    }
+
+    /// Whether the person may read the event; one they may not is skipped for good (counted as
+    /// sent, so that catching up moves past it).
+    async fn readable(&mut self, id: i64, release_id: i64) -> Result<bool, End> {
+        if self.access.reads(&self.store, release_id).await? {
+            return Ok(true);
+        }
+        self.last_sent = id;
+        Ok(false)
     }
 
     fn wants(&self, id: i64, release_id: i64) -> bool {

@@ -87,7 +87,13 @@ fn scenario() -> Scenario {
     scenario
 }
 
+/// Every change asks GitLab afresh (no role cache), so a removed member loses the role at once.
 pub async fn spawn_trust_app() -> TrustApp {
+    spawn_trust_app_with_role_cache(Duration::ZERO).await
+}
+
+/// With GitLab's answers trusted for `role_cache`.
+pub async fn spawn_trust_app_with_role_cache(role_cache: Duration) -> TrustApp {
     let sim = RunningSimulator::start(SimulatorConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: SERVICE_TOKEN.to_string(),
@@ -121,8 +127,7 @@ pub async fn spawn_trust_app() -> TrustApp {
             admins: vec!["ada".to_string()],
             release_manager_groups: vec![RELEASE_MANAGERS.to_string()],
             allow_anonymous_reads: false,
-            // Every change asks GitLab afresh, so a removed member loses the role at once.
-            role_cache: Duration::ZERO,
+            role_cache,
         },
     };
     let application = Application::build(settings, store.clone(), jobs.clone())
@@ -297,11 +302,16 @@ pub async fn sign_in(app: &TrustApp, username: &str) -> (Browser, String) {
 /// stored, waiting to be deployed. Each at a ref of its own (`release/2.1.N`): at most one
 /// release per app and ref may be active.
 pub async fn waiting_release(store: &Store) -> i64 {
+    waiting_release_of(store, APP).await
+}
+
+/// The same, of another app project.
+pub async fn waiting_release_of(store: &Store, app_project: &str) -> i64 {
     static NEXT_REF: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = NEXT_REF.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let id = store
         .create_main_release(&NewMainRelease {
-            app_project: APP.to_string(),
+            app_project: app_project.to_string(),
             app_ref: format!("release/2.1.{n}"),
             started_by: "test".to_string(),
             require_review: false,
