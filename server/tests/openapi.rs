@@ -433,10 +433,16 @@ async fn real_answers_match_their_documented_schemas() {
         .await,
         409
     );
-    let audit = app.get("/api/v1/audit").await;
+    let audit = app.get_as_admin("/api/v1/audit").await;
     assert_eq!(
         assert_documented(&doc, "get", "/api/v1/audit", audit).await,
         200
+    );
+    // Even under --allow-anonymous the audit log names people only to those signed in.
+    let anonymous = app.get("/api/v1/audit").await;
+    assert_eq!(
+        assert_documented(&doc, "get", "/api/v1/audit", anonymous).await,
+        401
     );
     let tokens = app
         .client

@@ -12,8 +12,8 @@ mod ws;
 
 use actix_web::web;
 
-/// Registers every dashboard route. Expects `web::Data<Store>`, `web::Data<ServerSettings>` and
-/// `web::Data<LiveHub>` in the app.
+/// Registers every dashboard route. Expects `web::Data<Store>`, `web::Data<ServerSettings>`,
+/// `web::Data<LiveHub>` and `web::Data<Permissions>` in the app.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(pages::releases))
         .route("/releases/new", web::get().to(pages::new_release))

@@ -177,6 +177,16 @@ impl TestApp {
             .expect("the request is sent")
     }
 
+    /// A read with the bootstrap token (the audit log is not open to anonymous readers).
+    pub async fn get_as_admin(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .bearer_auth(BOOTSTRAP_TOKEN)
+            .send()
+            .await
+            .expect("the request is sent")
+    }
+
     pub async fn post(&self, path: &str, body: Value) -> reqwest::Response {
         self.client
             .post(format!("{}{path}", self.address))

@@ -103,6 +103,12 @@ pub async fn spawn_dashboard_with_hub(capacity: usize, safety_poll: Duration) ->
     let hub = web::Data::new(LiveHub::start_with(store.clone(), capacity, safety_poll));
     let data = web::Data::new(store.clone());
     let settings = web::Data::new(settings());
+    // Anonymous reads are allowed, so no role is ever looked up.
+    let permissions = web::Data::new(convoy_server::auth::Permissions::new(
+        None,
+        Vec::new(),
+        Duration::ZERO,
+    ));
     let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
     let port = listener.local_addr().unwrap().port();
     let server = HttpServer::new(move || {
@@ -110,6 +116,7 @@ pub async fn spawn_dashboard_with_hub(capacity: usize, safety_poll: Duration) ->
             .app_data(data.clone())
             .app_data(settings.clone())
             .app_data(hub.clone())
+            .app_data(permissions.clone())
             .configure(convoy_server::dashboard::configure)
     })
     .listen(listener)
