@@ -59,10 +59,28 @@ struct State {
     paused_until: Option<Instant>,
 }
 
-/// A request's place in flight; give it back with [`Budget::finish`].
+/// A request's place in flight. [`Slot::finish`] gives it back with what the answer said; a
+/// request dropped half way (its caller gave up on it) gives it back when dropped.
 #[derive(Debug)]
 pub(crate) struct Slot {
+    budget: Arc<Budget>,
     round: u64,
+    finished: bool,
+}
+
+impl Slot {
+    pub(crate) fn finish(mut self, verdict: Verdict) {
+        self.finished = true;
+        self.budget.finish(self.round, verdict);
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if !self.finished {
+            self.budget.give_back();
+        }
+    }
 }
 
 impl Budget {
@@ -85,7 +103,7 @@ impl Budget {
     }
 
     /// Waits for a pause to end, a place in flight and the budget's next token, in that order.
-    pub(crate) async fn start(&self) -> Slot {
+    pub(crate) async fn start(self: &Arc<Self>) -> Slot {
         let slot = loop {
             let freed = self.freed.notified();
             let wait = {
@@ -94,7 +112,11 @@ impl Budget {
                     Some(until) if until > Instant::now() => Some(until),
                     _ if state.in_flight < state.limit => {
                         state.in_flight += 1;
-                        break Slot { round: state.round };
+                        break Slot {
+                            budget: self.clone(),
+                            round: state.round,
+                            finished: false,
+                        };
                     }
                     _ => None,
                 }
@@ -110,8 +132,14 @@ impl Budget {
         slot
     }
 
-    /// Gives the place back and learns from the answer.
-    pub(crate) fn finish(&self, slot: Slot, verdict: Verdict) {
+    /// Gives a place back without an answer to learn from.
+    fn give_back(&self) {
+        self.state.lock().expect("budget lock").in_flight -= 1;
+        self.freed.notify_waiters();
+    }
+
+    /// Gives the place of a request sent in `round` back and learns from the answer.
+    fn finish(&self, round: u64, verdict: Verdict) {
         let mut state = self.state.lock().expect("budget lock");
         state.in_flight -= 1;
         match verdict {
@@ -123,9 +151,9 @@ impl Budget {
                     metrics::record_in_flight_limit(state.limit);
                 }
             }
-            Verdict::Overloaded => self.cut(&mut state, &slot),
+            Verdict::Overloaded => Self::cut(&mut state, round),
             Verdict::Throttled { pause } => {
-                self.cut(&mut state, &slot);
+                Self::cut(&mut state, round);
                 let until = Instant::now() + pause.min(MAX_PAUSE);
                 if state.paused_until.is_none_or(|current| current < until) {
                     state.paused_until = Some(until);
@@ -136,8 +164,8 @@ impl Budget {
         self.freed.notify_waiters();
     }
 
-    fn cut(&self, state: &mut State, slot: &Slot) {
-        if slot.round != state.round {
+    fn cut(state: &mut State, round: u64) {
+        if round != state.round {
             return;
         }
         state.round += 1;
@@ -193,18 +221,15 @@ mod tests {
     async fn a_throttled_answer_pauses_every_request_until_gitlab_said() {
         let budget = Budget::new(None, 4);
         let first = budget.start().await;
-        budget.finish(
-            first,
-            Verdict::Throttled {
-                pause: Duration::from_secs(7),
-            },
-        );
+        first.finish(Verdict::Throttled {
+            pause: Duration::from_secs(7),
+        });
         // Time is the test's own (paused tokio clock): the next request starts when the pause
         // is over, not before.
         let asked = Instant::now();
         let next = budget.start().await;
         assert_eq!(Instant::now() - asked, Duration::from_secs(7));
-        budget.finish(next, Verdict::Fine);
+        next.finish(Verdict::Fine);
     }
 
     #[tokio::test]
@@ -212,15 +237,13 @@ mod tests {
         let budget = Budget::new(None, 8);
         let slots: Vec<Slot> = take_slots(&budget, 8).await;
         for slot in slots {
-            budget.finish(slot, Verdict::Overloaded);
+            slot.finish(Verdict::Overloaded);
         }
         assert_eq!(budget.limit(), 4, "eight failures sent together count once");
-        let slot = budget.start().await;
-        budget.finish(slot, Verdict::Overloaded);
+        budget.start().await.finish(Verdict::Overloaded);
         assert_eq!(budget.limit(), 2, "a failure after the cut cuts again");
         for _ in 0..2 {
-            let slot = budget.start().await;
-            budget.finish(slot, Verdict::Fine);
+            budget.start().await.finish(Verdict::Fine);
         }
         assert_eq!(budget.limit(), 3, "`limit` good answers raise it by one");
     }
@@ -236,10 +259,17 @@ mod tests {
         tokio::task::yield_now().await;
         assert!(!third.is_finished(), "a third request waits for a place");
         let mut held = held.into_iter();
-        budget.finish(held.next().unwrap(), Verdict::Fine);
+        held.next().unwrap().finish(Verdict::Fine);
         let third = third.await.unwrap();
-        budget.finish(third, Verdict::Fine);
-        budget.finish(held.next().unwrap(), Verdict::Fine);
+        // A request dropped half way gives its place back too.
+        drop(held.next().unwrap());
+        third.finish(Verdict::Fine);
+        let both = async { (budget.start().await, budget.start().await) };
+        let (a, b) = tokio::time::timeout(Duration::from_secs(30), both)
+            .await
+            .expect("the dropped request's place was given back");
+        a.finish(Verdict::Fine);
+        b.finish(Verdict::Fine);
     }
 
     #[test]
@@ -274,7 +304,7 @@ mod tests {
         );
     }
 
-    async fn take_slots(budget: &Budget, n: usize) -> Vec<Slot> {
+    async fn take_slots(budget: &Arc<Budget>, n: usize) -> Vec<Slot> {
         let mut slots = Vec::new();
         for _ in 0..n {
             slots.push(budget.start().await);

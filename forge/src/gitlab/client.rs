@@ -147,7 +147,7 @@ impl HttpClient {
     ) -> (Attempt, Verdict) {
         let slot = self.budget.start().await;
         let (attempt, verdict) = self.send(parts, url, body).await;
-        self.budget.finish(slot, verdict);
+        slot.finish(verdict);
         (attempt, verdict)
     }
 
