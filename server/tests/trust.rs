@@ -854,3 +854,104 @@ async fn the_audit_log_is_read_by_admins_release_managers_and_each_person_for_th
         403
     );
 }
+
+#[tokio::test]
+async fn an_admin_lists_and_revokes_anyones_token_and_nobody_else_may() {
+    let app = spawn_trust_app().await;
+    let (rosa, _) = sign_in(&app, "rosa").await;
+    let (jose, _) = sign_in(&app, "jose").await;
+    let (ada, _) = sign_in(&app, "ada").await;
+    let (rosa_token_id, rosa_token) = token_of(&app, &rosa, false).await;
+    let (jose_token_id, jose_token) = token_of(&app, &jose, true).await;
+    let base = &app.address;
+    // Jose's token is used once: the list says when.
+    let used = with_token(&app, &jose_token, Method::GET, "/api/v1/releases", None).await;
+    assert_eq!(used.status(), 200);
+
+    let listed = ada.get(&format!("{base}/api/v1/admin/tokens")).await;
+    assert_eq!(listed.status(), 200);
+    let listed: Value = listed.json().await.unwrap();
+    let tokens = listed["tokens"].as_array().unwrap();
+    assert_eq!(tokens.len(), 2, "{listed}");
+    assert_eq!(tokens[0]["id"], jose_token_id);
+    assert_eq!(tokens[0]["owner"]["username"], "jose");
+    assert_eq!(tokens[0]["read_only"], true);
+    assert!(tokens[0]["last_used_at"].is_string(), "{listed}");
+    assert_eq!(tokens[1]["owner"]["username"], "rosa");
+    assert!(tokens[1]["last_used_at"].is_null(), "{listed}");
+    assert!(tokens[1]["revoked_at"].is_null());
+    let text = listed.to_string();
+    for secret in [&rosa_token, &jose_token] {
+        assert!(!text.contains(secret.as_str()), "a listing shows a secret");
+        let digest = convoy_server::auth::secrets::digest(secret);
+        assert!(!text.contains(&digest), "a listing shows a digest");
+    }
+
+    // Nobody else may list or revoke: the release manager and the token's own owner included.
+    let sentence = "listing every person's API tokens needs the admin role (an admin named in Convoy's configuration)";
+    for browser in [&rosa, &jose] {
+        let refused = browser.get(&format!("{base}/api/v1/admin/tokens")).await;
+        assert_eq!(refused.status(), 403);
+        assert_eq!(error_of(refused).await, sentence);
+        let page = browser.get(&format!("{base}/admin/tokens")).await;
+        assert_eq!(page.status(), 403);
+    }
+    assert_eq!(ada.get(&format!("{base}/admin/tokens")).await.status(), 200);
+    let refused = jose
+        .send(
+            Method::DELETE,
+            &format!("{base}/api/v1/admin/tokens/{rosa_token_id}"),
+            None,
+            Some(&jose.csrf_token),
+        )
+        .await;
+    assert_eq!(refused.status(), 403);
+    assert_eq!(
+        error_of(refused).await,
+        format!(
+            "revoking token {rosa_token_id} of another person needs the admin role (an admin named in Convoy's configuration)"
+        )
+    );
+    let still = with_token(&app, &rosa_token, Method::GET, "/api/v1/releases", None).await;
+    assert_eq!(still.status(), 200, "a refused revocation revoked nothing");
+
+    // The admin revokes Rosa's token: it stops working, and the audit log says who did it.
+    let revoked = ada
+        .send(
+            Method::DELETE,
+            &format!("{base}/api/v1/admin/tokens/{rosa_token_id}"),
+            None,
+            Some(&ada.csrf_token),
+        )
+        .await;
+    assert_eq!(revoked.status(), 204);
+    let gone = with_token(&app, &rosa_token, Method::GET, "/api/v1/releases", None).await;
+    assert_eq!(gone.status(), 401);
+    let again = ada
+        .send(
+            Method::DELETE,
+            &format!("{base}/api/v1/admin/tokens/{rosa_token_id}"),
+            None,
+            Some(&ada.csrf_token),
+        )
+        .await;
+    assert_eq!(again.status(), 404);
+    let audit: Value = ada
+        .get(&format!(
+            "{base}/api/v1/audit?action=revoke%20someone%27s%20token"
+        ))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(audit["total"], 3, "{audit}");
+    let entries = audit["entries"].as_array().unwrap();
+    assert_eq!(entries[1]["actor"], "Ada (@ada)");
+    assert_eq!(entries[1]["status"], 204);
+    assert_eq!(
+        entries[1]["path"],
+        format!("/api/v1/admin/tokens/{rosa_token_id}")
+    );
+    assert_eq!(entries[2]["actor"], "José Núñez (@jose)");
+    assert_eq!(entries[2]["status"], 403);
+}

@@ -11,6 +11,7 @@ use crate::error::StoreError;
 
 /// A GitLab user as Convoy last saw them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UserRecord {
     /// GitLab's user id.
     pub id: i64,
@@ -37,6 +38,8 @@ pub struct ApiTokenRecord {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// When it last authenticated a request (kept to the minute).
+    pub last_used_at: Option<DateTime<Utc>>,
 }
 
 /// A new personal API token.
@@ -196,6 +199,44 @@ impl Store {
         rows.iter().map(token_from_row).collect()
     }
 
+    /// Every person's tokens, newest first, at most `limit` (for the admins' list).
+    pub async fn all_api_tokens(&self, limit: u32) -> Result<Vec<ApiTokenRecord>, StoreError> {
+        let rows = sqlx::query(TOKEN_SELECT_ALL)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(token_from_row).collect()
+    }
+
+    /// Revokes token `id` whoever owns it (an admin's doing); false when there is no such live
+    /// token.
+    pub async fn revoke_any_api_token(&self, id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+        )
+        .bind(id)
+        .bind(time_text(now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Notes that token `id` was just used. Written at most once a minute per token, so that a
+    /// busy script does not turn every read into a write.
+    pub async fn note_api_token_used(&self, id: i64) -> Result<(), StoreError> {
+        let now = now();
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = $2 \
+             WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < $3)",
+        )
+        .bind(id)
+        .bind(time_text(now))
+        .bind(time_text(now - Duration::minutes(1)))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// Revokes token `id` of `user_id`; false when the user has no such live token.
     pub async fn revoke_api_token(&self, id: i64, user_id: i64) -> Result<bool, StoreError> {
         let done = sqlx::query(
@@ -212,6 +253,8 @@ impl Store {
 
 const TOKEN_SELECT_BY_HASH: &str = "SELECT t.*, u.username, u.name AS user_name \
      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.secret_hash = $1";
+const TOKEN_SELECT_ALL: &str = "SELECT t.*, u.username, u.name AS user_name \
+     FROM api_tokens t JOIN users u ON u.id = t.user_id ORDER BY t.id DESC LIMIT $1";
 const TOKEN_SELECT_BY_USER: &str = "SELECT t.*, u.username, u.name AS user_name \
      FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.user_id = $1 ORDER BY t.id DESC";
 
@@ -236,5 +279,6 @@ fn token_from_row(row: &AnyRow) -> Result<ApiTokenRecord, StoreError> {
         created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
         expires_at: parse_time(&row.try_get::<String, _>("expires_at")?)?,
         revoked_at: parse_optional_time(row.try_get("revoked_at")?)?,
+        last_used_at: parse_optional_time(row.try_get("last_used_at")?)?,
     })
 }

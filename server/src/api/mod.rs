@@ -53,6 +53,8 @@ api_routes! {
     post "/tokens" => tokens::create_token;
     get "/tokens" => tokens::list_tokens;
     delete "/tokens/{id}" => tokens::revoke_token;
+    get "/admin/tokens" => tokens::list_every_token;
+    delete "/admin/tokens/{id}" => tokens::revoke_any_token;
     get "/audit" => audit::list_audit;
 }
 

@@ -58,6 +58,8 @@ pub const WEBHOOK_TOKEN: &str = "gitlab_token";
         super::tokens::create_token,
         super::tokens::list_tokens,
         super::tokens::revoke_token,
+        super::tokens::list_every_token,
+        super::tokens::revoke_any_token,
         super::audit::list_audit,
         crate::webhooks::gitlab_webhook,
         crate::health::health_check,

@@ -2,6 +2,10 @@
 //! secret once; `GET /api/v1/tokens` lists the caller's tokens (never a secret);
 //! `DELETE /api/v1/tokens/{id}` revokes one. A token acts as its owner, with the owner's roles
 //! (or only reads, when `read_only`). Only its SHA-256 digest is stored.
+//!
+//! Admins see every person's tokens (`GET /api/v1/admin/tokens`: never a secret nor a digest)
+//! and revoke any of them (`DELETE /api/v1/admin/tokens/{id}`, in the audit log as "revoke
+//! someone's token").
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
@@ -13,7 +17,7 @@ use utoipa::ToSchema;
 use super::errors::{INTERNAL_ERROR, error_response, log_internal};
 use crate::auth::identity::TOKEN_PREFIX;
 use crate::auth::secrets::{digest, random_secret};
-use crate::auth::{AuthError, Identity, signed_in};
+use crate::auth::{AuthError, Identity, Need, Permissions, signed_in};
 
 /// Tokens live at most this many days.
 pub const MAX_DAYS: u32 = 366;
@@ -29,6 +33,8 @@ pub enum TokenError {
     InvalidInput(String),
     #[error("you have no live token {0}: list your tokens with GET /api/v1/tokens")]
     NotFound(i64),
+    #[error("there is no live token {0}: list every token with GET /api/v1/admin/tokens")]
+    NoLiveToken(i64),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -38,7 +44,7 @@ impl ResponseError for TokenError {
         match self {
             TokenError::Auth(auth) => auth.status_code(),
             TokenError::InvalidInput(_) => StatusCode::BAD_REQUEST,
-            TokenError::NotFound(_) => StatusCode::NOT_FOUND,
+            TokenError::NotFound(_) | TokenError::NoLiveToken(_) => StatusCode::NOT_FOUND,
             TokenError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -268,5 +274,109 @@ pub async fn revoke_token(
     if !store.revoke_api_token(id, user.id).await? {
         return Err(TokenError::NotFound(id));
     }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// At most this many tokens are listed for admins (newest first).
+pub const MAX_LISTED: u32 = 1000;
+
+/// A token as an admin sees it: whose it is and how it is used, never its secret or digest.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnedTokenView {
+    pub id: i64,
+    pub name: String,
+    /// The person it acts as.
+    pub owner: UserRecord,
+    pub read_only: bool,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// When it last authenticated a request (to the minute); `null` if never.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiTokenRecord> for OwnedTokenView {
+    fn from(record: ApiTokenRecord) -> OwnedTokenView {
+        OwnedTokenView {
+            id: record.id,
+            name: record.name,
+            owner: record.user,
+            read_only: record.read_only,
+            created_at: record.created_at,
+            expires_at: record.expires_at,
+            last_used_at: record.last_used_at,
+            revoked_at: record.revoked_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OwnedTokenList {
+    pub tokens: Vec<OwnedTokenView>,
+}
+
+/// `GET /api/v1/admin/tokens`: every person's tokens, newest first (admins only).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/tokens",
+    summary = "List every person's tokens (admins)",
+    tag = "tokens",
+    responses(
+        (status = 200, description = "Every person's tokens, newest first (at most 1000), without secrets", body = OwnedTokenList),
+        crate::api::openapi::Refusals,
+    ),
+    security(("bearer" = []), ("session" = []))
+)]
+pub async fn list_every_token(
+    request: HttpRequest,
+    store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
+) -> Result<HttpResponse, TokenError> {
+    let who = signed_in(&request)?;
+    permissions.require_admin_to_read(&who, "listing every person's API tokens")?;
+    let tokens = store
+        .all_api_tokens(MAX_LISTED)
+        .await?
+        .into_iter()
+        .map(OwnedTokenView::from)
+        .collect();
+    Ok(HttpResponse::Ok().json(OwnedTokenList { tokens }))
+}
+
+/// `DELETE /api/v1/admin/tokens/{id}`: revokes anyone's token (admins only).
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/tokens/{id}",
+    summary = "Revoke anyone's token (admins)",
+    tag = "tokens",
+    params(("id" = i64, Path, description = "The token's id, as listed")),
+    responses(
+        (status = 204, description = "Revoked"),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::TooManyChanges,
+        crate::api::openapi::NotFound,
+    ),
+    security(("bearer" = []), ("session" = [], "csrf" = []))
+)]
+pub async fn revoke_any_token(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
+) -> Result<HttpResponse, TokenError> {
+    let who = signed_in(&request)?;
+    let id = path.into_inner();
+    permissions
+        .require(
+            &who,
+            &Need::Admin {
+                action: format!("revoking token {id} of another person"),
+            },
+        )
+        .await?;
+    if !store.revoke_any_api_token(id).await? {
+        return Err(TokenError::NoLiveToken(id));
+    }
+    tracing::info!(token_id = id, by = %who.actor(), "API token revoked by an admin");
     Ok(HttpResponse::NoContent().finish())
 }

@@ -330,6 +330,9 @@ pub fn describe(method: &Method, path: &str) -> (String, Option<i64>, Option<Str
         }
         ["tokens"] => ("create token".to_string(), None, None),
         ["tokens", _] if method == Method::DELETE => ("revoke token".to_string(), None, None),
+        ["admin", "tokens", _] if method == Method::DELETE => {
+            ("revoke someone's token".to_string(), None, None)
+        }
         _ => (format!("{method} {path}"), None, None),
     }
 }

@@ -125,6 +125,10 @@ pub async fn from_bearer(
     if record.expires_at <= Utc::now() {
         return Err(BadToken::Expired);
     }
+    // Only for the admins' token list: a failure here must not refuse the request.
+    if let Err(error) = store.note_api_token_used(record.id).await {
+        tracing::warn!(%error, token_id = record.id, "could not note that a token was used");
+    }
     Ok(Identity {
         user: Some(record.user),
         via: Via::Token {

@@ -196,6 +196,24 @@ impl Permissions {
         Ok(false)
     }
 
+    /// Ok when the identity is an admin, for a read (a read-only token of an admin may read);
+    /// 403 naming the role otherwise.
+    pub fn require_admin_to_read(
+        &self,
+        identity: &Identity,
+        action: &str,
+    ) -> Result<(), AuthError> {
+        if self.is_admin(identity) {
+            return Ok(());
+        }
+        Err(AuthError::Forbidden(
+            Need::Admin {
+                action: action.to_string(),
+            }
+            .refusal(),
+        ))
+    }
+
     /// Ok when the identity may read the app project's releases: GitLab's `:read_project`
     /// (`ProjectPolicy`: a member with Guest or more, or any signed-in user when the project is
     /// `public` or `internal`), a release manager through a group, or an admin. 403 otherwise,

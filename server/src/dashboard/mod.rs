@@ -21,6 +21,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/releases/{id}/live", web::get().to(ws::release_live))
         .route("/live", web::get().to(ws::all_live))
         .route("/tokens", web::get().to(trust_pages::tokens))
+        .route("/admin/tokens", web::get().to(trust_pages::every_token))
         .route("/audit", web::get().to(trust_pages::audit))
         .route("/assets/{path:.*}", web::get().to(assets::asset));
 }

@@ -21,6 +21,21 @@ pub async fn tokens() -> Result<HttpResponse, PageError> {
     html(&TokensPage)
 }
 
+#[derive(Template)]
+#[template(path = "admin_tokens.html")]
+struct EveryTokenPage;
+
+/// `GET /admin/tokens`: every person's tokens, for admins (the page's script lists and revokes
+/// through the API); 403 with the sentence for anyone else.
+pub async fn every_token(
+    request: HttpRequest,
+    permissions: web::Data<Permissions>,
+) -> Result<HttpResponse, PageError> {
+    let who = crate::auth::signed_in(&request)?;
+    permissions.require_admin_to_read(&who, "listing every person's API tokens")?;
+    html(&EveryTokenPage)
+}
+
 #[derive(Deserialize)]
 pub struct AuditPageQuery {
     person: Option<String>,
