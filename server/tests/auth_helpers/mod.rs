@@ -48,6 +48,8 @@ pub struct TrustApp {
     pub jobs: Arc<RecordingJobs>,
     pub sim: RunningSimulator,
     pub database_path: std::path::PathBuf,
+    /// The OAuth application's secret (for tests that look for it where it must not be).
+    pub client_secret: String,
     _dir: tempfile::TempDir,
 }
 
@@ -142,6 +144,7 @@ pub async fn spawn_trust_app_with_role_cache(role_cache: Duration) -> TrustApp {
         address,
         store,
         jobs,
+        client_secret: oauth.client_secret.clone(),
         sim,
         database_path,
         _dir: dir,
@@ -153,6 +156,8 @@ pub struct Browser {
     http: reqwest::Client,
     cookies: Mutex<HashMap<String, String>>,
     pub csrf_token: String,
+    /// The OAuth authorization code GitLab sent back at sign-in.
+    pub oauth_code: String,
 }
 
 impl Browser {
@@ -164,6 +169,7 @@ impl Browser {
                 .unwrap(),
             cookies: Mutex::new(HashMap::new()),
             csrf_token: String::new(),
+            oauth_code: String::new(),
         }
     }
 
@@ -275,6 +281,12 @@ pub async fn sign_in(app: &TrustApp, username: &str) -> (Browser, String) {
         .await
         .unwrap();
     assert_eq!(approved.status(), 302);
+    let callback = url::Url::parse(&location(&approved)).unwrap();
+    browser.oauth_code = callback
+        .query_pairs()
+        .find(|(k, _)| k == "code")
+        .map(|(_, v)| v.into_owned())
+        .expect("GitLab sends a code back");
     let back = browser.get(&location(&approved)).await;
     assert_eq!(back.status(), 302, "{:?}", back.text().await);
     let set_cookies: Vec<String> = back
