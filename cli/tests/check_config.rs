@@ -77,6 +77,21 @@ async fn a_good_configuration_is_described_with_its_sources_and_passes() {
     );
     assert!(line(&report, "reconcile interval").contains("(config file, reconcile_seconds)"));
     assert!(line(&report, "database").contains("(default)"), "{report}");
+    // The trust settings are listed too.
+    let role_cache = line(&report, "role cache");
+    assert!(
+        role_cache.contains(" 30 ") && role_cache.ends_with("(default)"),
+        "{report}"
+    );
+    assert!(line(&report, "admins").contains("(not set)"), "{report}");
+    assert!(
+        line(&report, "release manager groups").contains("(not set)"),
+        "{report}"
+    );
+    assert!(
+        line(&report, "OAuth application id").contains("(not set)"),
+        "{report}"
+    );
     assert!(line(&report, "GitLab URL").contains("(environment, CONVOY_GITLAB_URL)"));
     let token = line(&report, "GitLab token");
     assert!(

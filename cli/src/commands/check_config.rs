@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 9] = [
+const PLAIN: [Plain; 13] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -106,6 +106,30 @@ const PLAIN: [Plain; 9] = [
         env: "CONVOY_GITLAB_REQUESTS_PER_SECOND",
         key: "gitlab_requests_per_second",
         default: None,
+    },
+    Plain {
+        setting: "OAuth application id",
+        env: "CONVOY_OAUTH_CLIENT_ID",
+        key: "oauth_client_id",
+        default: None,
+    },
+    Plain {
+        setting: "admins",
+        env: "CONVOY_ADMINS",
+        key: "admins",
+        default: None,
+    },
+    Plain {
+        setting: "release manager groups",
+        env: "CONVOY_RELEASE_MANAGER_GROUPS",
+        key: "release_manager_groups",
+        default: None,
+    },
+    Plain {
+        setting: "role cache (s)",
+        env: "CONVOY_ROLE_CACHE_SECONDS",
+        key: "role_cache_seconds",
+        default: Some("30"),
     },
     Plain {
         setting: "changes per minute (each person or token)",
