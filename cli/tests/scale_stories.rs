@@ -44,6 +44,9 @@ async fn a_layered_release_costs_a_bounded_number_of_gitlab_requests_per_compone
         requests.reads,
         requests.writes
     );
+    for (endpoint, count) in &requests.by_endpoint {
+        println!("{count:>5} {endpoint}");
+    }
     assert!(
         requests.total() <= REQUESTS_PER_COMPONENT * components,
         "{} requests for {components} components: more than {REQUESTS_PER_COMPONENT} each",

@@ -138,7 +138,7 @@ impl WorldView {
 
     /// The API requests answered so far (after authentication; injected faults not counted).
     pub fn api_requests(&self) -> ApiRequestCounts {
-        self.read(|w| w.api_requests)
+        self.read(|w| w.api_requests.clone())
     }
 
     pub fn projects(&self) -> Vec<ProjectInfo> {

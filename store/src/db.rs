@@ -94,6 +94,20 @@ impl Store {
         })
     }
 
+    /// A transaction that writes. On SQLite it takes the write lock at its start
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first and writes later fails with
+    /// "database is locked" (`SQLITE_BUSY_SNAPSHOT`, no busy timeout helps) when another writer
+    /// committed in between, while an immediate one waits its turn on the busy timeout.
+    pub(crate) async fn begin_write(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
+        let tx = match self.kind {
+            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.pool.begin().await?,
+        };
+        Ok(tx)
+    }
+
     /// Whether this store runs on PostgreSQL (else SQLite).
     pub fn is_postgres(&self) -> bool {
         self.kind == DbKind::Postgres

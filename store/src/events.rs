@@ -78,7 +78,7 @@ impl Store {
     /// Appends an event (a note, a failure detail, …) without changing any state and without
     /// waking the worker. Returns its id.
     pub async fn append_event(&self, event: &NewEvent) -> Result<i64, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let id = insert_event(
             &mut tx,
             &EventInsert {
@@ -99,7 +99,7 @@ impl Store {
     /// Appends the event unless the same component already has an event of the same kind and
     /// reason (a warning that every pass would otherwise repeat). Returns whether it was added.
     pub async fn append_event_once(&self, event: &NewEvent) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let seen: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM release_events WHERE release_id = $1 AND component_id = $2 \
              AND kind = $3 AND reason = $4",

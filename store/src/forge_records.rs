@@ -21,7 +21,7 @@ impl Store {
         mr: &MergeRequestRecord,
     ) -> Result<(), StoreError> {
         let at = time_text(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE component_releases SET merge_request_iid = $2, updated_at = $3 WHERE id = $1",
         )
@@ -63,7 +63,7 @@ impl Store {
         pipeline: &PipelineRecord,
     ) -> Result<(), StoreError> {
         let at = time_text(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE component_releases SET pipeline_id = $2, updated_at = $3 WHERE id = $1",
         )
@@ -105,7 +105,7 @@ impl Store {
     /// Records the version tag of component `component_id` and makes it the current one.
     pub async fn record_tag(&self, component_id: i64, tag: &TagRecord) -> Result<(), StoreError> {
         let at = time_text(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE component_releases SET tag_name = $2, updated_at = $3 WHERE id = $1",
         )

@@ -175,7 +175,7 @@ pub(crate) async fn dispatch(
         Ok(api_request) => api_request,
         Err(error) => return Reply::from(error).into_response(),
     };
-    shared.with_world(|world| count_request(world, &api_request.method));
+    shared.with_world(|world| count_request(world, &api_request));
     if let Some(reply) = members::member_request(&shared, &api_request) {
         return reply.into_response();
     }
@@ -189,12 +189,36 @@ pub(crate) async fn dispatch(
 
 /// Counts an authenticated request for `WorldView::api_requests` (an observation of the
 /// client, not a GitLab rule).
-fn count_request(world: &mut World, method: &Method) {
+fn count_request(world: &mut World, request: &ApiRequest) {
+    let method = &request.method;
     if method == Method::GET || method == Method::HEAD {
         world.api_requests.reads += 1;
     } else {
         world.api_requests.writes += 1;
     }
+    *world
+        .api_requests
+        .by_endpoint
+        .entry(format!("{method} /{}", endpoint(&request.segments)))
+        .or_default() += 1;
+}
+
+/// The path with the project, ids and names replaced: `projects/:project/hooks/:n`.
+fn endpoint(segments: &[String]) -> String {
+    let mut shown: Vec<&str> = Vec::with_capacity(segments.len());
+    for (i, segment) in segments.iter().enumerate() {
+        let after = i.checked_sub(1).map(|j| segments[j].as_str());
+        shown.push(match after {
+            Some("projects") => ":project",
+            Some("files" | "branches" | "tags" | "users") => ":name",
+            _ if segment.chars().all(|c| c.is_ascii_digit()) => ":n",
+            _ => segment,
+        });
+        if after == Some("files") {
+            break;
+        }
+    }
+    shown.join("/")
 }
 
 /// Latency, 429 and 500 faults, in that order.

@@ -239,12 +239,14 @@ pub(crate) struct World {
 }
 
 /// API requests the simulator answered (after authentication), by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ApiRequestCounts {
     /// `GET` and `HEAD` requests.
     pub reads: u64,
     /// Every other method (`POST`, `PUT`, `DELETE`, …).
     pub writes: u64,
+    /// By method and endpoint, ids and names replaced (`PUT /projects/:project/hooks/:n`).
+    pub by_endpoint: std::collections::BTreeMap<String, u64>,
 }
 
 impl ApiRequestCounts {
