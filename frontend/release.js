@@ -22,6 +22,11 @@ let mine = { release_manager: false, owns: [] };
 // A component's owner may mark it reviewed and retry it; the release manager may do anything.
 const OWNER_ACTIONS = new Set(["mark_reviewed", "retry"]);
 
+// "owners @a, @b", or "no owner" (also before the worker resolved them).
+function ownersText(owners) {
+  return (owners || []).length ? `owners ${owners.map((o) => `@${o}`).join(", ")}` : "no owner";
+}
+
 function mayComponent(action, name) {
   return mine.release_manager || (OWNER_ACTIONS.has(action) && mine.owns.includes(name));
 }
@@ -207,7 +212,8 @@ function componentRow(c) {
     el("td", {},
       el("strong", {}, c.name),
       el("div", { class: "muted" }, c.project_path),
-      (c.dependencies || []).length ? el("div", { class: "muted" }, `needs ${c.dependencies.join(", ")}`) : null),
+      (c.dependencies || []).length ? el("div", { class: "muted" }, `needs ${c.dependencies.join(", ")}`) : null,
+      el("div", { class: "muted owners" }, ownersText(c.owners))),
     el("td", {}, stateBadge(c.state)),
     versionCell(c),
     el("td", {}, c.reviewed ? "yes" : "no"),

@@ -36,6 +36,9 @@ pub struct ComponentView {
     pub reason: Option<String>,
     #[serde(default)]
     pub dependencies: Vec<String>,
+    /// GitLab usernames; empty: no owner.
+    #[serde(default)]
+    pub owners: Vec<String>,
     pub merge_request: Option<LinkView>,
     pub tag: Option<TagView>,
 }

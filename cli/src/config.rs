@@ -2,12 +2,14 @@
 //! token, webhook secret, API token) come from the environment or from a file named there or in
 //! the config file; they are held as `SecretString` and never printed.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::num::NonZeroU32;
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
+use convoy_core::owners::{OwnerRule, parse_owner_rules};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -32,6 +34,8 @@ pub(crate) struct FileConfig {
     max_running_pipelines: Option<usize>,
     gitlab_requests_per_second: Option<u32>,
     changes_per_minute: Option<u32>,
+    /// `[owners]`: component name or project path (globs allowed) → GitLab usernames.
+    owners: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl FileConfig {
@@ -105,6 +109,8 @@ pub struct Settings {
     pub gitlab_requests_per_second: Option<NonZeroU32>,
     /// Changes (POST, PUT, PATCH, DELETE) each person or token may ask for per minute.
     pub changes_per_minute: NonZeroU32,
+    /// Who owns which component (`[owners]` or `CONVOY_OWNERS`).
+    pub owners: Vec<OwnerRule>,
 }
 
 /// Changes per person or token per minute when `CONVOY_CHANGES_PER_MINUTE` is unset.
@@ -206,7 +212,18 @@ impl Settings {
             })?,
             None => file.role_cache_seconds.unwrap_or(30),
         };
+        let owners = match env("CONVOY_OWNERS") {
+            Some(text) => parse_owner_rules(&text).map_err(|e| anyhow!("CONVOY_OWNERS: {e}"))?,
+            None => file
+                .owners
+                .unwrap_or_default()
+                .iter()
+                .map(|(pattern, users)| OwnerRule::new(pattern, users))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow!("[owners]: {e}"))?,
+        };
         Ok(Settings {
+            owners,
             oauth_client_id,
             oauth_client_secret,
             admins,
@@ -388,6 +405,46 @@ mod tests {
             error.to_string().contains("CONVOY_OAUTH_CLIENT_SECRET"),
             "{error}"
         );
+    }
+
+    #[test]
+    fn owners_come_from_the_file_or_the_environment() {
+        let file: FileConfig =
+            toml::from_str("[owners]\n\"ios/*\" = [\"carol\"]\nCoreKit = [\"@alice\"]\n").unwrap();
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+        ]);
+        let settings = Settings::from_sources(file, &env).unwrap();
+        let rules: Vec<(&str, &[String])> = settings
+            .owners
+            .iter()
+            .map(|r| (r.pattern.as_str(), r.usernames.as_slice()))
+            .collect();
+        assert_eq!(
+            rules,
+            [
+                ("CoreKit", &["alice".to_owned()][..]),
+                ("ios/*", &["carol".to_owned()][..])
+            ]
+        );
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_OWNERS", "CoreKit=bob"),
+        ]);
+        let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
+        assert_eq!(settings.owners[0].usernames, ["bob"]);
+        let env = env_of(&[
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_OWNERS", "CoreKit"),
+        ]);
+        let error = Settings::from_sources(FileConfig::default(), &env)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(error.contains("CONVOY_OWNERS"), "{error}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use convoy_core::owners::OwnerRule;
 use convoy_forge::Forge;
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_server::settings::ServerSettings;
@@ -58,6 +59,8 @@ pub struct WorkerOptions {
     pub reconcile_interval: Duration,
     pub max_running_pipelines: Option<usize>,
     pub lease_ttl: Duration,
+    /// The owner table (see `convoy_core::owners`).
+    pub owners: Vec<OwnerRule>,
 }
 
 impl WorkerOptions {
@@ -111,6 +114,7 @@ pub fn spawn_worker(
         // GitLab answers 429 or 5xx, so analysis backs off with it.
         analysis_concurrency: GitLabOptions::default().max_in_flight,
         lease_ttl: options.lease_ttl,
+        owners: options.owners,
     };
     let ctx = Context {
         store: storage.store.clone(),

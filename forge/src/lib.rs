@@ -77,14 +77,9 @@ pub trait Forge: Send + Sync {
         target: &str,
     ) -> Result<Option<MergeRequest>, ForgeError>;
 
-    /// Opens a merge request from `source` into `target`.
-    async fn create_merge_request(
-        &self,
-        project: &str,
-        source: &str,
-        target: &str,
-        title: &str,
-    ) -> Result<MergeRequest, ForgeError>;
+    /// Opens a merge request (an open one from the same source into the same target is
+    /// returned instead: never a second one).
+    async fn create_merge_request(&self, mr: &NewMergeRequest) -> Result<MergeRequest, ForgeError>;
 
     /// The merge request `iid`, with its head pipeline.
     async fn merge_request(&self, project: &str, iid: u64) -> Result<MergeRequest, ForgeError>;
@@ -149,6 +144,20 @@ pub trait Forge: Send + Sync {
 
     /// The tag `name`, if it exists.
     async fn tag(&self, project: &str, name: &str) -> Result<Option<Tag>, ForgeError>;
+
+    /// The user with this username, if there is one.
+    async fn user(&self, username: &str) -> Result<Option<User>, ForgeError>;
+
+    /// The one user whose public email is `email`, if exactly one is.
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, ForgeError>;
+
+    /// The newest `limit` commits of `git_ref`'s history, newest first.
+    async fn commits(
+        &self,
+        project: &str,
+        git_ref: &str,
+        limit: usize,
+    ) -> Result<Vec<Commit>, ForgeError>;
 
     /// Makes sure exactly one project hook with `url` exists, sending the events Convoy needs
     /// with `secret` as its token.

@@ -144,3 +144,34 @@ pub struct Hook {
     pub id: u64,
     pub url: String,
 }
+
+/// A merge request to open: from `source` into `target`, assigned to `assignee_ids`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewMergeRequest {
+    pub project: String,
+    pub source: String,
+    pub target: String,
+    pub title: String,
+    pub description: String,
+    /// Forge user ids (see [`crate::Forge::user`]); empty: nobody is assigned.
+    pub assignee_ids: Vec<u64>,
+}
+
+/// A person on the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: u64,
+    pub username: String,
+}
+
+/// A commit of a branch's history, as far as owners need it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Commit {
+    pub id: String,
+    /// The whole message; its first line is the title.
+    pub message: String,
+    pub author_name: String,
+    pub author_email: String,
+    /// More than one parent: a merge commit, made by whoever merged.
+    pub is_merge: bool,
+}

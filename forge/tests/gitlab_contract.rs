@@ -416,7 +416,12 @@ async fn a_merge_request_is_opened_found_and_read_with_its_head_pipeline() {
     );
     let branch_pipeline = gitlab.create_pipeline(CORE, "release/0.1.0").await.unwrap();
     let created = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     assert_eq!(created.state, MergeRequestState::Opened);
@@ -471,11 +476,21 @@ async fn a_merge_request_is_opened_found_and_read_with_its_head_pipeline() {
 async fn opening_the_same_merge_request_twice_returns_the_first_and_opens_no_second() {
     let (simulator, gitlab) = start().await;
     let first = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     let second = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     assert_eq!(second.iid, first.iid);
@@ -486,7 +501,7 @@ async fn opening_the_same_merge_request_twice_returns_the_first_and_opens_no_sec
 async fn a_merge_request_from_an_unknown_branch_is_rejected() {
     let (_simulator, gitlab) = start().await;
     let error = gitlab
-        .create_merge_request(CORE, "release/9.9.9", "main", "Nothing")
+        .create_merge_request(&new_mr(CORE, "release/9.9.9", "main", "Nothing"))
         .await
         .unwrap_err();
     // GitLab puts "does not exist" in `errors[:base]`, answered `unprocessable_entity!` (422).
@@ -514,7 +529,12 @@ async fn an_unknown_merge_request_is_not_found() {
 async fn a_merge_request_set_to_auto_merge_merges_when_its_pipeline_succeeds() {
     let (simulator, gitlab) = start().await;
     let mr = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     let pipeline = gitlab
@@ -564,7 +584,12 @@ async fn a_merge_request_set_to_auto_merge_merges_when_its_pipeline_succeeds() {
 async fn a_conflicting_merge_request_cannot_merge_with_gitlab_s_message() {
     let (simulator, gitlab) = start().await;
     let mr = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     let pipeline = gitlab
@@ -592,7 +617,12 @@ async fn a_conflicting_merge_request_cannot_merge_with_gitlab_s_message() {
 async fn canceling_auto_merge_leaves_the_merge_request_open_after_its_pipeline_succeeds() {
     let (_simulator, gitlab) = start().await;
     let mr = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     let pipeline = gitlab
@@ -647,7 +677,12 @@ async fn merging_an_unknown_merge_request_is_not_found() {
 async fn a_merge_request_pipeline_runs_on_the_merge_request_ref() {
     let (simulator, gitlab) = start().await;
     let mr = gitlab
-        .create_merge_request(CORE, "release/0.1.0", "main", "Release CoreKit 0.1.0")
+        .create_merge_request(&new_mr(
+            CORE,
+            "release/0.1.0",
+            "main",
+            "Release CoreKit 0.1.0",
+        ))
         .await
         .unwrap();
     let pipeline = gitlab
@@ -1036,4 +1071,16 @@ async fn files_are_found_across_several_pages_of_the_tree() {
             .unwrap(),
         vec!["Example/Podfile".to_owned()]
     );
+}
+
+/// A merge request to open, with no description and nobody assigned.
+fn new_mr(project: &str, source: &str, target: &str, title: &str) -> convoy_forge::NewMergeRequest {
+    convoy_forge::NewMergeRequest {
+        project: project.to_owned(),
+        source: source.to_owned(),
+        target: target.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        assignee_ids: Vec::new(),
+    }
 }

@@ -496,7 +496,7 @@ async fn creating_a_merge_request_that_already_exists_returns_the_open_one() {
     ])
     .await;
     let mr = gitlab
-        .create_merge_request("group/a", "release/1.0", "main", "Release 1.0")
+        .create_merge_request(&new_mr("group/a", "release/1.0", "main", "Release 1.0"))
         .await
         .unwrap();
     assert_eq!(mr.iid, 3);
@@ -725,4 +725,16 @@ async fn a_redirected_hook_registration_sends_neither_token_nor_secret_elsewhere
         "the other origin got {:?}",
         elsewhere.received()
     );
+}
+
+/// A merge request to open, with no description and nobody assigned.
+fn new_mr(project: &str, source: &str, target: &str, title: &str) -> convoy_forge::NewMergeRequest {
+    convoy_forge::NewMergeRequest {
+        project: project.to_owned(),
+        source: source.to_owned(),
+        target: target.to_owned(),
+        title: title.to_owned(),
+        description: String::new(),
+        assignee_ids: Vec::new(),
+    }
 }

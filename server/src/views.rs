@@ -65,6 +65,9 @@ pub struct ComponentDetail {
     /// Why it is in its state, in one sentence.
     pub reason: Option<String>,
     pub released_by: Option<String>,
+    /// GitLab usernames who must act on it; empty: no owner (or not resolved yet, before it
+    /// is prepared).
+    pub owners: Vec<String>,
     pub merge_request: Option<MergeRequestLink>,
     pub pipeline: Option<PipelineLink>,
     pub tag: Option<TagLink>,
@@ -227,6 +230,7 @@ pub async fn release_detail(
             reviewed: c.reviewed,
             reason,
             released_by: c.released_by.clone(),
+            owners: c.owners.clone().unwrap_or_default(),
             merge_request,
             pipeline,
             tag: c.tag_name.as_ref().map(|name| TagLink {

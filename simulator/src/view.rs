@@ -43,6 +43,9 @@ pub struct MergeRequestInfo {
     /// The source head now, or the merged head once merged.
     pub sha: Option<String>,
     pub force_remove_source_branch: bool,
+    pub description: String,
+    /// The user ids it was assigned to.
+    pub assignee_ids: Vec<u64>,
 }
 
 /// One merge, with the head pipeline the merge request had at that moment: a test proves
@@ -223,6 +226,8 @@ impl WorldView {
                     head_pipeline: mr.head_pipeline_id,
                     sha: w.merge_request_sha(mr.id),
                     force_remove_source_branch: mr.force_remove_source_branch,
+                    description: mr.description.clone(),
+                    assignee_ids: mr.assignee_ids.clone(),
                 })
                 .collect()
         })

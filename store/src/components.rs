@@ -307,6 +307,18 @@ impl Store {
         component_found(done.rows_affected(), id)
     }
 
+    /// Records the component's owners (GitLab usernames; empty: no owner).
+    pub async fn set_component_owners(&self, id: i64, owners: &[String]) -> Result<(), StoreError> {
+        let done =
+            sqlx::query("UPDATE component_releases SET owners = $2, updated_at = $3 WHERE id = $1")
+                .bind(id)
+                .bind(owners.join(" "))
+                .bind(time_text(now()))
+                .execute(&self.pool)
+                .await?;
+        component_found(done.rows_affected(), id)
+    }
+
     /// Records who released the component by hand ("mark as released").
     pub async fn set_component_released_by(&self, id: i64, who: &str) -> Result<(), StoreError> {
         let done = sqlx::query(
@@ -462,6 +474,9 @@ fn component_from_row(row: &AnyRow) -> Result<ComponentRelease, StoreError> {
         pipeline_id: optional_unsigned(row.try_get("pipeline_id")?, "pipeline id")?,
         tag_name: row.try_get("tag_name")?,
         released_by: row.try_get("released_by")?,
+        owners: row
+            .try_get::<Option<String>, _>("owners")?
+            .map(|text| text.split_whitespace().map(str::to_owned).collect()),
         created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_time(&row.try_get::<String, _>("updated_at")?)?,
     })

@@ -92,6 +92,9 @@ pub struct ComponentRelease {
     pub pipeline_id: Option<u64>,
     pub tag_name: Option<String>,
     pub released_by: Option<String>,
+    /// The GitLab usernames who must act when the component needs a person: `None` until the
+    /// worker resolved them, empty for "no owner".
+    pub owners: Option<Vec<String>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use convoy_core::owners::OwnerRule;
 use convoy_forge::{Forge, ForgeEvent};
 use convoy_store::Store;
 
@@ -33,6 +34,8 @@ pub struct WorkerSettings {
     /// worker takes the release over once this has passed. The holder renews it every third
     /// of this while it works.
     pub lease_ttl: Duration,
+    /// The owner table: component name or project path (globs allowed) → GitLab usernames.
+    pub owners: Vec<OwnerRule>,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -45,6 +48,7 @@ impl std::fmt::Debug for WorkerSettings {
             .field("max_running_pipelines", &self.max_running_pipelines)
             .field("analysis_concurrency", &self.analysis_concurrency)
             .field("lease_ttl", &self.lease_ttl)
+            .field("owners", &self.owners)
             .finish_non_exhaustive()
     }
 }

@@ -14,6 +14,7 @@ mod context;
 mod error;
 mod manifest;
 pub mod metrics;
+mod owners;
 pub mod queue;
 mod reconcile;
 pub mod runner;

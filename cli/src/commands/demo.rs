@@ -108,6 +108,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         reconcile_interval: Duration::from_secs(args.reconcile_seconds.max(1)),
         max_running_pipelines: None,
         lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
+        owners: Vec::new(),
     };
     wiring::spawn_worker(&storage, forge, options);
     println!("GitLab simulator: {}", sim.base_url());

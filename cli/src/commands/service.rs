@@ -46,6 +46,7 @@ pub async fn run(
             reconcile_interval: settings.reconcile_interval,
             max_running_pipelines: settings.max_running_pipelines,
             lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
+            owners: settings.owners.clone(),
         };
         worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use convoy::client::{ApiClient, EventView, ReleaseView};
 use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
+use convoy_core::owners::OwnerRule;
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
 use secrecy::SecretString;
 use sqlx::Connection;
@@ -48,6 +49,7 @@ pub struct TestConvoy {
     pub storage: Storage,
     pub database_url: String,
     worker: Option<WorkerHandle>,
+    owners: Vec<OwnerRule>,
     _dir: tempfile::TempDir,
 }
 
@@ -61,6 +63,8 @@ pub struct Options {
     /// Whether a worker runs inside the test process; without one, the test starts `convoy
     /// work` processes itself ([`TestConvoy::spawn_worker_process`]).
     pub in_process_worker: bool,
+    /// The worker's owner table.
+    pub owners: Vec<OwnerRule>,
 }
 
 impl Default for Options {
@@ -71,6 +75,7 @@ impl Default for Options {
             reconcile: Duration::from_secs(1),
             gitlab_token: TOKEN,
             in_process_worker: true,
+            owners: Vec::new(),
         }
     }
 }
@@ -123,6 +128,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             &url,
             options.reconcile,
             options.gitlab_token,
+            options.owners.clone(),
         )
     });
     let client = ApiClient::new(&url, Some(BOOTSTRAP_TOKEN.to_owned())).unwrap();
@@ -133,6 +139,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         storage,
         database_url,
         worker,
+        owners: options.owners,
         _dir: dir,
     }
 }
@@ -143,6 +150,7 @@ fn spawn_worker(
     url: &str,
     reconcile: Duration,
     token: &str,
+    owners: Vec<OwnerRule>,
 ) -> WorkerHandle {
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token), None).unwrap();
     let options = WorkerOptions {
@@ -151,6 +159,7 @@ fn spawn_worker(
         reconcile_interval: reconcile,
         max_running_pipelines: None,
         lease_ttl: Duration::from_secs(2),
+        owners,
     };
     wiring::spawn_worker(storage, forge, options)
 }
@@ -199,6 +208,7 @@ impl TestConvoy {
             &self.url,
             Duration::from_secs(1),
             TOKEN,
+            self.owners.clone(),
         ));
     }
 

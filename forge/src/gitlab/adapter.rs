@@ -14,9 +14,10 @@ use gitlab::api::projects::pipelines::{
     CreatePipeline, Pipeline as GetPipeline, PipelineJobs, RetryPipeline,
 };
 use gitlab::api::projects::repository::branches::{Branch as GetBranch, CreateBranch};
-use gitlab::api::projects::repository::commits::CompareCommits;
+use gitlab::api::projects::repository::commits::{Commits, CompareCommits};
 use gitlab::api::projects::repository::files::{File, UpdateFile};
 use gitlab::api::projects::repository::tags::{CreateTag, Tag as GetTag};
+use gitlab::api::users::Users;
 use gitlab::api::{AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
@@ -355,21 +356,19 @@ impl Forge for GitLab {
         }
     }
 
-    async fn create_merge_request(
-        &self,
-        project: &str,
-        source: &str,
-        target: &str,
-        title: &str,
-    ) -> Result<MergeRequest, ForgeError> {
-        let endpoint = built(
-            CreateMergeRequest::builder()
-                .project(project)
-                .source_branch(source)
-                .target_branch(target)
-                .title(title)
-                .build(),
-        )?;
+    async fn create_merge_request(&self, mr: &NewMergeRequest) -> Result<MergeRequest, ForgeError> {
+        let project = mr.project.as_str();
+        let mut builder = CreateMergeRequest::builder();
+        builder
+            .project(project)
+            .source_branch(mr.source.as_str())
+            .target_branch(mr.target.as_str())
+            .title(mr.title.as_str())
+            .description(mr.description.as_str());
+        if !mr.assignee_ids.is_empty() {
+            builder.assignees(mr.assignee_ids.iter().copied());
+        }
+        let endpoint = built(builder.build())?;
         let what = format!("project {project}");
         match self.one::<MergeRequestJson, _>(endpoint).await {
             Ok(mr) => Ok(mr.into()),
@@ -377,7 +376,7 @@ impl Forge for GitLab {
             // retried request or a restart, that one is ours. Never open a second one.
             Err(failure) if failure.status() == Some(409) => {
                 match self
-                    .find_open_merge_request(project, source, target)
+                    .find_open_merge_request(project, &mr.source, &mr.target)
                     .await?
                 {
                     Some(existing) => Ok(existing),
@@ -577,6 +576,50 @@ impl Forge for GitLab {
                 Err(failure.into_forge_error(&format!("project {project}"), Access::Read))
             }
         }
+    }
+
+    async fn user(&self, username: &str) -> Result<Option<User>, ForgeError> {
+        // `UsersFinder` matches `username` exactly (case-insensitively): 0 or 1 user.
+        let endpoint = built(Users::builder().username(username).build())?;
+        let what = format!("user {username}");
+        let found: Vec<UserJson> = self.fetch(endpoint, &what, Access::Read).await?;
+        Ok(found
+            .into_iter()
+            .find(|u| u.username.eq_ignore_ascii_case(username))
+            .map(User::from))
+    }
+
+    async fn user_by_email(&self, email: &str) -> Result<Option<User>, ForgeError> {
+        // `search` with a whole address matches public emails exactly (`User.search`).
+        let endpoint = built(Users::builder().search(email).build())?;
+        let what = format!("users with the email {email}");
+        let found: Vec<UserJson> = self.fetch(endpoint, &what, Access::Read).await?;
+        let mut found = found.into_iter();
+        match (found.next(), found.next()) {
+            (Some(user), None) => Ok(Some(user.into())),
+            _ => Ok(None),
+        }
+    }
+
+    async fn commits(
+        &self,
+        project: &str,
+        git_ref: &str,
+        limit: usize,
+    ) -> Result<Vec<Commit>, ForgeError> {
+        let endpoint = built(
+            Commits::builder()
+                .project(project)
+                .ref_name(git_ref)
+                .build(),
+        )?;
+        let what = format!("commits of {git_ref} in {project}");
+        let commits: Vec<CommitJson> = gitlab::api::paged(endpoint, Pagination::Limit(limit))
+            .query_async(&self.client)
+            .await
+            .map_err(Failure::from_api)
+            .map_err(|f| f.into_forge_error(&what, Access::ReadRepository))?;
+        Ok(commits.into_iter().map(Commit::from).collect())
     }
 
     async fn ensure_hook(

@@ -4,7 +4,8 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::types::{
-    Branch, Hook, Job, MergeRequest, MergeRequestState, Pipeline, PipelineStatus, Project, Tag,
+    Branch, Commit, Hook, Job, MergeRequest, MergeRequestState, Pipeline, PipelineStatus, Project,
+    Tag, User,
 };
 
 #[derive(Debug, Deserialize)]
@@ -303,5 +304,47 @@ mod tests {
             PipelineStatus::Other("waiting_for_callback".into())
         );
         assert_eq!(p.duration, Some(13));
+    }
+}
+
+/// `Entities::UserBasic`, the fields Convoy reads.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserJson {
+    pub id: u64,
+    pub username: String,
+}
+
+impl From<UserJson> for User {
+    fn from(u: UserJson) -> Self {
+        User {
+            id: u.id,
+            username: u.username,
+        }
+    }
+}
+
+/// `Entities::Commit`, the fields Convoy reads.
+#[derive(Debug, Deserialize)]
+pub(crate) struct CommitJson {
+    pub id: String,
+    #[serde(default)]
+    pub message: String,
+    #[serde(default)]
+    pub author_name: String,
+    #[serde(default)]
+    pub author_email: String,
+    #[serde(default)]
+    pub parent_ids: Vec<String>,
+}
+
+impl From<CommitJson> for Commit {
+    fn from(c: CommitJson) -> Self {
+        Commit {
+            id: c.id,
+            message: c.message,
+            author_name: c.author_name,
+            author_email: c.author_email,
+            is_merge: c.parent_ids.len() > 1,
+        }
     }
 }

@@ -115,6 +115,9 @@ pub struct ComponentView {
     #[serde(default)]
     pub reviewed: bool,
     pub reason: Option<String>,
+    /// GitLab usernames; empty: no owner.
+    #[serde(default)]
+    pub owners: Vec<String>,
     pub merge_request: Option<MergeRequestView>,
     pub pipeline: Option<PipelineView>,
     pub tag: Option<TagView>,

@@ -61,6 +61,7 @@ fn scenario() -> Scenario {
     scenario.users.push(UserSpec {
         username: "omar".to_string(),
         name: "Omar Ødegård".to_string(),
+        public_email: None,
         access: [
             ("mobile/app".to_string(), AccessLevel::Reporter),
             ("ios/core-kit".to_string(), AccessLevel::Developer),
@@ -71,12 +72,14 @@ fn scenario() -> Scenario {
     scenario.users.push(UserSpec {
         username: "ada".to_string(),
         name: "Ada".to_string(),
+        public_email: None,
         access: Default::default(),
     });
     scenario.groups.push(RELEASE_MANAGERS.to_string());
     scenario.users.push(UserSpec {
         username: "gina".to_string(),
         name: "Gina Ghiță".to_string(),
+        public_email: None,
         access: [(RELEASE_MANAGERS.to_string(), AccessLevel::Maintainer)]
             .into_iter()
             .collect(),
@@ -84,6 +87,7 @@ fn scenario() -> Scenario {
     scenario.users.push(UserSpec {
         username: "nadia".to_string(),
         name: "Nadia".to_string(),
+        public_email: None,
         access: Default::default(),
     });
     scenario

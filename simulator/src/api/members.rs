@@ -40,10 +40,13 @@ pub(crate) fn oauth_request(request: &HttpRequest, rest: &str, shared: &Shared) 
     ))
 }
 
-/// `GET /projects/:id/members/all/:user_id` and `GET /groups/:id/members/all/:user_id`; `None`
-/// for any other path.
+/// `GET /users`, `GET /projects/:id/members/all/:user_id` and
+/// `GET /groups/:id/members/all/:user_id`; `None` for any other path.
 pub(crate) fn member_request(shared: &Shared, request: &ApiRequest) -> Option<Reply> {
     let segments: Vec<&str> = request.segments.iter().map(String::as_str).collect();
+    if segments == ["users"] && request.method == actix_web::http::Method::GET {
+        return Some(users(shared, request));
+    }
     let (source, id, user_id) = match segments.as_slice() {
         ["projects", project, "members", "all", user_id] => ("projects", *project, *user_id),
         ["groups", group, "members", "all", user_id] => ("groups", *group, *user_id),
@@ -89,6 +92,34 @@ pub(crate) fn member_request(shared: &Shared, request: &ApiRequest) -> Option<Re
         }
         None => Reply::from(ApiError::message(404, "404 Not found")),
     })
+}
+
+/// `GET /users` (`lib/api/users.rb`, `UsersFinder`): `username` matches one user exactly and
+/// case-insensitively (`by_username`); `search` matches a username or name containing it, or
+/// a whole public email (`User.search`: `search_with_public_emails`); neither lists everyone.
+/// The administrator every API token acts as is not among the scenario's users.
+fn users(shared: &Shared, request: &ApiRequest) -> Reply {
+    let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    let username = request.param("username").map(str::to_lowercase);
+    let search = request.param("search").map(str::to_lowercase);
+    let found: Vec<Value> = users
+        .users
+        .iter()
+        .filter(|u| {
+            username
+                .as_ref()
+                .is_none_or(|name| u.username.to_lowercase() == *name)
+        })
+        .filter(|u| {
+            search.as_ref().is_none_or(|query| {
+                u.username.to_lowercase().contains(query.as_str())
+                    || u.name.to_lowercase().contains(query.as_str())
+                    || u.public_email.as_ref().map(|e| e.to_lowercase()) == Some(query.clone())
+            })
+        })
+        .map(|u| user_json(u, &shared.base_url))
+        .collect();
+    super::paginate(request, found)
 }
 
 /// `Entities::UserBasic`, the fields Convoy and most clients read.

@@ -93,7 +93,34 @@ fn create(world: &mut World, request: &ApiRequest, project: u64) -> Result<Reply
         remove_source_branch,
     )?;
     let id = world.find_merge_request(project, iid)?;
+    world.set_assignees(id, assignee_ids(request)?);
     Ok(Reply::created(merge_request_json(world, id)))
+}
+
+/// `assignee_ids` (`lib/api/merge_requests.rb`: `optional :assignee_ids, type: Array[Integer],
+/// coerce_with: CommaSeparatedToIntegerArray`), sent as `assignee_ids[]=2&assignee_ids[]=3`, a JSON array, or comma-separated). `0` means
+/// nobody (`IssuableBaseService`'s `assignee_ids: [0]` unassigns).
+fn assignee_ids(request: &ApiRequest) -> Result<Vec<u64>, ApiError> {
+    let Some(text) = request
+        .param("assignee_ids[]")
+        .or_else(|| request.param("assignee_ids"))
+    else {
+        return Ok(Vec::new());
+    };
+    let mut ids = Vec::new();
+    for part in text.trim_matches(|c| c == '[' || c == ']').split(',') {
+        let part = part.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let id: u64 = part
+            .parse()
+            .map_err(|_| ApiError::bad_request("400 Bad request - assignee_ids is invalid"))?;
+        if id != 0 && !ids.contains(&id) {
+            ids.push(id);
+        }
+    }
+    Ok(ids)
 }
 
 fn merge(
@@ -167,8 +194,9 @@ pub(crate) fn merge_request_json(world: &World, id: u64) -> Value {
         "upvotes": 0,
         "downvotes": 0,
         "author": user_json(world),
-        "assignee": null,
-        "assignees": [],
+        // The simulator knows assignees by id only (its users live outside the world).
+        "assignee": mr.assignee_ids.first().map(|id| json!({ "id": id })),
+        "assignees": mr.assignee_ids.iter().map(|id| json!({ "id": id })).collect::<Vec<_>>(),
         "reviewers": [],
         "source_project_id": mr.project_id,
         "target_project_id": mr.project_id,

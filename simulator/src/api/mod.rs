@@ -263,8 +263,19 @@ fn parse_request(request: &HttpRequest, body: &[u8], rest: &str) -> Result<ApiRe
         url::form_urlencoded::parse(request.query_string().as_bytes())
             .into_owned()
             .collect();
-    let mut params: BTreeMap<String, String> = query.iter().cloned().collect();
-    params.extend(body_params(request, body)?);
+    let mut params: BTreeMap<String, String> = BTreeMap::new();
+    for (key, value) in query.iter().cloned().chain(body_params(request, body)?) {
+        // Rack reads `key[]=a&key[]=b` as an array: kept here comma-separated.
+        match params.get_mut(&key) {
+            Some(values) if key.ends_with("[]") => {
+                values.push(',');
+                values.push_str(&value);
+            }
+            _ => {
+                params.insert(key, value);
+            }
+        }
+    }
     let info = request.connection_info();
     Ok(ApiRequest {
         method: request.method().clone(),

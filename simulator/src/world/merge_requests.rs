@@ -91,6 +91,7 @@ impl World {
             merge_count: 0,
             head_pipeline_id: None,
             force_remove_source_branch,
+            assignee_ids: Vec::new(),
             prepared_at: Instant::now() + self.head_pipeline_lag / 2,
             checked_at: checks_done,
         });
@@ -109,6 +110,11 @@ impl World {
             .find(|mr| mr.project_id == project_id && mr.iid == iid)
             .map(|mr| mr.id)
             .ok_or_else(|| ApiError::not_found("Merge Request"))
+    }
+
+    /// Assigns the merge request (`assignee_ids`, `MergeRequests::CreateService`).
+    pub fn set_assignees(&mut self, id: u64, assignee_ids: Vec<u64>) {
+        self.merge_request_mut(id).assignee_ids = assignee_ids;
     }
 
     pub fn merge_request(&self, id: u64) -> &MergeRequest {

@@ -134,6 +134,9 @@ pub(crate) struct MergeRequest {
     pub head_pipeline_id: Option<u64>,
     /// Delete the source branch when merged.
     pub force_remove_source_branch: bool,
+    /// `assignee_ids` as given at creation. GitLab drops the ids of users who may not be
+    /// assigned (`IssuableBaseService#filter_assignees`); the simulator keeps them as given.
+    pub assignee_ids: Vec<u64>,
     /// Until then `detailed_merge_status` is `preparing` (the diff is being built).
     pub prepared_at: Instant,
     /// Until then `detailed_merge_status` is `checking` (the mergeability check runs after

@@ -22,6 +22,9 @@ pub struct UserSpec {
     /// `Project` or `Namespace`); a group's members are members of its subgroups and projects.
     #[serde(default)]
     pub access: BTreeMap<String, AccessLevel>,
+    /// The email shown on the profile (`public_email`), which `GET /users?search=` matches.
+    #[serde(default)]
+    pub public_email: Option<String>,
 }
 
 /// GitLab's access levels, by the names its docs use (`Gitlab::Access`: 10, 20, 30, 40, 50).
@@ -53,6 +56,7 @@ pub(crate) struct User {
     pub id: u64,
     pub username: String,
     pub name: String,
+    pub public_email: Option<String>,
 }
 
 /// An OAuth application registered with this GitLab (Admin > Applications).
@@ -140,6 +144,7 @@ impl Users {
                 id,
                 username: spec.username.clone(),
                 name: spec.name.clone(),
+                public_email: spec.public_email.clone(),
             });
             for (project, level) in &spec.access {
                 users.access.insert((project.clone(), id), *level);
@@ -392,6 +397,7 @@ mod tests {
         Users::from_specs(&[UserSpec {
             username: "jose".to_string(),
             name: "José Núñez".to_string(),
+            public_email: None,
             access: BTreeMap::from([("mobile/app".to_string(), AccessLevel::Maintainer)]),
         }])
         .unwrap()
@@ -470,6 +476,7 @@ mod tests {
         let error = Users::from_specs(&[UserSpec {
             username: "a b".to_string(),
             name: "A".to_string(),
+            public_email: None,
             access: BTreeMap::new(),
         }])
         .err()

@@ -4,12 +4,13 @@ use convoy_core::ci_config::read_ci_config;
 use convoy_core::component::ComponentEvent;
 use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
 use convoy_core::version::parse_pod_version;
-use convoy_forge::{FileUpdate, ForgeError, MergeRequest, Project};
+use convoy_forge::{FileUpdate, ForgeError, MergeRequest, NewMergeRequest, Project};
 use convoy_store::{ComponentRelease, MergeRequestRecord, NewEvent};
 
 use crate::advance::ACTOR;
 use crate::context::Context;
 use crate::error::StepError;
+use crate::owners::{assignee_ids, merge_request_description, owners};
 
 /// Branches Convoy releases into.
 const RELEASE_TARGETS: [&str; 2] = ["main", "master"];
@@ -39,6 +40,7 @@ pub(crate) async fn prepare(
     if let Some(reason) = ci_config_problem(ctx, c).await? {
         return Ok(ComponentEvent::PreparedNotReleasable { reason });
     }
+    let owners = owners(ctx, c).await?;
     bump_podspec(ctx, c).await?;
     if c.branch == target
         || ctx
@@ -48,7 +50,7 @@ pub(crate) async fn prepare(
     {
         return Ok(ComponentEvent::PreparedAlreadyMerged);
     }
-    let mr = open_merge_request(ctx, c, &target).await?;
+    let mr = open_merge_request(ctx, c, &target, &owners).await?;
     Ok(ComponentEvent::PreparedMergeRequestOpened { iid: mr.iid })
 }
 
@@ -230,6 +232,7 @@ async fn open_merge_request(
     ctx: &Context,
     c: &ComponentRelease,
     target: &str,
+    owners: &[String],
 ) -> Result<MergeRequest, StepError> {
     let forge = &ctx.forge;
     let mr = match forge
@@ -239,10 +242,15 @@ async fn open_merge_request(
         Some(mr) => mr,
         None => {
             let version = c.version.as_deref().unwrap_or_default();
-            let title = format!("Release {} {version}", c.name);
-            forge
-                .create_merge_request(&c.project_path, &c.branch, target, &title)
-                .await?
+            let new = NewMergeRequest {
+                project: c.project_path.clone(),
+                source: c.branch.clone(),
+                target: target.to_owned(),
+                title: format!("Release {} {version}", c.name),
+                description: merge_request_description(ctx, c, owners),
+                assignee_ids: assignee_ids(ctx, c, owners).await?,
+            };
+            forge.create_merge_request(&new).await?
         }
     };
     ctx.store
@@ -275,7 +283,11 @@ pub(crate) async fn note(
 }
 
 /// A note about a setting that every pass would find again: written the first time only.
-async fn note_once(ctx: &Context, c: &ComponentRelease, reason: String) -> Result<(), StepError> {
+pub(crate) async fn note_once(
+    ctx: &Context,
+    c: &ComponentRelease,
+    reason: String,
+) -> Result<(), StepError> {
     ctx.store.append_event_once(&note_event(c, reason)).await?;
     Ok(())
 }
