@@ -414,6 +414,7 @@ mod tests {
         let env = env_of(&[
             ("CONVOY_GITLAB_URL", "http://gitlab"),
             ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
         ]);
         let settings = Settings::from_sources(file, &env).unwrap();
         let rules: Vec<(&str, &[String])> = settings
@@ -431,6 +432,7 @@ mod tests {
         let env = env_of(&[
             ("CONVOY_GITLAB_URL", "http://gitlab"),
             ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
             ("CONVOY_OWNERS", "CoreKit=bob"),
         ]);
         let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
@@ -438,6 +440,7 @@ mod tests {
         let env = env_of(&[
             ("CONVOY_GITLAB_URL", "http://gitlab"),
             ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
             ("CONVOY_OWNERS", "CoreKit"),
         ]);
         let error = Settings::from_sources(FileConfig::default(), &env)
