@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
+use convoy_core::{ComponentState, MainReleaseState, PlannedComponent, ReleasePlan};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
@@ -13,7 +13,7 @@ use crate::db::{
 use crate::error::StoreError;
 use crate::events::{EventInsert, insert_event};
 use crate::model::{Change, ComponentRelease};
-use crate::releases::active_states;
+use crate::releases::{active_states, move_release_in};
 
 impl Store {
     /// Stores the plan of release `release_id`: one component per planned component, in plan
@@ -29,51 +29,54 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         // The release's row lock makes a concurrent save_plan wait, then see our components.
         lock_and_wake_release(&mut tx, release_id).await?;
-        let existing = fetch_components(&mut tx, release_id).await?;
-        if !existing.is_empty() {
-            tx.commit().await?;
-            return Ok(existing);
-        }
-        let mut ids = HashMap::new();
-        for (position, planned) in plan.components.iter().enumerate() {
-            let id = insert_component(&mut tx, release_id, position, planned).await?;
-            ids.insert(planned.name.as_str(), id);
-            insert_event(
-                &mut tx,
-                &EventInsert {
-                    release_id,
-                    component_id: Some(id),
-                    actor,
-                    kind: "planned",
-                    from_state: None,
-                    to_state: Some("waiting"),
-                    reason: Some(&format!("version {}", planned.default_version)),
-                },
-            )
-            .await?;
-        }
-        for planned in &plan.components {
-            for dependency in &planned.dependencies {
-                let depends_on_id = ids.get(dependency.as_str()).ok_or_else(|| {
-                    StoreError::InvalidPlan(format!(
-                        "{} depends on {dependency}, which is not in the plan",
-                        planned.name
-                    ))
-                })?;
-                sqlx::query(
-                    "INSERT INTO plan_edges (release_id, component_id, depends_on_id) \
-                     VALUES ($1, $2, $3)",
-                )
-                .bind(release_id)
-                .bind(ids[planned.name.as_str()])
-                .bind(depends_on_id)
-                .execute(&mut *tx)
-                .await?;
-            }
-        }
-        let saved = fetch_components(&mut tx, release_id).await?;
+        let saved = insert_plan(&mut tx, release_id, plan, actor).await?;
         self.commit_events(tx).await?;
         Ok(saved)
+    }
+
+    /// Ends the analysis of release `release_id`: records where its manifest is, stores the
+    /// plan (as `save_plan`) and moves the release from analyzing to waiting, in one
+    /// transaction — only if the release is still analyzing when the transaction holds its
+    /// row. Returns false, writing nothing, when it is not (a cancel came during analysis).
+    pub async fn save_analysis(
+        &self,
+        release_id: i64,
+        manifest: (&str, &str),
+        plan: &ReleasePlan,
+        change: &Change,
+    ) -> Result<bool, StoreError> {
+        let (manifest_path, manifest_commit_id) = manifest;
+        let mut tx = self.pool.begin().await?;
+        lock_and_wake_release(&mut tx, release_id).await?;
+        let state: String = sqlx::query_scalar("SELECT state FROM main_releases WHERE id = $1")
+            .bind(release_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        if state != state_name(MainReleaseState::Analyzing) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "UPDATE main_releases SET manifest_path = $2, manifest_commit_id = $3 WHERE id = $1",
+        )
+        .bind(release_id)
+        .bind(manifest_path)
+        .bind(manifest_commit_id)
+        .execute(&mut *tx)
+        .await?;
+        insert_plan(&mut tx, release_id, plan, &change.actor).await?;
+        let moved = move_release_in(
+            &mut tx,
+            release_id,
+            MainReleaseState::Analyzing,
+            MainReleaseState::Waiting,
+            change,
+        )
+        .await?;
+        if !moved {
+            return Ok(false);
+        }
+        self.commit_events(tx).await?;
+        Ok(true)
     }
 
     /// The stored plan of release `release_id`, in plan order (empty when none is stored).
@@ -139,8 +142,9 @@ impl Store {
         .collect()
     }
 
-    /// Moves component `id` from `from` to `to` if it is still in `from`; returns false (and
-    /// writes nothing) otherwise. Records the event, sets the reason and wakes the worker in
+    /// Moves component `id` from `from` to `to` if it is still in `from` and its release is not
+    /// canceled (only a move into canceled is allowed then); returns false (and writes nothing)
+    /// otherwise. Records the event, sets the reason and wakes the worker in
     /// one transaction. Entering preparing starts a new attempt, so `acted` is reset.
     pub async fn transition_component(
         &self,
@@ -150,8 +154,27 @@ impl Store {
         change: &Change,
     ) -> Result<bool, StoreError> {
         let new_attempt = to == ComponentState::Preparing;
+        let into_canceled = to == ComponentState::Canceled;
         let (from, to) = (state_name(from), state_name(to));
         let mut tx = self.pool.begin().await?;
+        // The release row is the first write: a concurrent cancel of the release
+        // (`cancel_main_release`) either committed before, and is seen here, or waits for this
+        // transaction and then cancels what it moved. Nothing moves in a canceled release
+        // except into canceled.
+        let release_state: Option<String> = sqlx::query_scalar(
+            "UPDATE main_releases SET wake_requested = 1 \
+             WHERE id = (SELECT release_id FROM component_releases WHERE id = $1) \
+             RETURNING state",
+        )
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(release_state) = release_state else {
+            return Ok(false);
+        };
+        if release_state == state_name(MainReleaseState::Canceled) && !into_canceled {
+            return Ok(false);
+        }
         let release_id: Option<i64> = sqlx::query_scalar(
             "UPDATE component_releases SET state = $3, reason = $4, updated_at = $5, \
              acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END \
@@ -335,6 +358,58 @@ impl Store {
 
 pub(crate) fn component_found(rows_affected: u64, id: i64) -> Result<(), StoreError> {
     not_found_unless_changed(rows_affected, || format!("component release {id}"))
+}
+
+/// Inserts the plan's components (in state waiting, a "planned" event each) and edges, unless
+/// the release has components already; returns the release's components.
+async fn insert_plan(
+    conn: &mut AnyConnection,
+    release_id: i64,
+    plan: &ReleasePlan,
+    actor: &str,
+) -> Result<Vec<ComponentRelease>, StoreError> {
+    let existing = fetch_components(&mut *conn, release_id).await?;
+    if !existing.is_empty() {
+        return Ok(existing);
+    }
+    let mut ids = HashMap::new();
+    for (position, planned) in plan.components.iter().enumerate() {
+        let id = insert_component(&mut *conn, release_id, position, planned).await?;
+        ids.insert(planned.name.as_str(), id);
+        insert_event(
+            &mut *conn,
+            &EventInsert {
+                release_id,
+                component_id: Some(id),
+                actor,
+                kind: "planned",
+                from_state: None,
+                to_state: Some("waiting"),
+                reason: Some(&format!("version {}", planned.default_version)),
+            },
+        )
+        .await?;
+    }
+    for planned in &plan.components {
+        for dependency in &planned.dependencies {
+            let depends_on_id = ids.get(dependency.as_str()).ok_or_else(|| {
+                StoreError::InvalidPlan(format!(
+                    "{} depends on {dependency}, which is not in the plan",
+                    planned.name
+                ))
+            })?;
+            sqlx::query(
+                "INSERT INTO plan_edges (release_id, component_id, depends_on_id) \
+                     VALUES ($1, $2, $3)",
+            )
+            .bind(release_id)
+            .bind(ids[planned.name.as_str()])
+            .bind(depends_on_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    fetch_components(conn, release_id).await
 }
 
 async fn insert_component(

@@ -1,12 +1,14 @@
 //! Main releases.
 
-use convoy_core::MainReleaseState;
+use convoy_core::component::{self, ComponentEvent};
+use convoy_core::main_release::{self, MainReleaseEvent};
+use convoy_core::{ComponentState, MainReleaseState};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
 
 use crate::db::{
-    Store, flag, not_found_unless_changed, now, parse_flag, parse_optional_time, parse_state,
-    parse_time, state_name, time_text,
+    Store, flag, lock_and_wake_release, not_found_unless_changed, now, parse_flag,
+    parse_optional_time, parse_state, parse_time, state_name, time_text,
 };
 use crate::error::StoreError;
 use crate::events::{EventInsert, insert_event};
@@ -249,24 +251,10 @@ impl Store {
         to: MainReleaseState,
         change: &Change,
     ) -> Result<bool, StoreError> {
-        let (from, to, at) = (state_name(from), state_name(to), now());
-        let finished_at = is_final(&to).then(|| time_text(at));
         let mut tx = self.pool.begin().await?;
-        let done = sqlx::query(
-            "UPDATE main_releases SET state = $3, reason = $4, updated_at = $5, \
-             finished_at = $6, wake_requested = 1 WHERE id = $1 AND state = $2",
-        )
-        .bind(id)
-        .bind(&from)
-        .bind(&to)
-        .bind(&change.reason)
-        .bind(time_text(at))
-        .bind(finished_at)
-        .execute(&mut *tx)
-        .await;
-        let done = match done {
+        let done = match move_release_in(&mut tx, id, from, to, change).await {
             // Reopening a release (retry) while another of its app and ref is active.
-            Err(sqlx::Error::Database(err)) if err.is_unique_violation() => {
+            Err(StoreError::Database(sqlx::Error::Database(err))) if err.is_unique_violation() => {
                 drop(tx);
                 return match fetch_main_release(&mut *self.pool.acquire().await?, id).await? {
                     Some(release) => self
@@ -282,46 +270,81 @@ impl Store {
             }
             other => other?,
         };
-        if done.rows_affected() == 0 {
+        if !done {
             return Ok(false);
         }
-        insert_event(
-            &mut tx,
-            &EventInsert {
-                release_id: id,
-                component_id: None,
-                actor: &change.actor,
-                kind: "state",
-                from_state: Some(&from),
-                to_state: Some(&to),
-                reason: change.reason.as_deref(),
-            },
-        )
-        .await?;
         self.commit_events(tx).await?;
         Ok(true)
     }
 
-    /// Remembers where the app's manifest is and the commit it was read at.
-    pub async fn set_manifest(
-        &self,
-        release_id: i64,
-        manifest_path: &str,
-        manifest_commit_id: &str,
-    ) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE main_releases SET manifest_path = $2, manifest_commit_id = $3, \
-             updated_at = $4 WHERE id = $1",
+    /// Cancels release `id` and every component of it that can still be canceled, in one
+    /// transaction, with an event each: the one decision that wins against the worker and
+    /// against component actions (`transition_component` locks the release row first, and
+    /// refuses to move a component of a canceled release). Returns false, writing nothing, when
+    /// the release's state allows no cancel (it finished, or was canceled already).
+    pub async fn cancel_main_release(&self, id: i64, change: &Change) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // The first write takes the release row (PostgreSQL) or the database (SQLite), so no
+        // component moves between the read below and the commit.
+        lock_and_wake_release(&mut tx, id).await?;
+        let release = fetch_main_release(&mut tx, id)
+            .await?
+            .ok_or_else(|| StoreError::NotFound(format!("main release {id}")))?;
+        if main_release::decide(release.state, &MainReleaseEvent::Cancel).is_err() {
+            return Ok(false);
+        }
+        if !move_release_in(
+            &mut tx,
+            id,
+            release.state,
+            MainReleaseState::Canceled,
+            change,
         )
-        .bind(release_id)
-        .bind(manifest_path)
-        .bind(manifest_commit_id)
-        .bind(time_text(now()))
-        .execute(&self.pool)
-        .await?;
-        not_found_unless_changed(done.rows_affected(), || {
-            format!("main release {release_id}")
-        })
+        .await?
+        {
+            return Ok(false);
+        }
+        let components: Vec<(i64, String)> = sqlx::query(
+            "SELECT id, state FROM component_releases WHERE release_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&mut *tx)
+        .await?
+        .iter()
+        .map(|row| Ok((row.try_get("id")?, row.try_get("state")?)))
+        .collect::<Result<_, StoreError>>()?;
+        let canceled = state_name(ComponentState::Canceled);
+        for (component_id, state) in components {
+            let current: ComponentState = parse_state(&state)?;
+            if component::decide(current, &ComponentEvent::Cancel).is_err() {
+                continue;
+            }
+            sqlx::query(
+                "UPDATE component_releases SET state = $2, reason = $3, updated_at = $4 \
+                 WHERE id = $1",
+            )
+            .bind(component_id)
+            .bind(&canceled)
+            .bind(&change.reason)
+            .bind(time_text(now()))
+            .execute(&mut *tx)
+            .await?;
+            insert_event(
+                &mut tx,
+                &EventInsert {
+                    release_id: id,
+                    component_id: Some(component_id),
+                    actor: &change.actor,
+                    kind: "state",
+                    from_state: Some(&state),
+                    to_state: Some(&canceled),
+                    reason: change.reason.as_deref(),
+                },
+            )
+            .await?;
+        }
+        self.commit_events(tx).await?;
+        Ok(true)
     }
 
     /// Turns the review gate on or off; wakes the worker (a gate may have opened).
@@ -345,7 +368,50 @@ impl Store {
     }
 }
 
-async fn fetch_main_release(
+/// Moves release `id` from `from` to `to` inside `conn`'s transaction if it is still in
+/// `from` (false, nothing written, otherwise): sets the reason, `finished_at` on a final state
+/// (clears it otherwise), wakes the worker and records the event.
+pub(crate) async fn move_release_in(
+    conn: &mut AnyConnection,
+    id: i64,
+    from: MainReleaseState,
+    to: MainReleaseState,
+    change: &Change,
+) -> Result<bool, StoreError> {
+    let (from, to, at) = (state_name(from), state_name(to), now());
+    let finished_at = is_final(&to).then(|| time_text(at));
+    let done = sqlx::query(
+        "UPDATE main_releases SET state = $3, reason = $4, updated_at = $5, \
+         finished_at = $6, wake_requested = 1 WHERE id = $1 AND state = $2",
+    )
+    .bind(id)
+    .bind(&from)
+    .bind(&to)
+    .bind(&change.reason)
+    .bind(time_text(at))
+    .bind(finished_at)
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(false);
+    }
+    insert_event(
+        conn,
+        &EventInsert {
+            release_id: id,
+            component_id: None,
+            actor: &change.actor,
+            kind: "state",
+            from_state: Some(&from),
+            to_state: Some(&to),
+            reason: change.reason.as_deref(),
+        },
+    )
+    .await?;
+    Ok(true)
+}
+
+pub(crate) async fn fetch_main_release(
     conn: &mut AnyConnection,
     id: i64,
 ) -> Result<Option<MainRelease>, StoreError> {

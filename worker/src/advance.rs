@@ -396,9 +396,6 @@ pub(crate) async fn apply_release_event(
 ) -> Result<(), StepError> {
     let transition = convoy_core::main_release::decide(release.state, event)?;
     let reason = match event {
-        MainReleaseEvent::Analyzed => {
-            Some("plan ready: review the versions, then deploy".to_owned())
-        }
         MainReleaseEvent::ManifestRewritten => {
             Some("every component is released and the Podfile pins them".to_owned())
         }

@@ -8,12 +8,15 @@ use convoy_core::manifest::podfile::{PodSource, Podfile, parse_podfile};
 use convoy_core::manifest::podspec::parse_podspec_file;
 use convoy_core::plan::{ComponentInput, ReleasePlan, project_path_from_git_url};
 use convoy_forge::{FileContent, ForgeError};
-use convoy_store::{MainRelease, NewEvent};
+use convoy_store::{Change, MainRelease, NewEvent};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::advance::{ACTOR, apply_release_event};
 use crate::context::Context;
 use crate::error::StepError;
+
+/// The release's reason once its plan is stored.
+pub(crate) const PLAN_READY: &str = "plan ready: review the versions, then deploy";
 
 /// The Podfile may sit this many directories below the root (`Example/Podfile` is 1).
 const PODFILE_MAX_DEPTH: usize = 5;
@@ -34,12 +37,24 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
             for warning in warnings {
                 record_note(ctx, release.id, warning).await?;
             }
-            let store = &ctx.store;
-            store
-                .set_manifest(release.id, &podfile.path, &podfile.last_commit_id)
-                .await?;
-            store.save_plan(release.id, &plan, ACTOR).await?;
-            apply_release_event(ctx, release, &MainReleaseEvent::Analyzed).await
+            // The plan is stored and the release moves on only if it is still analyzing in
+            // that same transaction: a cancel that came meanwhile wins.
+            let change = Change {
+                actor: ACTOR.to_owned(),
+                reason: Some(PLAN_READY.to_owned()),
+            };
+            let manifest = (podfile.path.as_str(), podfile.last_commit_id.as_str());
+            if !ctx
+                .store
+                .save_analysis(release.id, manifest, &plan, &change)
+                .await?
+            {
+                tracing::info!(
+                    release_id = release.id,
+                    "analysis ended after a cancel: plan dropped"
+                );
+            }
+            Ok(())
         }
         Err(StepError::Fatal(reason)) => {
             apply_release_event(ctx, release, &MainReleaseEvent::AnalysisFailed { reason }).await

@@ -504,9 +504,15 @@ pub async fn cancel_release(
     )
     .await?;
     let transition = main_release::decide(release.state, &MainReleaseEvent::Cancel)?;
-    move_release(&store, &release, transition, &actor).await?;
-    let components = store.components(id).await?;
-    move_components(&store, &components, &ComponentEvent::Cancel, &actor).await?;
+    // The release and its unfinished components in one transaction: no component moves
+    // between the two (issue 14 point 4).
+    let change = Change {
+        actor: actor.clone(),
+        reason: transition.reason,
+    };
+    if !store.cancel_main_release(id, &change).await? {
+        return Err(ActionError::ChangedMeanwhile);
+    }
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
