@@ -24,6 +24,14 @@ async fn simulator(limit: ApiRateLimit) -> RunningSimulator {
     .expect("the simulator starts")
 }
 
+fn gitlab(simulator: &RunningSimulator, requests_per_second: Option<NonZeroU32>) -> GitLab {
+    let options = GitLabOptions {
+        requests_per_second,
+        ..GitLabOptions::default()
+    };
+    GitLab::new(&simulator.base_url(), TOKEN.into(), options).unwrap()
+}
+
 async fn burst(gitlab: &GitLab, requests: usize) {
     let calls = (0..requests).map(|_| gitlab.project("group/app"));
     for answer in futures::future::join_all(calls).await {
@@ -40,16 +48,7 @@ async fn a_budget_below_gitlab_s_limit_means_gitlab_never_throttles() {
         period_seconds: 2,
     })
     .await;
-    let gitlab = GitLab::new(
-        &simulator.base_url(),
-        TOKEN.into(),
-        GitLabOptions {
-            requests_per_second: NonZeroU32::new(5),
-            ..GitLabOptions::default()
-        },
-    )
-    .unwrap();
-    burst(&gitlab, 25).await;
+    burst(&gitlab(&simulator, NonZeroU32::new(5)), 25).await;
     assert_eq!(simulator.throttled_requests(), 0);
     simulator.stop().await;
 }
@@ -61,15 +60,9 @@ async fn without_a_budget_the_same_burst_is_throttled_and_still_completes() {
         period_seconds: 2,
     })
     .await;
-    let gitlab = GitLab::new(
-        &simulator.base_url(),
-        TOKEN.into(),
-        GitLabOptions::default(),
-    )
-    .unwrap();
     // 45 at once, 20 allowed in a window (40 even if the burst spans two): GitLab refuses
     // some, Convoy waits as told and every request is answered.
-    burst(&gitlab, 45).await;
+    burst(&gitlab(&simulator, None), 45).await;
     assert!(simulator.throttled_requests() > 0);
     simulator.stop().await;
 }
