@@ -5,6 +5,7 @@
 //! worker carries out the [`Command`]s that the machines return and feeds back what happened as
 //! events.
 
+pub mod actions;
 pub mod ci_config;
 pub mod component;
 pub mod main_release;

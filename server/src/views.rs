@@ -4,10 +4,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
+use convoy_core::actions::{self, ComponentAction, ComponentFacts, ReleaseAction, ReleaseFacts};
 use convoy_core::scheduler::{self, ComponentStatus, SchedulerOptions};
-use convoy_core::{
-    ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, component, main_release,
-};
+use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{
     ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, PipelineRecord,
     ReleaseEvent, Store, StoreError,
@@ -306,70 +305,40 @@ pub fn tag_url(forge_web_url: &str, project_path: &str, tag: &str) -> String {
     )
 }
 
-/// The release-level actions the state machines allow now.
+/// The facts about a release that its actions depend on.
+pub fn release_facts(release: &MainRelease) -> ReleaseFacts {
+    ReleaseFacts {
+        state: release.state,
+        require_review: release.require_review,
+    }
+}
+
+/// The facts about a component release that its actions depend on.
+pub fn component_facts(c: &ComponentRelease) -> ComponentFacts {
+    ComponentFacts {
+        state: c.state,
+        reviewed: c.reviewed,
+    }
+}
+
+/// The release-level actions offered now, by name (see [`actions::release_actions`]).
 pub fn release_actions(
     release: &MainRelease,
     components: &[ComponentRelease],
 ) -> Vec<&'static str> {
-    let allows = |event: MainReleaseEvent| main_release::decide(release.state, &event).is_ok();
-    let component_allows =
-        |c: &ComponentRelease, event: ComponentEvent| component::decide(c.state, &event).is_ok();
-
-    let mut actions = Vec::new();
-    let deployable = components
-        .iter()
-        .any(|c| component_allows(c, ComponentEvent::Deploy));
-    let deploying = release.state == MainReleaseState::Deploying;
-    if deployable && (deploying || allows(MainReleaseEvent::Deploy)) {
-        actions.push("deploy");
-    }
-    let retryable = components
-        .iter()
-        .any(|c| component_allows(c, ComponentEvent::Retry));
-    if retryable && (deploying || allows(MainReleaseEvent::Retry)) {
-        actions.push("retry");
-    }
-    if allows(MainReleaseEvent::Cancel) {
-        actions.push("cancel");
-    }
-    actions
+    let components: Vec<ComponentFacts> = components.iter().map(component_facts).collect();
+    actions::release_actions(release_facts(release), &components)
+        .into_iter()
+        .map(ReleaseAction::as_str)
+        .collect()
 }
 
-/// The component-level actions the state machine allows now.
+/// The component-level actions offered now, by name (see [`actions::component_actions`]).
 pub fn component_actions(release: &MainRelease, c: &ComponentRelease) -> Vec<&'static str> {
-    let allows = |event: ComponentEvent| component::decide(c.state, &event).is_ok();
-    let release_open = matches!(
-        release.state,
-        MainReleaseState::Waiting | MainReleaseState::Deploying | MainReleaseState::Failed
-    );
-    if !release_open {
-        return Vec::new();
-    }
-
-    let mut actions = Vec::new();
-    let version = c.version.clone().unwrap_or_default();
-    if allows(ComponentEvent::VersionChanged { version }) {
-        actions.push("edit_version");
-    }
-    // A failed release goes on through retry, not through deploying more components.
-    let deployable = release.state != MainReleaseState::Failed;
-    if deployable && allows(ComponentEvent::Deploy) {
-        actions.push("deploy");
-    }
-    if release.require_review && !c.reviewed && c.state == ComponentState::Pending {
-        actions.push("mark_reviewed");
-    }
-    let reason = "released by hand".to_string();
-    if allows(ComponentEvent::MarkedReleased { reason }) {
-        actions.push("mark_released");
-    }
-    if allows(ComponentEvent::Retry) {
-        actions.push("retry");
-    }
-    if allows(ComponentEvent::Cancel) {
-        actions.push("cancel");
-    }
-    actions
+    actions::component_actions(release_facts(release), component_facts(c))
+        .into_iter()
+        .map(ComponentAction::as_str)
+        .collect()
 }
 
 /// Why a component stands where it stands, in one sentence: what blocks or holds it first,

@@ -343,6 +343,7 @@ async fn retrying_a_component_that_did_not_fail_is_a_conflict() {
 async fn marking_a_merge_request_reviewed_is_recorded_once() {
     let app = spawn_app().await;
     let id = app.waiting_release().await;
+    app.store.set_require_review(id, true).await.unwrap();
     app.walk_component(
         id,
         "B",
@@ -554,4 +555,91 @@ async fn a_reason_or_a_version_longer_than_the_limit_is_refused_and_nothing_chan
         assert!(component.released_by.is_none(), "{}", component.name);
         assert_ne!(component.version.as_deref().map(str::len), Some(10246));
     }
+}
+
+#[tokio::test]
+async fn a_review_is_accepted_only_where_the_release_offers_it() {
+    let app = spawn_app().await;
+    let id = app.waiting_release().await;
+    let reviewed = |name: &str| format!("/api/v1/releases/{id}/components/{name}/reviewed");
+
+    // No review gate: nothing to review, whatever the component's state.
+    app.walk_component(
+        id,
+        "B",
+        &[ComponentState::Preparing, ComponentState::Pending],
+    )
+    .await;
+    let ungated = app.post(&reviewed("B"), json!({})).await;
+    assert_eq!(ungated.status().as_u16(), 409);
+    assert_eq!(
+        error_of(ungated).await,
+        format!("release {id} has no review gate: its merge requests merge without a review")
+    );
+
+    // With the gate: only a pending merge request waits for a review.
+    app.store.set_require_review(id, true).await.unwrap();
+    app.walk_component(id, "C", &[ComponentState::Preparing])
+        .await;
+    let preparing = app.post(&reviewed("C"), json!({})).await;
+    assert_eq!(preparing.status().as_u16(), 409);
+    assert_eq!(
+        error_of(preparing).await,
+        "C has no merge request waiting for review: it is preparing"
+    );
+    let offered = |detail: &Value, name: &str| {
+        component(detail, name)["actions"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("mark_reviewed"))
+    };
+    let detail: Value = app
+        .get(&format!("/api/v1/releases/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(offered(&detail, "B") && !offered(&detail, "C"), "{detail}");
+    let pending = app.post(&reviewed("B"), json!({})).await;
+    assert_eq!(pending.status().as_u16(), 200);
+    assert!(
+        !offered(&pending.json().await.unwrap(), "B"),
+        "reviewed once"
+    );
+}
+
+#[tokio::test]
+async fn a_failed_release_with_nothing_failed_offers_no_retry_and_refuses_one() {
+    let app = spawn_app().await;
+    let id = app.waiting_release().await;
+    app.walk_release(id, &[MainReleaseState::Deploying]).await;
+    for name in ["A", "B", "C", "D"] {
+        app.walk_component(
+            id,
+            name,
+            &[ComponentState::Preparing, ComponentState::Merged],
+        )
+        .await;
+    }
+    // Every component is merged, and the release failed at the Podfile step, say.
+    app.walk_release(id, &[MainReleaseState::Failed]).await;
+    let detail: Value = app
+        .get(&format!("/api/v1/releases/{id}"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(detail["actions"], json!(["cancel"]), "{detail}");
+
+    let retry = app
+        .post(&format!("/api/v1/releases/{id}/retry"), json!({}))
+        .await;
+
+    assert_eq!(retry.status().as_u16(), 409);
+    assert_eq!(
+        error_of(retry).await,
+        format!("no component of release {id} has failed: there is nothing to retry")
+    );
+    let after = app.store.main_release(id).await.unwrap().unwrap();
+    assert_eq!(after.state, MainReleaseState::Failed, "nothing moved");
 }

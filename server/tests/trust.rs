@@ -9,6 +9,8 @@ use auth_helpers::{
     Browser, RELEASE_MANAGERS, TrustApp, error_of, sign_in, spawn_trust_app,
     spawn_trust_app_with_role_cache, waiting_release, waiting_release_of,
 };
+use convoy_core::ComponentState;
+use convoy_store::Change;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -298,8 +300,26 @@ async fn the_owner_the_release_manager_and_the_admin_get_past_the_role_check() {
             );
         }
     }
-    // What they did is recorded under their GitLab identity, accents kept.
+    // What they did is recorded under their GitLab identity, accents kept: a review of the
+    // merge request StorageKit has open behind the review gate.
     let id = waiting_release(&app.store).await;
+    app.store.set_require_review(id, true).await.unwrap();
+    let storage_kit = app
+        .store
+        .component_by_name(id, "StorageKit")
+        .await
+        .unwrap()
+        .unwrap();
+    for (from, to) in [
+        (ComponentState::Waiting, ComponentState::Preparing),
+        (ComponentState::Preparing, ComponentState::Pending),
+    ] {
+        let change = Change::by("convoy");
+        let moved = app
+            .store
+            .transition_component(storage_kit.id, from, to, &change);
+        assert!(moved.await.unwrap());
+    }
     let marked = jose
         .send(
             Method::POST,
@@ -312,8 +332,6 @@ async fn the_owner_the_release_manager_and_the_admin_get_past_the_role_check() {
         )
         .await;
     assert_eq!(marked.status(), 200);
-    let events = app.store.events(id, 0, 1000).await.unwrap();
-    let _ = events;
     let audit: Value = jose
         .get(&format!(
             "{}/api/v1/audit?release={id}&person=jose",

@@ -2,11 +2,11 @@
 //! cancel.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use convoy_core::actions::{self, ComponentAction};
 use convoy_core::validate::{MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_VERSION_CHARS, bounded};
 use convoy_core::version::parse_requested_version;
 use convoy_core::{
-    ComponentEvent, ComponentState, MainReleaseEvent, MainReleaseState, TransitionError, component,
-    main_release,
+    ComponentEvent, MainReleaseEvent, MainReleaseState, TransitionError, component, main_release,
 };
 use convoy_store::{ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
@@ -14,9 +14,10 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 use super::errors::ActionError;
-use super::{fresh_detail, load_release, move_component, move_release, nudge};
+use super::{component_offers, fresh_detail, load_release, move_component, move_release, nudge};
 use crate::auth::{Identity, Need, Permissions};
 use crate::settings::ServerSettings;
+use crate::views;
 
 /// Who may act on a component.
 #[derive(Clone, Copy)]
@@ -66,11 +67,7 @@ async fn load_open(
         },
     };
     ask.permissions.require(ask.who, &need).await?;
-    let open = matches!(
-        release.state,
-        MainReleaseState::Waiting | MainReleaseState::Deploying | MainReleaseState::Failed
-    );
-    if !open {
+    if !actions::release_is_open(release.state) {
         return Err(TransitionError {
             machine: "release",
             state: state_name(release.state),
@@ -79,6 +76,26 @@ async fn load_open(
         .into());
     }
     Ok((release, component))
+}
+
+/// Refuses what the component's `actions` do not offer now, so the API allows exactly what the
+/// release page offers. Each handler asks the state machine first, whose refusal says more.
+fn require_offered(
+    release: &MainRelease,
+    c: &ComponentRelease,
+    action: ComponentAction,
+) -> Result<(), ActionError> {
+    if component_offers(release, c, action) {
+        return Ok(());
+    }
+    Err(ActionError::NotOffered(format!(
+        "{} does not offer {} now (it is {} in release {}, which is {}): the release's actions list what it offers",
+        c.name,
+        action.as_str(),
+        state_name(c.state),
+        release.id,
+        state_name(release.state)
+    )))
 }
 
 /// A state's lowercase name, as the API shows it.
@@ -144,7 +161,7 @@ pub async fn set_version(
     let (id, name) = path.into_inner();
     let actor = who.actor();
     let requested = bounded("version", &body.version, MAX_VERSION_CHARS)?;
-    let (_, component) = load_open(
+    let (release, component) = load_open(
         &store,
         id,
         &name,
@@ -161,6 +178,7 @@ pub async fn set_version(
         version: requested.to_string(),
     };
     let transition = component::decide(component.state, &event)?;
+    require_offered(&release, &component, ComponentAction::EditVersion)?;
     let version = parse_requested_version(requested, None)?;
 
     store
@@ -214,6 +232,7 @@ pub async fn deploy_component(
     )
     .await?;
     let transition = component::decide(component.state, &ComponentEvent::Deploy)?;
+    require_offered(&release, &component, ComponentAction::Deploy)?;
 
     reopen_release(&store, &release, MainReleaseEvent::Deploy, &actor).await?;
     move_component(&store, &component, transition, &actor).await?;
@@ -249,7 +268,7 @@ pub async fn mark_reviewed(
     let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
     let actor = who.actor();
-    let (_, component) = load_open(
+    let (release, component) = load_open(
         &store,
         id,
         &name,
@@ -262,28 +281,28 @@ pub async fn mark_reviewed(
         },
     )
     .await?;
-    // Once the merge request is merged (or the component is over) a review changes nothing.
-    let reviewable = !matches!(
-        component.state,
-        ComponentState::Merged
-            | ComponentState::Deploying
-            | ComponentState::Success
-            | ComponentState::Canceled
-    );
-    if !reviewable {
-        return Err(TransitionError {
-            machine: "component",
-            state: state_name(component.state),
-            event: "mark reviewed".to_string(),
-        }
-        .into());
+    if !release.require_review {
+        return Err(ActionError::NotOffered(format!(
+            "release {id} has no review gate: its merge requests merge without a review"
+        )));
     }
-    if !component.reviewed {
-        store
-            .set_component_reviewed(component.id, true, &actor)
-            .await?;
-        nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
+    // Marking it again changes nothing and is no error (a second click, a retried request).
+    if component.reviewed {
+        return fresh_detail(&store, &settings, id).await;
     }
+    if !actions::awaits_review(
+        views::release_facts(&release),
+        views::component_facts(&component),
+    ) {
+        return Err(ActionError::NotOffered(format!(
+            "{name} has no merge request waiting for review: it is {}",
+            state_name(component.state)
+        )));
+    }
+    store
+        .set_component_reviewed(component.id, true, &actor)
+        .await?;
+    nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
 
@@ -350,6 +369,7 @@ pub async fn mark_released(
         reason: reason.to_string(),
     };
     let transition = component::decide(component.state, &event)?;
+    require_offered(&release, &component, ComponentAction::MarkReleased)?;
 
     // Checked before anything changes, moved after the component: the worker leaves a failed
     // release alone, whereas a deploying one whose component is still failed would be judged
@@ -410,6 +430,7 @@ pub async fn retry_component(
     )
     .await?;
     let transition = component::decide(component.state, &ComponentEvent::Retry)?;
+    require_offered(&release, &component, ComponentAction::Retry)?;
 
     // Checked before anything changes, moved after the component (see mark_released).
     if release.state == MainReleaseState::Failed {
@@ -451,7 +472,7 @@ pub async fn cancel_component(
     let who = crate::auth::signed_in(&request)?;
     let (id, name) = path.into_inner();
     let actor = who.actor();
-    let (_, component) = load_open(
+    let (release, component) = load_open(
         &store,
         id,
         &name,
@@ -465,6 +486,7 @@ pub async fn cancel_component(
     )
     .await?;
     let transition = component::decide(component.state, &ComponentEvent::Cancel)?;
+    require_offered(&release, &component, ComponentAction::Cancel)?;
     move_component(&store, &component, transition, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await

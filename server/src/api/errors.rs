@@ -137,6 +137,9 @@ pub enum ActionError {
     /// The action is allowed but would change nothing (no component to deploy, …).
     #[error("{0}")]
     NothingToDo(String),
+    /// The release's `actions` do not offer it now (the state machine alone would allow it).
+    #[error("{0}")]
+    NotOffered(String),
     #[error("the release changed meanwhile: reload and try again")]
     ChangedMeanwhile,
     #[error("{0}")]
@@ -159,6 +162,7 @@ impl error::ResponseError for ActionError {
             }
             ActionError::NotAllowed(_)
             | ActionError::NothingToDo(_)
+            | ActionError::NotOffered(_)
             | ActionError::ChangedMeanwhile => StatusCode::CONFLICT,
             ActionError::InvalidInput(_) | ActionError::Input(_) => StatusCode::BAD_REQUEST,
             ActionError::InvalidVersion(_) => StatusCode::UNPROCESSABLE_ENTITY,

@@ -14,13 +14,14 @@ pub mod tokens;
 
 use actix_web::{HttpResponse, web};
 use convoy_core::ComponentEvent;
+use convoy_core::actions::{self, ComponentAction, ComponentFacts, ReleaseAction};
 use convoy_core::component::{self, ComponentTransition};
 use convoy_core::main_release::MainReleaseTransition;
 use convoy_store::{Change, ComponentRelease, MainRelease, Store};
 use convoy_worker::{Job, Jobs};
 
 use crate::settings::ServerSettings;
-use crate::views::release_detail;
+use crate::views::{self, release_detail};
 
 /// Every route of the API, in one table: [`configure`] registers exactly these, and the
 /// OpenAPI test checks that each is in the document with its method.
@@ -136,6 +137,27 @@ pub(crate) async fn load_release(
         .main_release(id)
         .await?
         .ok_or(errors::ActionError::ReleaseNotFound(id))
+}
+
+/// Whether the release offers `action` now: the API allows exactly what the release's
+/// `actions` list (and the page's buttons) offer.
+pub(crate) fn offers(
+    release: &MainRelease,
+    components: &[ComponentRelease],
+    action: ReleaseAction,
+) -> bool {
+    let components: Vec<ComponentFacts> = components.iter().map(views::component_facts).collect();
+    actions::release_actions(views::release_facts(release), &components).contains(&action)
+}
+
+/// Whether component `c` offers `action` now (see [`offers`]).
+pub(crate) fn component_offers(
+    release: &MainRelease,
+    c: &ComponentRelease,
+    action: ComponentAction,
+) -> bool {
+    actions::component_actions(views::release_facts(release), views::component_facts(c))
+        .contains(&action)
 }
 
 /// Records the release's transition (decided by the core) in the name of `actor`, if nobody

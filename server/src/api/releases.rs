@@ -2,15 +2,16 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
+use convoy_core::actions::ReleaseAction;
 use convoy_core::validate::{GitRef, InputError, ProjectPath};
-use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, component, main_release};
+use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, main_release};
 use convoy_store::{Change, NewMainRelease, Store, StoreError};
 use convoy_worker::{Job, Jobs};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::errors::{ActionError, INTERNAL_ERROR, error_response, log_internal};
-use super::{fresh_detail, load_release, move_components, move_release, nudge};
+use super::{fresh_detail, load_release, move_components, move_release, nudge, offers};
 use crate::auth::reading::{Readable, readable_apps, require_reader};
 use crate::auth::{AuthError, Need, Permissions};
 use crate::settings::ServerSettings;
@@ -379,18 +380,22 @@ pub async fn deploy_release(
     )
     .await?;
     let components = store.components(id).await?;
+    if !offers(&release, &components, ReleaseAction::Deploy) {
+        // The machine's sentence when the release's state refuses, else what is missing.
+        if release.state != MainReleaseState::Deploying {
+            main_release::decide(release.state, &MainReleaseEvent::Deploy)?;
+        }
+        return Err(ActionError::NothingToDo(format!(
+            "release {id} has no component waiting to be deployed: every component is deployed already"
+        )));
+    }
 
     // A release already deploying (one component was deployed alone) deploys the rest.
     if release.state != MainReleaseState::Deploying {
         let transition = main_release::decide(release.state, &MainReleaseEvent::Deploy)?;
         move_release(&store, &release, transition, &actor).await?;
     }
-    let deployed = move_components(&store, &components, &ComponentEvent::Deploy, &actor).await?;
-    if deployed == 0 && release.state == MainReleaseState::Deploying {
-        return Err(ActionError::NothingToDo(format!(
-            "release {id} has no component waiting to be deployed: every component is deployed already"
-        )));
-    }
+    move_components(&store, &components, &ComponentEvent::Deploy, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
     fresh_detail(&store, &settings, id).await
 }
@@ -431,25 +436,26 @@ pub async fn retry_release(
     )
     .await?;
     let components = store.components(id).await?;
-    if release.state == MainReleaseState::Failed && components.is_empty() {
+    if !offers(&release, &components, ReleaseAction::Retry) {
+        if release.state == MainReleaseState::Failed && components.is_empty() {
+            return Err(ActionError::NothingToDo(format!(
+                "release {id} failed before its plan was ready: fix the cause and start a new release"
+            )));
+        }
+        // The machine's sentence when the release's state refuses, else what is missing.
+        if release.state != MainReleaseState::Deploying {
+            main_release::decide(release.state, &MainReleaseEvent::Retry)?;
+        }
         return Err(ActionError::NothingToDo(format!(
-            "release {id} failed before its plan was ready: fix the cause and start a new release"
+            "no component of release {id} has failed: there is nothing to retry"
         )));
     }
-    let retryable = components
-        .iter()
-        .any(|c| component::decide(c.state, &ComponentEvent::Retry).is_ok());
 
     // A release still deploying (failures only block their descendants) retries its failed
     // components without changing state itself. A failed release is checked first but moved
     // last: the worker leaves a failed release alone, whereas a deploying one whose components
     // are still failed would be judged stalled and failed again before they move.
     let reopen = if release.state == MainReleaseState::Deploying {
-        if !retryable {
-            return Err(ActionError::NothingToDo(format!(
-                "no component of release {id} has failed: there is nothing to retry"
-            )));
-        }
         None
     } else {
         let transition = main_release::decide(release.state, &MainReleaseEvent::Retry)?;
