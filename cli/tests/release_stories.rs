@@ -314,18 +314,14 @@ async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
-    // NetworkKit's pipelines are slow, so the cancel comes while its auto-merge is set.
-    let mut options = Options::default();
-    let network_kit = options
-        .scenario
-        .projects
-        .iter_mut()
-        .find(|p| p.path == "ios/network-kit")
-        .unwrap();
-    // Slow enough that Convoy, which asks for auto-merge only once GitLab shows the pipeline
-    // as the head pipeline, finds it still running even on a loaded machine.
-    network_kit.pipeline_duration_ms = Some(8000);
+    let options = Options::default();
     let convoy = spawn_convoy(options).await;
+    // NetworkKit's runners are offline, so its pipeline waits, pending, while Convoy sets its
+    // auto-merge, and the cancel comes before GitLab could merge it, however slow the machine.
+    convoy
+        .sim
+        .set_runners_online("ios/network-kit", false)
+        .unwrap();
     let planned = convoy.start_release().await;
     convoy.client.deploy_all(planned.id).await.unwrap();
     let auto_merge_set = |w: &convoy_simulator::WorldView| {
@@ -352,7 +348,21 @@ async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
         "canceled"
     );
 
-    // Once NetworkKit's pipeline succeeded, nothing may merge it any more.
+    // Convoy withdraws the auto-merge it set; once NetworkKit's pipeline then succeeds,
+    // nothing merges it.
+    let withdrawn = |w: &convoy_simulator::WorldView| !auto_merge_set(w);
+    assert!(
+        convoy
+            .sim
+            .world()
+            .eventually(Duration::from_secs(60), withdrawn)
+            .await,
+        "Convoy withdrew the auto-merge"
+    );
+    convoy
+        .sim
+        .set_runners_online("ios/network-kit", true)
+        .unwrap();
     let pipeline_passed = |w: &convoy_simulator::WorldView| {
         w.latest_pipeline("ios/network-kit", "release/0.1.0")
             .is_some_and(|p| p.status == "success")
@@ -367,7 +377,7 @@ async fn cancel_stops_every_unfinished_component_and_nothing_more_is_done() {
     let world = convoy.sim.world();
     let network_mr = &world.merge_requests("ios/network-kit")[0];
     assert_eq!(network_mr.state, "opened", "{network_mr:?}");
-    assert!(!network_mr.auto_merge, "Convoy withdrew the auto-merge");
+    assert!(!network_mr.auto_merge, "{network_mr:?}");
     assert!(
         world.tag("ios/network-kit", "0.1.0").is_none(),
         "no tag after cancel"

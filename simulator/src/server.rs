@@ -211,6 +211,15 @@ impl RunningSimulator {
         })
     }
 
+    /// Takes the project's runners offline (its pipelines wait, pending) or brings them back.
+    pub fn set_runners_online(&self, project: &str, online: bool) -> anyhow::Result<()> {
+        self.shared.with_world(|world| {
+            let id = world.project_by_path(project)?;
+            world.project_mut(id).runners_offline = !online;
+            Ok(())
+        })
+    }
+
     /// Makes the publish job of the project's tag pipelines fail, or pass again.
     pub fn set_fail_tag_pipeline(&self, project: &str, fail: bool) -> anyhow::Result<()> {
         self.shared.with_world(|world| {

@@ -37,6 +37,8 @@ pub(crate) struct Project {
     pub branches: BTreeMap<String, String>,
     pub tags: BTreeMap<String, Tag>,
     pub fail_tag_pipeline: bool,
+    /// No runner of the project is online: its pipelines wait, pending, until one is.
+    pub runners_offline: bool,
     pub job_failures: Vec<JobFailure>,
     pub pipeline_duration: Duration,
     pub merge_method: MergeMethod,
@@ -311,6 +313,7 @@ impl World {
             branches: BTreeMap::new(),
             tags: BTreeMap::new(),
             fail_tag_pipeline: spec.fail_tag_pipeline,
+            runners_offline: false,
             job_failures: spec.job_failures.clone(),
             pipeline_duration: duration,
             merge_method: spec.merge_method,

@@ -344,6 +344,13 @@ impl World {
     fn step(&mut self, pipeline_id: u64, now: Instant) {
         let pipeline = self.pipeline(pipeline_id);
         if pipeline.status == PipelineStatus::Created {
+            // A job runs only once a runner asks for it (`Ci::RegisterJobService`); with no
+            // runner online it stays pending ("This job is stuck because the project doesn't
+            // have any runners online assigned to it", `Ci::Build#stuck?`).
+            if self.project(pipeline.project_id).runners_offline {
+                self.pipeline_mut(pipeline_id).next_step_at = Some(now + Duration::from_millis(5));
+                return;
+            }
             if !self.runner_free() {
                 // Every runner is busy: wait, as GitLab's pending pipelines do.
                 self.pipeline_mut(pipeline_id).next_step_at = Some(now + Duration::from_millis(5));
