@@ -123,6 +123,7 @@ pub fn spawn_worker(
         parse_webhook: gitlab_webhooks(),
         settings,
         stop: stop_signal,
+        failures: Default::default(),
     };
     let jobs = storage.jobs.clone();
     let task = tokio::spawn(async move {

@@ -52,6 +52,18 @@ pub enum MergeRequestState {
     Locked,
 }
 
+impl MergeRequestState {
+    /// GitLab's name of the state (`opened`, `closed`, `merged`, `locked`), as Convoy stores it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergeRequestState::Opened => "opened",
+            MergeRequestState::Closed => "closed",
+            MergeRequestState::Merged => "merged",
+            MergeRequestState::Locked => "locked",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MergeRequest {
     pub iid: u64,

@@ -51,6 +51,29 @@ impl Store {
         Ok(())
     }
 
+    /// Wakes every canceled component whose current merge request is recorded open with
+    /// auto-merge set, and its release: reconcile's guarantee that a withdrawal a worker never
+    /// finished is made, whatever happened to the wake flags. Returns the releases woken.
+    pub async fn wake_canceled_with_auto_merge(&self) -> Result<Vec<i64>, StoreError> {
+        let mut releases: Vec<i64> = sqlx::query_scalar(
+            "UPDATE component_releases SET wake_requested = wake_requested + 1 \
+             WHERE state = 'canceled' AND id IN ( \
+               SELECT mr.component_id FROM merge_requests mr \
+               JOIN component_releases c \
+                 ON c.id = mr.component_id AND c.merge_request_iid = mr.iid \
+               WHERE mr.auto_merge = 1 AND mr.state = 'opened') \
+             RETURNING release_id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        releases.sort_unstable();
+        releases.dedup();
+        for &release_id in &releases {
+            self.request_wake(release_id).await?;
+        }
+        Ok(releases)
+    }
+
     /// Asks the next pass to look at every component of release `release_id` (reconcile's full
     /// look: webhooks may have been lost) and wakes the release.
     pub async fn request_full_look(&self, release_id: i64) -> Result<(), StoreError> {

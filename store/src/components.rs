@@ -175,9 +175,12 @@ impl Store {
         if release_state == state_name(MainReleaseState::Canceled) && !into_canceled {
             return Ok(false);
         }
+        // Entering canceled wakes the component: its withdrawal (the auto-merge Convoy may have
+        // set) is a step of its own, and the wake stays until that step succeeded.
         let release_id: Option<i64> = sqlx::query_scalar(
             "UPDATE component_releases SET state = $3, reason = $4, updated_at = $5, \
-             acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END \
+             acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END, \
+             wake_requested = wake_requested + $7 \
              WHERE id = $1 AND state = $2 RETURNING release_id",
         )
         .bind(id)
@@ -186,6 +189,7 @@ impl Store {
         .bind(&change.reason)
         .bind(time_text(now()))
         .bind(flag(new_attempt))
+        .bind(flag(into_canceled))
         .fetch_optional(&mut *tx)
         .await?;
         let Some(release_id) = release_id else {

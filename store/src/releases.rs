@@ -319,9 +319,10 @@ impl Store {
             if component::decide(current, &ComponentEvent::Cancel).is_err() {
                 continue;
             }
+            // Woken, as in `transition_component`: its withdrawal is a step of its own.
             sqlx::query(
-                "UPDATE component_releases SET state = $2, reason = $3, updated_at = $4 \
-                 WHERE id = $1",
+                "UPDATE component_releases SET state = $2, reason = $3, updated_at = $4, \
+                 wake_requested = wake_requested + 1 WHERE id = $1",
             )
             .bind(component_id)
             .bind(&canceled)

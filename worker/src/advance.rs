@@ -15,7 +15,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::StepError;
-use crate::{analyze, manifest, steps};
+use crate::{analyze, failures, manifest, steps};
 
 /// Who the event log names for what the worker does.
 pub(crate) const ACTOR: &str = "convoy";
@@ -160,7 +160,7 @@ async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
     let Some(release) = ctx.store.main_release(release_id).await? else {
         return Ok(());
     };
-    match release.state {
+    let result = match release.state {
         MainReleaseState::Analyzing => {
             until_canceled(ctx, release.id, analyze::analyze(ctx, &release)).await
         }
@@ -173,6 +173,15 @@ async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
         | MainReleaseState::Waiting
         | MainReleaseState::Success
         | MainReleaseState::Failed => Ok(()),
+    };
+    match result {
+        // A person changed the release meanwhile: the next pass acts on what they decided.
+        Err(StepError::Superseded(why)) => {
+            tracing::info!(release_id, %why, "pass stopped before writing to GitLab");
+            ctx.store.request_wake(release_id).await?;
+            Ok(())
+        }
+        other => other,
     }
 }
 
@@ -239,31 +248,38 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
         .collect()
         .await;
     for result in results {
-        if let Err(StepError::Transient(message)) = result {
-            return Err(StepError::Transient(message));
+        if let Err(error @ (StepError::Transient(_) | StepError::Unavailable(_))) = result {
+            return Err(error);
         }
     }
     finish_if_done(ctx, release).await
 }
 
 /// Whether this pass steps the component: it is ready (Convoy acts), its state always needs
-/// a step (preparing; canceled, to withdraw an auto-merge), or something woke it (a webhook for
-/// its project, a transition needing a follow-up look, reconcile's full look). The others wait
-/// for news, so a pass costs what changed rather than the size of the release.
+/// a step (preparing), or something woke it (a webhook for its project, a transition needing a
+/// follow-up look such as a cancel's withdrawal, reconcile's full look). The others wait for
+/// news, so a pass costs what changed rather than the size of the release.
 fn needs_step(c: &ComponentRelease, ready: &BTreeSet<String>, woken: &BTreeMap<i64, i64>) -> bool {
-    matches!(
-        c.state,
-        ComponentState::Preparing | ComponentState::Canceled
-    ) || ready.contains(&c.name)
-        || woken.contains_key(&c.id)
+    c.state == ComponentState::Preparing || ready.contains(&c.name) || woken.contains_key(&c.id)
 }
 
-/// After a cancel: nothing more may merge at GitLab.
+/// After a cancel: nothing more may merge at GitLab. Each canceled component is woken when it
+/// is canceled, and stays woken until its withdrawal succeeded.
 async fn withdraw_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
+    let woken: BTreeMap<i64, i64> = ctx
+        .store
+        .component_wakes(release.id)
+        .await?
+        .into_iter()
+        .collect();
     for component in ctx.store.components(release.id).await? {
+        let Some(&seen) = woken.get(&component.id) else {
+            continue;
+        };
         if component.state == ComponentState::Canceled {
             steps::merge::withdraw(ctx, &component).await?;
         }
+        ctx.store.settle_component_wake(component.id, seen).await?;
     }
     Ok(())
 }
@@ -303,23 +319,41 @@ async fn step_component(
     component: &ComponentRelease,
     ready: bool,
 ) -> Result<(), StepError> {
-    let outcome = match component.state {
-        ComponentState::Preparing => steps::prepare::prepare(ctx, component).await.map(Some),
-        ComponentState::Pending => steps::merge::pending(ctx, component, ready).await,
-        ComponentState::Merged => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
-        ComponentState::Deploying => steps::tag::deploying(ctx, component).await,
-        ComponentState::Canceled => steps::merge::withdraw(ctx, component).await.map(|()| None),
-        _ => Ok(None),
-    };
-    let event = match outcome {
-        Ok(Some(event)) => event,
-        Ok(None) => return Ok(()),
-        Err(StepError::Fatal(reason)) => ComponentEvent::Errored { reason },
-        Err(transient) => {
-            tracing::warn!(release = release.id, component = %component.name, error = %transient, "step will be retried");
-            return Err(transient);
+    let what = format!("{} {}", step_word(component.state), component.name);
+    let step = async {
+        match component.state {
+            ComponentState::Preparing => steps::prepare::prepare(ctx, component).await.map(Some),
+            ComponentState::Pending => steps::merge::pending(ctx, component, ready).await,
+            ComponentState::Merged => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
+            ComponentState::Deploying => steps::tag::deploying(ctx, component).await,
+            ComponentState::Canceled => steps::merge::withdraw(ctx, component).await.map(|()| None),
+            _ => Ok(None),
         }
     };
+    let outcome = failures::caught(&what, step).await;
+    let event = match outcome {
+        Ok(Some(event)) => event,
+        Ok(None) => {
+            ctx.failures.clear(component.id);
+            return Ok(());
+        }
+        Err(StepError::Fatal(reason)) => ComponentEvent::Errored { reason },
+        Err(StepError::Superseded(why)) => {
+            tracing::info!(release = release.id, component = %component.name, %why, "step stopped before writing to GitLab");
+            return Ok(());
+        }
+        Err(StepError::Transient(message))
+            if ctx.failures.count(component.id, &message) >= failures::MAX_SAME_FAILURES =>
+        {
+            let reason = failures::given_up(&message, failures::MAX_SAME_FAILURES);
+            ComponentEvent::Errored { reason }
+        }
+        Err(retried) => {
+            tracing::warn!(release = release.id, component = %component.name, error = %retried, "step will be retried");
+            return Err(retried);
+        }
+    };
+    ctx.failures.clear(component.id);
     apply_component_event(ctx, component, &event).await
 }
 
@@ -342,7 +376,7 @@ pub(crate) async fn apply_component_event(
         .transition_component(component.id, component.state, transition.state, &change)
         .await?;
     if !applied {
-        return Err(StepError::Transient(format!(
+        return Err(StepError::Superseded(format!(
             "component {} changed while Convoy was acting on it",
             component.name
         )));
@@ -410,7 +444,7 @@ pub(crate) async fn apply_release_event(
         .transition_main_release(release.id, release.state, transition.state, &change)
         .await?;
     if !applied {
-        return Err(StepError::Transient(format!(
+        return Err(StepError::Superseded(format!(
             "release {} changed while Convoy was acting on it",
             release.id
         )));
@@ -458,6 +492,18 @@ fn stall_reason(components: &[ComponentRelease], schedule: &Schedule) -> String 
         parts.push(blocked.join("; "));
     }
     format!("nothing more can move: {}", parts.join("; "))
+}
+
+/// What the step of a component in `state` does, for a sentence ("preparing CoreKit").
+fn step_word(state: ComponentState) -> &'static str {
+    match state {
+        ComponentState::Preparing => "preparing",
+        ComponentState::Pending => "following the merge request of",
+        ComponentState::Merged => "releasing",
+        ComponentState::Deploying => "tagging",
+        ComponentState::Canceled => "withdrawing",
+        _ => "stepping",
+    }
 }
 
 fn state_word(state: ComponentState) -> &'static str {

@@ -23,7 +23,8 @@ const PODFILE_MAX_DEPTH: usize = 5;
 
 /// Analyzes the release and moves it to waiting (plan stored) or failed (with the reason).
 pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
-    match build_plan(ctx, release).await {
+    let what = format!("analyzing release {}", release.id);
+    match crate::failures::caught(&what, build_plan(ctx, release)).await {
         Ok((plan, podfile, warnings)) => {
             if !still_analyzing(ctx, release.id).await? {
                 // Canceled (or moved on) while the manifests were read: the plan is not wanted.

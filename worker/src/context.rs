@@ -5,8 +5,10 @@ use std::time::Duration;
 
 use convoy_core::owners::OwnerRule;
 use convoy_forge::{Forge, ForgeEvent};
-use convoy_store::Store;
+use convoy_store::{ComponentRelease, MainRelease, Store};
 
+use crate::error::StepError;
+use crate::failures::RepeatedFailures;
 use crate::queue::Jobs;
 
 /// Turns a webhook delivery (event name, body) into a forge event; `Ok(None)` for event kinds
@@ -71,6 +73,8 @@ pub struct Context {
     pub parse_webhook: ParseWebhook,
     pub settings: WorkerSettings,
     pub stop: StopSignal,
+    /// The failures of each component's step in a row.
+    pub failures: Arc<RepeatedFailures>,
 }
 
 /// How long Convoy waits before it looks again at something GitLab is still working on by
@@ -92,6 +96,39 @@ impl Context {
                 tracing::warn!(release_id, component_id, %error, "could not look again; reconcile will");
             }
         });
+    }
+
+    /// Called right before each GitLab write of a step: fails with [`StepError::Superseded`]
+    /// when component `c` is no longer in the state the step started from, so a decision that
+    /// lost (a cancel, a retry, a mark released) is never followed by a write made for it.
+    pub(crate) async fn still_current(&self, c: &ComponentRelease) -> Result<(), StepError> {
+        let now = self.store.component(c.id).await?;
+        match now {
+            Some(now) if now.state == c.state => Ok(()),
+            Some(now) => Err(StepError::Superseded(format!(
+                "{} is {:?} now, no longer {:?}",
+                c.name, now.state, c.state
+            ))),
+            None => Err(StepError::Superseded(format!("{} is gone", c.name))),
+        }
+    }
+
+    /// The same for the main release, before the writes it makes itself (the Podfile).
+    pub(crate) async fn release_still_current(
+        &self,
+        release: &MainRelease,
+    ) -> Result<(), StepError> {
+        match self.store.main_release(release.id).await? {
+            Some(now) if now.state == release.state => Ok(()),
+            Some(now) => Err(StepError::Superseded(format!(
+                "release {} is {:?} now, no longer {:?}",
+                release.id, now.state, release.state
+            ))),
+            None => Err(StepError::Superseded(format!(
+                "release {} is gone",
+                release.id
+            ))),
+        }
     }
 
     async fn wake(&self, release_id: i64, component_id: i64) -> anyhow::Result<()> {

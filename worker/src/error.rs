@@ -6,18 +6,26 @@ use convoy_store::StoreError;
 /// The error of one step.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    /// Try again later (forge unavailable, database busy, a race): nothing is recorded.
+    /// Try again later (a race, something changed meanwhile): nothing is recorded. Counted:
+    /// the same one too many times in a row fails the component (see `failures`).
     #[error("{0}")]
     Transient(String),
+    /// GitLab or the database cannot be reached now: try again later, however long it takes.
+    #[error("{0}")]
+    Unavailable(String),
     /// A person must act; the sentence says what. Recorded as the failure reason.
     #[error("{0}")]
     Fatal(String),
+    /// The component left the state the step was started for (a person canceled, retried or
+    /// marked it meanwhile): the step stops before its next GitLab write, nothing is recorded.
+    #[error("{0}")]
+    Superseded(String),
 }
 
 impl From<ForgeError> for StepError {
     fn from(error: ForgeError) -> Self {
         if error.is_transient() {
-            StepError::Transient(error.to_string())
+            StepError::Unavailable(error.to_string())
         } else {
             StepError::Fatal(error.to_string())
         }
@@ -26,7 +34,7 @@ impl From<ForgeError> for StepError {
 
 impl From<StoreError> for StepError {
     fn from(error: StoreError) -> Self {
-        StepError::Transient(error.to_string())
+        StepError::Unavailable(error.to_string())
     }
 }
 

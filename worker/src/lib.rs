@@ -12,6 +12,7 @@ mod advance;
 mod analyze;
 mod context;
 mod error;
+pub mod failures;
 mod manifest;
 pub mod metrics;
 mod owners;

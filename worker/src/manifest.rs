@@ -62,6 +62,7 @@ pub(crate) async fn rewrite_manifest(
         commit_message: format!("Pin the {} released components in {path}", pins.len()),
         last_commit_id: read_at.clone(),
     };
+    ctx.release_still_current(release).await?;
     match ctx.forge.update_file(&update).await {
         Ok(_) => Ok(MainReleaseEvent::ManifestRewritten),
         Err(ForgeError::FileChanged { .. }) => Ok(failed(format!(

@@ -21,6 +21,8 @@ pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
     for release_id in ctx.store.active_main_release_ids().await? {
         ctx.store.request_full_look(release_id).await?;
     }
+    let withdrawals = ctx.store.wake_canceled_with_auto_merge().await?;
+    crate::metrics::reconcile_found("canceled_with_auto_merge", withdrawals.len());
     let woken = ctx.store.woken_release_ids().await?;
     crate::metrics::reconcile_found("woken_release", woken.len());
     for release_id in woken {

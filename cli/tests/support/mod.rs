@@ -23,7 +23,7 @@ pub const COMPONENTS: [(&str, &str); 4] = [
     ("FeatureKit", "ios/feature-kit"),
 ];
 const WEBHOOK_SECRET: &str = "test-webhook-secret";
-const TOKEN: &str = "test-token";
+pub const TOKEN: &str = "test-token";
 /// The bootstrap admin token the stories act with.
 const BOOTSTRAP_TOKEN: &str = "test-bootstrap-token";
 /// How the event log names the stories' human actions (the bootstrap admin token).

@@ -75,6 +75,7 @@ async fn start_ci(
 ) -> Result<Pipeline, StepError> {
     match current_head_pipeline(mr) {
         Some(p) if matches!(p.status, PipelineStatus::Failed | PipelineStatus::Canceled) => {
+            ctx.still_current(c).await?;
             Ok(ctx.forge.retry_pipeline(&c.project_path, p.id).await?)
         }
         Some(p) if p.status != PipelineStatus::Skipped => Ok(p.clone()),
@@ -90,6 +91,7 @@ async fn start_pipeline(
     c: &ComponentRelease,
     mr: &MergeRequest,
 ) -> Result<Pipeline, StepError> {
+    ctx.still_current(c).await?;
     let for_mr = match ctx
         .forge
         .create_merge_request_pipeline(&c.project_path, mr.iid)
@@ -102,6 +104,7 @@ async fn start_pipeline(
         }
         Err(error) => return Err(error.into()),
     };
+    ctx.still_current(c).await?;
     match ctx
         .forge
         .create_pipeline(&c.project_path, &mr.source_branch)
@@ -193,6 +196,7 @@ async fn request_merge(
     mr: &MergeRequest,
 ) -> Result<Option<ComponentEvent>, StepError> {
     let sha = mr.sha.as_deref().unwrap_or_default();
+    ctx.still_current(c).await?;
     match ctx
         .forge
         .merge_when_pipeline_succeeds(&c.project_path, mr.iid, sha)
@@ -252,11 +256,21 @@ fn refusal_advice(mr: &MergeRequest) -> Option<String> {
 }
 
 /// A canceled component: withdraw the auto-merge Convoy set, so GitLab merges nothing more.
+///
+/// GitLab is asked, not the record: a worker that set the auto-merge and died before
+/// recording it leaves a record that says "no auto-merge".
 pub(crate) async fn withdraw(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
     let Some(record) = ctx.store.merge_request_of(c.id).await? else {
         return Ok(());
     };
-    if !record.auto_merge || record.state != "opened" {
+    if record.state != "opened" {
+        return Ok(());
+    }
+    let now = ctx.forge.merge_request(&c.project_path, record.iid).await?;
+    if !now.auto_merge || finished(&now).is_some() {
+        ctx.store
+            .record_merge_request(c.id, &merge_request_record(&c.project_path, &now))
+            .await?;
         return Ok(());
     }
     let mr = ctx

@@ -23,6 +23,7 @@ pub(crate) async fn prepare(
 ) -> Result<ComponentEvent, StepError> {
     let project = ctx.forge.project(&c.project_path).await?;
     if let Some(url) = ctx.settings.hook_url() {
+        ctx.still_current(c).await?;
         ctx.forge
             .ensure_hook(&c.project_path, &url, &ctx.settings.webhook_secret)
             .await?;
@@ -67,6 +68,7 @@ async fn ensure_source_branch(
     match ctx.forge.branch(&c.project_path, &c.branch).await {
         Ok(_) => Ok(()),
         Err(ForgeError::NotFound(_)) => {
+            ctx.still_current(c).await?;
             ctx.forge
                 .create_branch(&c.project_path, &c.branch, target)
                 .await?;
@@ -205,6 +207,7 @@ async fn bump_podspec(ctx: &Context, c: &ComponentRelease) -> Result<(), StepErr
         commit_message: format!("Release {} {version}", c.name),
         last_commit_id: file.last_commit_id,
     };
+    ctx.still_current(c).await?;
     match ctx.forge.update_file(&update).await {
         Ok(_) => {}
         // Someone pushed meanwhile: read again on the next pass rather than clobber.
@@ -250,6 +253,7 @@ async fn open_merge_request(
                 description: merge_request_description(ctx, c, owners),
                 assignee_ids: assignee_ids(ctx, c, owners).await?,
             };
+            ctx.still_current(c).await?;
             forge.create_merge_request(&new).await?
         }
     };
@@ -266,7 +270,7 @@ pub(crate) fn merge_request_record(project: &str, mr: &MergeRequest) -> MergeReq
         iid: mr.iid,
         source_branch: mr.source_branch.clone(),
         target_branch: mr.target_branch.clone(),
-        state: format!("{:?}", mr.state).to_lowercase(),
+        state: mr.state.as_str().to_owned(),
         web_url: mr.web_url.clone(),
         auto_merge: mr.auto_merge,
     }

@@ -69,6 +69,7 @@ async fn ensure_tag(
         });
     }
     let message = format!("Release {} {version}", c.name);
+    ctx.still_current(c).await?;
     match forge
         .create_tag(&c.project_path, version, target, &message)
         .await
@@ -112,6 +113,7 @@ async fn follow_tag_pipeline(
         Some(pipeline) => pipeline.status == PipelineStatus::Skipped,
     };
     if skipped {
+        ctx.still_current(c).await?;
         let pipeline = ctx
             .forge
             .create_pipeline(&c.project_path, &tag.name)
