@@ -1,11 +1,18 @@
 //! The owner loop (issue 11): each component has owners, the merge request Convoy opens is
 //! assigned to them and says what the release is and where to watch it, and the release page
-//! and the API show them.
+//! and the API show them. Convoy tells them on the merge request: one status note edited in
+//! place as the component moves, and a note that @mentions them only when they must act.
 
 mod support;
 
+use std::time::Duration;
+
 use convoy_core::owners::parse_owner_rules;
-use support::{Options, spawn_convoy};
+use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
+use support::{COMPONENTS, Options, TestConvoy, spawn_convoy};
+
+/// Generous: a condition that never holds fails the test, a slow machine does not.
+const PATIENCE: Duration = Duration::from_secs(90);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn configured_owners_are_assigned_the_merge_request_and_shown_on_the_release() {
@@ -87,4 +94,186 @@ async fn configured_owners_are_assigned_the_merge_request_and_shown_on_the_relea
     assert!(page.contains("owners @rosa, @ghost"), "{page}");
     assert!(page.contains("owners @jose"), "{page}");
     assert!(page.contains("no owner"), "{page}");
+}
+
+/// Convoy's own notes on the only merge request of `project`: (status notes, mentions).
+fn convoy_notes(world: &WorldView, project: &str) -> (Vec<NoteInfo>, Vec<NoteInfo>) {
+    let Some(mr) = world.merge_requests(project).into_iter().next() else {
+        return (Vec::new(), Vec::new());
+    };
+    let notes = world.merge_request_notes(project, mr.iid);
+    let of_kind = |kind: &str| {
+        notes
+            .iter()
+            .filter(|n| !n.system && n.body.starts_with(&format!("<!-- convoy:{kind} ")))
+            .cloned()
+            .collect::<Vec<_>>()
+    };
+    (of_kind("status"), of_kind("mention"))
+}
+
+/// Every component's merge request ends with exactly one status note that says it is
+/// released (notes are delivered after the release moves, so this waits for them).
+async fn assert_one_released_status_note_each(convoy: &TestConvoy) {
+    let world = convoy.sim.world();
+    let all_released = |w: &WorldView| {
+        COMPONENTS.iter().all(|(_, project)| {
+            let (status, _) = convoy_notes(w, project);
+            status.len() == 1 && status[0].body.contains(": released")
+        })
+    };
+    let released = world.eventually(PATIENCE, all_released).await;
+    let notes: Vec<_> = COMPONENTS
+        .iter()
+        .map(|(_, project)| (project, convoy_notes(&world, project).0))
+        .collect();
+    assert!(
+        released,
+        "one status note each, saying released: {notes:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependencies_are_out() {
+    let convoy = spawn_convoy(Options {
+        owners: parse_owner_rules("NetworkKit=jose").unwrap(),
+        ..Options::default()
+    })
+    .await;
+    // NetworkKit's tests fail while its retry policy has the bug, whatever its dependencies.
+    let network = "ios/network-kit";
+    convoy
+        .sim
+        .set_job_failures(
+            network,
+            vec![JobFailure {
+                job: "lint".to_owned(),
+                log: "Testing RetryPolicyTests\nRetryPolicyTests.testBackoff failed: expected 2, got 3\n"
+                    .to_owned(),
+                when_file_contains: Some(FileContains {
+                    path: "Sources/Retry.swift".to_owned(),
+                    text: "BUG".to_owned(),
+                }),
+            }],
+        )
+        .unwrap();
+    let bug = [("Sources/Retry.swift", "let delay = 3 // BUG\n")];
+    convoy
+        .sim
+        .push_commit(network, "release/0.1.0", &bug, "Tune the retry delay")
+        .unwrap();
+
+    let release = convoy.start_release().await;
+    convoy.client.deploy_all(release.id).await.unwrap();
+    // CoreKit is released, Convoy retries NetworkKit's pipeline, and it fails on the bug.
+    let world = convoy.sim.world();
+    let mentioned = world
+        .eventually(PATIENCE, |w| !convoy_notes(w, network).1.is_empty())
+        .await;
+    assert!(mentioned, "{:#?}", convoy_notes(&world, network));
+    let (_, mentions) = convoy_notes(&world, network);
+    let mention = &mentions[0];
+    assert!(mention.body.contains("@jose"), "{}", mention.body);
+    assert!(
+        mention.body.contains("`lint`"),
+        "names the job: {}",
+        mention.body
+    );
+    assert!(
+        mention.body.contains("RetryPolicyTests.testBackoff failed"),
+        "carries the log tail: {}",
+        mention.body
+    );
+    assert!(
+        mention.body.contains("Push a fix to `release/0.1.0`"),
+        "{}",
+        mention.body
+    );
+    let events = convoy.events(release.id).await;
+    let core_released = events.iter().any(|e| {
+        e.component_name.as_deref() == Some("CoreKit") && e.to_state.as_deref() == Some("success")
+    });
+    assert!(
+        core_released,
+        "the mention came after CoreKit was out: {events:#?}"
+    );
+    let status_says_failed = world
+        .eventually(PATIENCE, |w| {
+            convoy_notes(w, network)
+                .0
+                .first()
+                .is_some_and(|n| n.body.contains("its pipeline failed"))
+        })
+        .await;
+    assert!(status_says_failed, "{:#?}", convoy_notes(&world, network).0);
+
+    // The owner pushes the fix: the merge request merges and the release ends.
+    let fix = [("Sources/Retry.swift", "let delay = 2\n")];
+    convoy
+        .sim
+        .push_commit(network, "release/0.1.0", &fix, "Fix the retry delay")
+        .unwrap();
+    let done = convoy
+        .wait_for(release.id, convoy::client::ReleaseView::is_finished)
+        .await;
+    assert_eq!(done.state, "success", "{done:#?}");
+
+    assert_one_released_status_note_each(&convoy).await;
+    let (status, mentions) = convoy_notes(&world, network);
+    assert_eq!(mentions.len(), 1, "no second mention: {mentions:#?}");
+    assert!(status[0].edits > 0, "edited in place: {status:#?}");
+    assert!(
+        !status[0].body.contains('@'),
+        "the status note notifies nobody: {}",
+        status[0].body
+    );
+    for (name, project) in COMPONENTS.iter().filter(|(name, _)| *name != "NetworkKit") {
+        let (_, mentions) = convoy_notes(&world, project);
+        assert!(
+            mentions.is_empty(),
+            "{name} never needed anyone: {mentions:#?}"
+        );
+    }
+
+    // The release page shows what was told, and where.
+    let page = reqwest::get(format!("{}/releases/{}", convoy.url, release.id))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("mention: pipeline_failed"), "{page}");
+    assert!(page.contains("#note_"), "links to the notes: {page}");
+    assert!(!page.contains("notification-warning"), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn notes_that_gitlab_refuses_for_the_whole_release_delay_only_themselves() {
+    let convoy = spawn_convoy(Options::default()).await;
+    convoy.sim.faults().set(Faults {
+        notes_unavailable: true,
+        ..Faults::default()
+    });
+    let release = convoy.release_all().await;
+    assert_eq!(release.state, "success", "{release:#?}");
+
+    // The page says so while GitLab keeps refusing.
+    let page_url = format!("{}/releases/{}", convoy.url, release.id);
+    let warned = loop {
+        let page = reqwest::get(&page_url).await.unwrap().text().await.unwrap();
+        if page.contains("notification-warning") {
+            break page;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(warned.contains("Notifications are failing"), "{warned}");
+    assert!(warned.contains("503"), "with GitLab's answer: {warned}");
+    let world = convoy.sim.world();
+    for (_, project) in COMPONENTS {
+        assert_eq!(convoy_notes(&world, project), (Vec::new(), Vec::new()));
+    }
+
+    // GitLab takes notes again: every merge request catches up, one note each.
+    convoy.sim.faults().clear();
+    assert_one_released_status_note_each(&convoy).await;
 }

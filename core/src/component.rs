@@ -13,6 +13,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::TransitionError;
+use crate::notices::Mention;
 
 /// Where a component release stands. Stored and sent over the API as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -114,6 +115,8 @@ pub struct ComponentTransition {
     pub commands: Vec<ComponentCommand>,
     /// One sentence for the event log and the dashboard; `None` when the event says it all.
     pub reason: Option<String>,
+    /// Why the owners must act now, if they must (see [`crate::notices`]).
+    pub mention: Option<Mention>,
 }
 
 /// Why a component whose merge request was closed stopped, and what a person does about it.
@@ -189,7 +192,21 @@ pub fn decide(
         ) => explained(State::Failed, reason),
         _ => return Err(refused(state, event)),
     };
-    Ok(transition)
+    Ok(ComponentTransition {
+        mention: asks_owners(transition.state, event),
+        ..transition
+    })
+}
+
+/// The owners must act when the component stopped on something to fix, or when the pipeline
+/// of their merge request failed after its dependencies were released (Convoy follows it only
+/// then).
+fn asks_owners(to: ComponentState, event: &ComponentEvent) -> Option<Mention> {
+    match (to, event) {
+        (ComponentState::Failed, _) => Some(Mention::Failed),
+        (_, ComponentEvent::MergeRequestPipelineFailed { .. }) => Some(Mention::PipelineFailed),
+        _ => None,
+    }
 }
 
 /// A person may mark anything released except what is released already or was canceled.
@@ -214,6 +231,7 @@ fn moved(state: ComponentState) -> ComponentTransition {
         state,
         commands: Vec::new(),
         reason: None,
+        mention: None,
     }
 }
 

@@ -10,6 +10,7 @@ pub mod ci_config;
 pub mod component;
 pub mod main_release;
 pub mod manifest;
+pub mod notices;
 pub mod owners;
 pub mod plan;
 pub mod scheduler;

@@ -8,6 +8,7 @@ use convoy_core::component::{
 use convoy_core::main_release::{
     self, MainReleaseCommand, MainReleaseEvent, MainReleaseState, MainReleaseTransition,
 };
+use convoy_core::notices::Mention;
 
 // ---------------------------------------------------------------------------------------------
 // Component release
@@ -119,10 +120,12 @@ fn component_event(words: &str) -> ComponentEvent {
 fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)> {
     use ComponentCommand as C;
     use ComponentState as S;
+    // Every stop asks the owners to act (issue 11).
     let to = |state: S, commands: &[C], reason: Option<&str>| ComponentTransition {
         state,
         commands: commands.to_vec(),
         reason: reason.map(str::to_string),
+        mention: (state == S::Failed).then_some(Mention::Failed),
     };
     let closed = "merge request was closed without merging: reopen it and retry";
     let tag_exists = "tag 0.1.0 exists: change the version and retry";
@@ -161,7 +164,10 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         (
             S::Pending,
             "record a failed merge request pipeline",
-            to(S::Pending, &[], Some(LINT_FAILED)),
+            ComponentTransition {
+                mention: Some(Mention::PipelineFailed),
+                ..to(S::Pending, &[], Some(LINT_FAILED))
+            },
         ),
         (
             S::Preparing,

@@ -159,6 +159,26 @@ pub trait Forge: Send + Sync {
         limit: usize,
     ) -> Result<Vec<Commit>, ForgeError>;
 
+    /// Every note of merge request `iid`, oldest first.
+    async fn merge_request_notes(&self, project: &str, iid: u64) -> Result<Vec<Note>, ForgeError>;
+
+    /// Adds a note to merge request `iid` (the forge tells the people it @mentions).
+    async fn create_merge_request_note(
+        &self,
+        project: &str,
+        iid: u64,
+        body: &str,
+    ) -> Result<Note, ForgeError>;
+
+    /// Replaces the body of note `note_id` of merge request `iid`.
+    async fn edit_merge_request_note(
+        &self,
+        project: &str,
+        iid: u64,
+        note_id: u64,
+        body: &str,
+    ) -> Result<Note, ForgeError>;
+
     /// Makes sure exactly one project hook with `url` exists, sending the events Convoy needs
     /// with `secret` as its token.
     async fn ensure_hook(&self, project: &str, url: &str, secret: &str)

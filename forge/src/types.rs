@@ -187,3 +187,12 @@ pub struct Commit {
     /// More than one parent: a merge commit, made by whoever merged.
     pub is_merge: bool,
 }
+
+/// A comment on a merge request (GitLab: a note), as Convoy writes and finds its own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Note {
+    pub id: u64,
+    pub body: String,
+    /// A note the forge wrote itself ("merged", "added 1 commit"), never Convoy's.
+    pub system: bool,
+}

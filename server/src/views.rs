@@ -5,11 +5,12 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use convoy_core::actions::{self, ComponentAction, ComponentFacts, ReleaseAction, ReleaseFacts};
+use convoy_core::notices::Notice;
 use convoy_core::scheduler::{self, ComponentStatus, SchedulerOptions};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{
-    ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, PipelineRecord,
-    ReleaseEvent, Store, StoreError,
+    ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, Notification,
+    PipelineRecord, ReleaseEvent, Store, StoreError,
 };
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -127,6 +128,102 @@ pub struct EventView {
     pub to_state: Option<String>,
     pub reason: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+/// What Convoy told people about a release, and whether a channel is failing.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationLog {
+    /// Set while deliveries fail: the release is not affected, Convoy keeps trying.
+    pub warning: Option<String>,
+    /// Oldest first.
+    pub notifications: Vec<NotificationView>,
+}
+
+/// One thing Convoy tells (or told) the people of a component.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct NotificationView {
+    pub id: i64,
+    pub component_name: Option<String>,
+    /// `merge_request_note`.
+    pub channel: String,
+    /// `status` (one message, edited in place) or why the owners were asked to act: `failed`,
+    /// `pipeline_failed`, `review`.
+    pub kind: String,
+    /// `delivered`, `pending` (to be sent or brought up to date) or `failing`.
+    pub delivery: String,
+    /// Failed deliveries in a row, and the last one's sentence.
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// The message at the forge, once it exists (an `http`/`https` link only).
+    pub web_url: Option<String>,
+}
+
+/// The notification log of release `id` (empty for a release with none).
+pub async fn notification_log(store: &Store, id: i64) -> Result<NotificationLog, StoreError> {
+    let notifications = store.notifications(id).await?;
+    let names: BTreeMap<i64, String> = store
+        .components(id)
+        .await?
+        .into_iter()
+        .map(|c| (c.id, c.name))
+        .collect();
+    let merge_requests = store.current_merge_requests(id).await?;
+    let warning = notifications
+        .iter()
+        .filter(|n| n.is_due() && n.attempts > 0)
+        .max_by_key(|n| n.attempts)
+        .and_then(|n| n.last_error.as_deref())
+        .map(|error| {
+            format!("Notifications are failing: {error}. Convoy keeps trying; the release goes on.")
+        });
+    let views = notifications
+        .iter()
+        .map(|n| {
+            let note_url = n
+                .component_id
+                .and_then(|c| merge_requests.get(&c))
+                .and_then(|mr| {
+                    let note = n.external_id.as_deref()?;
+                    web_link(&format!("{}#note_{note}", mr.web_url))
+                });
+            notification_view(
+                n,
+                n.component_id.and_then(|c| names.get(&c).cloned()),
+                note_url,
+            )
+        })
+        .collect();
+    Ok(NotificationLog {
+        warning,
+        notifications: views,
+    })
+}
+
+fn notification_view(
+    n: &Notification,
+    component_name: Option<String>,
+    web_url: Option<String>,
+) -> NotificationView {
+    let delivery = match (n.is_due(), n.attempts) {
+        (false, _) => "delivered",
+        (true, 0) => "pending",
+        (true, _) => "failing",
+    };
+    NotificationView {
+        id: n.id,
+        component_name,
+        channel: n.channel.clone(),
+        kind: match n.notice {
+            Notice::Status => "status".to_owned(),
+            Notice::Mention(mention) => mention.as_str().to_owned(),
+        },
+        delivery: delivery.to_owned(),
+        attempts: n.attempts,
+        last_error: n.last_error.clone(),
+        delivered_at: n.delivered_at,
+        web_url,
+    }
 }
 
 impl From<MainReleaseSummary> for ReleaseSummary {

@@ -29,6 +29,9 @@ pub struct Faults {
     /// Merge requests that cannot be merged (`406 Branch cannot be merged`): a project path
     /// for all its merge requests (`ios/core-kit`), or one merge request (`ios/core-kit!1`).
     pub merge_conflict_projects: BTreeSet<String>,
+    /// Every request to merge request notes answered `503 Service Unavailable`: one part of
+    /// GitLab down while the rest answers.
+    pub notes_unavailable: bool,
 }
 
 /// What kind of decision a roll is for; each kind has its own sequence.

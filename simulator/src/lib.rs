@@ -49,8 +49,8 @@ pub use scenario::{
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
 pub use throttle::ApiRateLimit;
 pub use view::{
-    CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, PipelineInfo, ProjectInfo, TagInfo,
-    WorldView,
+    CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, NoteInfo, PipelineInfo,
+    ProjectInfo, TagInfo, WorldView,
 };
 pub use world::ApiRequestCounts;
 pub use world::users::{AccessLevel, UserSpec};

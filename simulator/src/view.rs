@@ -107,6 +107,17 @@ pub struct PipelineInfo {
     pub jobs: Vec<JobInfo>,
 }
 
+/// A note of a merge request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteInfo {
+    pub id: u64,
+    pub body: String,
+    /// Written by GitLab itself ("merged").
+    pub system: bool,
+    /// How many times its body was replaced.
+    pub edits: u32,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookInfo {
     pub id: u64,
@@ -328,6 +339,25 @@ impl WorldView {
 
     pub fn latest_pipeline(&self, project: &str, reference: &str) -> Option<PipelineInfo> {
         self.pipelines_for_ref(project, reference).pop()
+    }
+
+    /// The notes of merge request `iid`, oldest first (none if there is no such merge request).
+    pub fn merge_request_notes(&self, project: &str, iid: u64) -> Vec<NoteInfo> {
+        self.read(|w| {
+            let Some(mr) = Self::id(w, project).and_then(|id| w.find_merge_request(id, iid).ok())
+            else {
+                return Vec::new();
+            };
+            w.notes_of(mr)
+                .into_iter()
+                .map(|n| NoteInfo {
+                    id: n.id,
+                    body: n.body.clone(),
+                    system: n.system,
+                    edits: n.edits,
+                })
+                .collect()
+        })
     }
 
     pub fn hooks(&self, project: &str) -> Vec<HookInfo> {

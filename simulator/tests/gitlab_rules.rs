@@ -671,3 +671,96 @@ async fn past_the_authenticated_api_limit_gitlab_answers_429_with_its_rate_limit
     assert_eq!(simulator.throttled_requests(), 1);
     simulator.stop().await;
 }
+
+/// `lib/api/notes.rb`: `POST …/notes` needs a `body` (Grape's "body is missing"; a blank one is
+/// `Note` validation's 400), answers 201; the list is newest first unless `sort=asc`; `PUT`
+/// replaces the body; a note of another merge request is not found
+/// (`noteable.notes.find`); merging adds GitLab's own system note
+/// (`SystemNoteService.change_status`), which nobody may edit.
+#[tokio::test]
+async fn merge_request_notes_are_created_listed_and_edited_like_gitlab() {
+    let simulator = start().await;
+    let api = Api::new(&simulator);
+    let project = "group%2Fplain";
+    open(&api, project, "feature").await;
+    let notes = format!("/projects/{project}/merge_requests/1/notes");
+
+    let (status, missing) = api.post(&notes, json!({})).await;
+    assert_eq!(
+        (status, missing["error"].as_str()),
+        (400, Some("body is missing"))
+    );
+    let (status, blank) = api.post(&notes, json!({ "body": "  " })).await;
+    assert_eq!(status, 400, "{blank}");
+    assert!(
+        blank["message"]
+            .as_str()
+            .unwrap()
+            .contains("can't be blank"),
+        "{blank}"
+    );
+
+    let (status, first) = api.post(&notes, json!({ "body": "first" })).await;
+    assert_eq!(status, 201, "{first}");
+    assert_eq!(first["system"], false);
+    assert_eq!(first["noteable_type"], "MergeRequest");
+    let (_, second) = api.post(&notes, json!({ "body": "second" })).await;
+    let bodies = |list: &Value| -> Vec<String> {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["body"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let (_, newest_first) = api.get(&notes).await;
+    assert_eq!(bodies(&newest_first), ["second", "first"]);
+    let (_, oldest_first) = api
+        .get(&format!("{notes}?order_by=created_at&sort=asc"))
+        .await;
+    assert_eq!(bodies(&oldest_first), ["first", "second"]);
+
+    let (status, edited) = api
+        .put(
+            &format!("{notes}/{}", first["id"]),
+            json!({ "body": "first, edited" }),
+        )
+        .await;
+    assert_eq!(
+        (status, edited["body"].as_str()),
+        (200, Some("first, edited"))
+    );
+    let (_, mr) = api
+        .get(&format!("/projects/{project}/merge_requests/1"))
+        .await;
+    assert_eq!(mr["user_notes_count"], 2);
+
+    // Merge request 2 has none of these notes.
+    simulator
+        .push_commit("group/plain", "other", &[("O", "o")], "Other")
+        .unwrap();
+    let body = json!({ "source_branch": "other", "target_branch": "main", "title": "O" });
+    api.post(&format!("/projects/{project}/merge_requests"), body)
+        .await;
+    let (status, _) = api
+        .put(
+            &format!(
+                "/projects/{project}/merge_requests/2/notes/{}",
+                second["id"]
+            ),
+            json!({ "body": "x" }),
+        )
+        .await;
+    assert_eq!(status, 404);
+
+    merge(&api, project, 1, json!({})).await;
+    let (_, after_merge) = api.get(&notes).await;
+    let system = &after_merge[0];
+    assert_eq!(
+        (system["body"].as_str(), system["system"].as_bool()),
+        (Some("merged"), Some(true))
+    );
+    let (status, _) = api
+        .put(&format!("{notes}/{}", system["id"]), json!({ "body": "x" }))
+        .await;
+    assert_eq!(status, 403);
+}

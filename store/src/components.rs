@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use convoy_core::notices::Mention;
 use convoy_core::{ComponentState, MainReleaseState, PlannedComponent, ReleasePlan};
 use sqlx::any::AnyRow;
 use sqlx::{AnyConnection, Row};
@@ -206,6 +207,7 @@ impl Store {
                 from_state: Some(&from),
                 to_state: Some(&to),
                 reason: change.reason.as_deref(),
+                mention: change.mention.map(Mention::as_str),
             },
         )
         .await?;
@@ -247,6 +249,7 @@ impl Store {
                 from_state: None,
                 to_state: None,
                 reason: Some(&reason),
+                mention: None,
             },
         )
         .await?;
@@ -299,6 +302,7 @@ impl Store {
                 from_state: None,
                 to_state: None,
                 reason: None,
+                mention: None,
             },
         )
         .await?;
@@ -390,6 +394,7 @@ async fn insert_plan(
                 from_state: None,
                 to_state: Some("waiting"),
                 reason: Some(&format!("version {}", planned.default_version)),
+                mention: None,
             },
         )
         .await?;

@@ -20,6 +20,8 @@ pub(crate) struct EventInsert<'a> {
     pub from_state: Option<&'a str>,
     pub to_state: Option<&'a str>,
     pub reason: Option<&'a str>,
+    /// Why the owners must act (`Mention::as_str`), for a component's state change.
+    pub mention: Option<&'a str>,
 }
 
 /// The PostgreSQL `NOTIFY` channel on which every commit that appended events is announced.
@@ -57,9 +59,9 @@ pub(crate) async fn insert_event(
     Ok(sqlx::query_scalar(
         "INSERT INTO release_events \
          (release_id, component_id, component_name, actor, kind, from_state, to_state, reason, \
-          created_at) \
+          mention, created_at) \
          VALUES ($1, $2, (SELECT name FROM component_releases WHERE id = $2), \
-                 $3, $4, $5, $6, $7, $8) \
+                 $3, $4, $5, $6, $7, $8, $9) \
          RETURNING id",
     )
     .bind(event.release_id)
@@ -69,6 +71,7 @@ pub(crate) async fn insert_event(
     .bind(event.from_state)
     .bind(event.to_state)
     .bind(event.reason)
+    .bind(event.mention)
     .bind(time_text(now()))
     .fetch_one(&mut *conn)
     .await?)
@@ -89,6 +92,7 @@ impl Store {
                 from_state: None,
                 to_state: None,
                 reason: event.reason.as_deref(),
+                mention: None,
             },
         )
         .await?;
@@ -123,6 +127,7 @@ impl Store {
                 from_state: None,
                 to_state: None,
                 reason: event.reason.as_deref(),
+                mention: None,
             },
         )
         .await?;

@@ -16,6 +16,7 @@ mod forge_records;
 mod identity;
 mod leases;
 mod model;
+mod notifications;
 mod operability;
 mod releases;
 mod webhooks;
@@ -31,4 +32,5 @@ pub use model::{
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
     WebhookDelivery,
 };
+pub use notifications::{MERGE_REQUEST_NOTE, Notification};
 pub use operability::{COMPONENT_STATE_SECONDS, describe_metrics};

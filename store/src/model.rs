@@ -1,6 +1,7 @@
 //! What the store reads and writes, in the product's words.
 
 use chrono::{DateTime, Utc};
+use convoy_core::notices::Mention;
 use convoy_core::{ComponentState, MainReleaseState};
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,8 @@ pub struct NewMainRelease {
 pub struct Change {
     pub actor: String,
     pub reason: Option<String>,
+    /// Why the owners must act on this change of a component, if they must.
+    pub mention: Option<Mention>,
 }
 
 impl Change {
@@ -28,6 +31,7 @@ impl Change {
         Change {
             actor: actor.into(),
             reason: None,
+            mention: None,
         }
     }
 

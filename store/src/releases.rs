@@ -111,6 +111,7 @@ impl Store {
                 from_state: None,
                 to_state: Some(&created),
                 reason: None,
+                mention: None,
             },
         )
         .await?;
@@ -340,6 +341,7 @@ impl Store {
                     from_state: Some(&state),
                     to_state: Some(&canceled),
                     reason: change.reason.as_deref(),
+                    mention: None,
                 },
             )
             .await?;
@@ -406,6 +408,7 @@ pub(crate) async fn move_release_in(
             from_state: Some(&from),
             to_state: Some(&to),
             reason: change.reason.as_deref(),
+            mention: None,
         },
     )
     .await?;

@@ -1153,10 +1153,7 @@ async fn a_commit_that_appends_events_wakes_readers_of_the_log(db: &TestDb) {
         // wake-ups, so that a notification left from the first commit cannot answer.
         let mut wakeups = store.event_wakeups().await;
         let other = db.store().await;
-        let change = Change {
-            actor: "test".to_string(),
-            reason: Some("from another process".to_string()),
-        };
+        let change = Change::by("test").because("from another process");
         other
             .transition_main_release(
                 release.id,

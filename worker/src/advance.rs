@@ -370,6 +370,7 @@ pub(crate) async fn apply_component_event(
             .reason
             .clone()
             .or_else(|| describe(component, event)),
+        mention: transition.mention,
     };
     let applied = ctx
         .store
@@ -438,6 +439,7 @@ pub(crate) async fn apply_release_event(
     let change = Change {
         actor: ACTOR.to_owned(),
         reason,
+        mention: None,
     };
     let applied = ctx
         .store

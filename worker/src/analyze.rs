@@ -43,6 +43,7 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
             let change = Change {
                 actor: ACTOR.to_owned(),
                 reason: Some(PLAN_READY.to_owned()),
+                mention: None,
             };
             let manifest = (podfile.path.as_str(), podfile.last_commit_id.as_str());
             if !ctx

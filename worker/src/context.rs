@@ -131,6 +131,17 @@ impl Context {
         }
     }
 
+    /// "Watch it at <Convoy's page of the release>." for what Convoy writes at GitLab.
+    pub(crate) fn watch_sentence(&self, release_id: i64) -> String {
+        match &self.settings.public_url {
+            Some(url) => format!(
+                "Watch it at {}/releases/{release_id}.",
+                url.trim_end_matches('/')
+            ),
+            None => format!("Watch it on Convoy's dashboard (release {release_id})."),
+        }
+    }
+
     async fn wake(&self, release_id: i64, component_id: i64) -> anyhow::Result<()> {
         self.store.request_component_wake(component_id).await?;
         self.store.request_wake(release_id).await?;

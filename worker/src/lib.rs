@@ -15,6 +15,7 @@ mod error;
 pub mod failures;
 mod manifest;
 pub mod metrics;
+pub mod notify;
 mod owners;
 pub mod queue;
 mod reconcile;

@@ -20,6 +20,8 @@ pub const WEBHOOKS_PROCESSED: &str = "convoy_webhook_deliveries_processed_total"
 pub const WEBHOOK_LAG_SECONDS: &str = "convoy_webhook_processing_lag_seconds";
 /// Releases taken over from a worker whose lease had expired (counter).
 pub const LEASE_TAKEOVERS: &str = "convoy_lease_takeovers_total";
+/// Notification deliveries (counter, label `outcome`: `delivered` or `failed`).
+pub const NOTIFICATIONS: &str = "convoy_notifications_total";
 
 /// Help texts, and the unlabelled series at zero.
 pub fn describe_metrics() {
@@ -39,6 +41,16 @@ pub fn describe_metrics() {
         "Releases taken over from an expired lease."
     );
     metrics::counter!(LEASE_TAKEOVERS).absolute(0);
+    metrics::describe_counter!(
+        NOTIFICATIONS,
+        "Notification deliveries (merge request notes), by outcome."
+    );
+}
+
+/// Counts one notification delivery.
+pub(crate) fn notification_delivered(ok: bool) {
+    let outcome = if ok { "delivered" } else { "failed" };
+    metrics::counter!(NOTIFICATIONS, "outcome" => outcome).increment(1);
 }
 
 /// Counts one reconcile round.

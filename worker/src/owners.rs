@@ -95,14 +95,7 @@ pub(crate) fn merge_request_description(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let watch = match &ctx.settings.public_url {
-        Some(url) => format!(
-            "Watch it at {}/releases/{}.",
-            url.trim_end_matches('/'),
-            c.release_id
-        ),
-        None => format!("Watch it on Convoy's dashboard (release {}).", c.release_id),
-    };
+    let watch = ctx.watch_sentence(c.release_id);
     format!(
         "Convoy opened this merge request to release {} {version} (release {}): it merges when its pipeline passes.\n\nOwners: {owners}.\n\n{watch}",
         c.name, c.release_id

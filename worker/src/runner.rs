@@ -1,5 +1,5 @@
-//! Running the worker: apalis consumers for the job queue, the reconcile loop, and the
-//! takeover loop that carries on what a dead worker held.
+//! Running the worker: apalis consumers for the job queue, the reconcile loop, the takeover
+//! loop that carries on what a dead worker held, and the notification loop.
 
 use std::time::Duration;
 
@@ -27,6 +27,7 @@ const TAKEOVER_CONCURRENCY: usize = 4;
 pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
     let reconcile = tokio::spawn(reconcile_forever(ctx.clone()));
     let takeover = tokio::spawn(take_over_forever(ctx.clone()));
+    let notify = tokio::spawn(crate::notify::notify_forever(ctx.clone()));
     let stop = {
         let stop = ctx.stop.clone();
         async move {
@@ -62,8 +63,10 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
         .await;
     reconcile.abort();
     takeover.abort();
+    notify.abort();
     let _ = reconcile.await;
     let _ = takeover.await;
+    let _ = notify.await;
     // Whatever is still held belongs to a pass that was abandoned: the wake flags are still
     // set, so another worker (or the next life of this one) carries on at once.
     let owners = format!("{}#", ctx.settings.worker_id);

@@ -2,9 +2,13 @@
 
 use async_trait::async_trait;
 use base64::Engine;
+use gitlab::api::common::SortOrder;
 use gitlab::api::projects::Project as GetProject;
 use gitlab::api::projects::hooks::{CreateHook, EditHook, Hooks};
 use gitlab::api::projects::jobs::JobTrace;
+use gitlab::api::projects::merge_requests::notes::{
+    CreateMergeRequestNote, EditMergeRequestNote, MergeRequestNotes, NoteOrderBy,
+};
 use gitlab::api::projects::merge_requests::pipelines::CreateMergeRequestPipelines;
 use gitlab::api::projects::merge_requests::{
     CreateMergeRequest, MergeRequest as GetMergeRequest, MergeRequestState as MrStateFilter,
@@ -620,6 +624,62 @@ impl Forge for GitLab {
             .map_err(Failure::from_api)
             .map_err(|f| f.into_forge_error(&what, Access::ReadRepository))?;
         Ok(commits.into_iter().map(Commit::from).collect())
+    }
+
+    async fn merge_request_notes(&self, project: &str, iid: u64) -> Result<Vec<Note>, ForgeError> {
+        // GitLab lists the newest first unless asked (`lib/api/notes.rb`: `sort` defaults to desc).
+        let endpoint = built(
+            MergeRequestNotes::builder()
+                .project(project)
+                .merge_request(iid)
+                .order_by(NoteOrderBy::CreatedAt)
+                .sort(SortOrder::Ascending)
+                .build(),
+        )?;
+        let what = format!("notes of merge request !{iid} of {project}");
+        let notes: Vec<NoteJson> = self
+            .all(endpoint)
+            .await
+            .map_err(|f| f.into_forge_error(&what, Access::Read))?;
+        Ok(notes.into_iter().map(Note::from).collect())
+    }
+
+    async fn create_merge_request_note(
+        &self,
+        project: &str,
+        iid: u64,
+        body: &str,
+    ) -> Result<Note, ForgeError> {
+        let endpoint = built(
+            CreateMergeRequestNote::builder()
+                .project(project)
+                .merge_request(iid)
+                .body(body)
+                .build(),
+        )?;
+        let what = format!("a note on merge request !{iid} of {project}");
+        let note: NoteJson = self.fetch(endpoint, &what, Access::Write).await?;
+        Ok(note.into())
+    }
+
+    async fn edit_merge_request_note(
+        &self,
+        project: &str,
+        iid: u64,
+        note_id: u64,
+        body: &str,
+    ) -> Result<Note, ForgeError> {
+        let endpoint = built(
+            EditMergeRequestNote::builder()
+                .project(project)
+                .merge_request(iid)
+                .note(note_id)
+                .body(body)
+                .build(),
+        )?;
+        let what = format!("note {note_id} of merge request !{iid} of {project}");
+        let note: NoteJson = self.fetch(endpoint, &what, Access::Write).await?;
+        Ok(note.into())
     }
 
     async fn ensure_hook(

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Deserializer};
 
 use crate::types::{
-    Branch, Commit, Hook, Job, MergeRequest, MergeRequestState, Pipeline, PipelineStatus, Project,
-    Tag, User,
+    Branch, Commit, Hook, Job, MergeRequest, MergeRequestState, Note, Pipeline, PipelineStatus,
+    Project, Tag, User,
 };
 
 #[derive(Debug, Deserialize)]
@@ -345,6 +345,26 @@ impl From<CommitJson> for Commit {
             author_name: c.author_name,
             author_email: c.author_email,
             is_merge: c.parent_ids.len() > 1,
+        }
+    }
+}
+
+/// `Entities::Note`, the fields Convoy reads.
+#[derive(Debug, Deserialize)]
+pub(crate) struct NoteJson {
+    pub id: u64,
+    #[serde(default)]
+    pub body: String,
+    #[serde(default, deserialize_with = "null_is_false")]
+    pub system: bool,
+}
+
+impl From<NoteJson> for Note {
+    fn from(n: NoteJson) -> Self {
+        Note {
+            id: n.id,
+            body: n.body,
+            system: n.system,
         }
     }
 }

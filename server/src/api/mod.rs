@@ -41,6 +41,7 @@ api_routes! {
     get "/releases" => releases::list_releases;
     get "/releases/{id}" => releases::get_release;
     get "/releases/{id}/events" => releases::release_events;
+    get "/releases/{id}/notifications" => releases::release_notifications;
     get "/releases/{id}/permissions" => releases::my_permissions;
     post "/releases/{id}/deploy" => releases::deploy_release;
     post "/releases/{id}/retry" => releases::retry_release;
@@ -171,6 +172,7 @@ pub(crate) async fn move_release(
     let change = Change {
         actor: actor.to_string(),
         reason: transition.reason,
+        mention: None,
     };
     if store
         .transition_main_release(release.id, release.state, transition.state, &change)
@@ -193,6 +195,7 @@ pub(crate) async fn move_component(
     let change = Change {
         actor: actor.to_string(),
         reason: transition.reason,
+        mention: transition.mention,
     };
     if store
         .transition_component(component.id, component.state, transition.state, &change)

@@ -45,6 +45,7 @@ pub const WEBHOOK_TOKEN: &str = "gitlab_token";
         super::releases::list_releases,
         super::releases::get_release,
         super::releases::release_events,
+        super::releases::release_notifications,
         super::releases::my_permissions,
         super::releases::deploy_release,
         super::releases::retry_release,

@@ -15,7 +15,7 @@ use super::{fresh_detail, load_release, move_components, move_release, nudge, of
 use crate::auth::reading::{Readable, readable_apps, require_reader};
 use crate::auth::{AuthError, Need, Permissions};
 use crate::settings::ServerSettings;
-use crate::views::{EventView, ReleaseSummary, release_detail};
+use crate::views::{EventView, NotificationLog, ReleaseSummary, notification_log, release_detail};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"app_project": "mobile/app", "app_ref": "release/2.0.0", "require_review": false}))]
@@ -126,6 +126,7 @@ pub async fn create_release(
     let change = Change {
         actor,
         reason: start.reason,
+        mention: None,
     };
     // Nobody else knows this release yet, so the compare-and-set cannot lose.
     store
@@ -344,6 +345,35 @@ pub async fn release_events(
     Ok(HttpResponse::Ok().json(EventList { events }))
 }
 
+/// `GET /api/v1/releases/{id}/notifications`: what Convoy told people about the release.
+#[utoipa::path(
+    get,
+    path = "/api/v1/releases/{id}/notifications",
+    summary = "Read a release's notification log",
+    tag = "releases",
+    params(("id" = i64, Path, description = "The release's id")),
+    responses(
+        (status = 200, description = "The release's notifications, oldest first, and a warning while deliveries fail", body = NotificationLog),
+        crate::api::openapi::Refusals,
+        crate::api::openapi::NotFound,
+    ),
+    security(("bearer" = []), ("session" = []), ())
+)]
+pub async fn release_notifications(
+    request: HttpRequest,
+    path: web::Path<i64>,
+    store: web::Data<Store>,
+    permissions: web::Data<Permissions>,
+) -> Result<HttpResponse, ReadError> {
+    let id = path.into_inner();
+    let app_project = store
+        .release_app_project(id)
+        .await?
+        .ok_or(ReadError::NotFound(id))?;
+    require_reader(&request, &permissions, &app_project).await?;
+    Ok(HttpResponse::Ok().json(notification_log(&store, id).await?))
+}
+
 /// `POST /api/v1/releases/{id}/deploy`: deploys every component still waiting.
 #[utoipa::path(
     post,
@@ -515,6 +545,7 @@ pub async fn cancel_release(
     let change = Change {
         actor: actor.clone(),
         reason: transition.reason,
+        mention: None,
     };
     if !store.cancel_main_release(id, &change).await? {
         return Err(ActionError::ChangedMeanwhile);

@@ -156,6 +156,7 @@ struct ReleasePage {
     /// The release detail JSON for the page's script, safe inside a `<script>` element.
     release_json: String,
     events: Vec<EventRow>,
+    notifications: views::NotificationLog,
     states: [&'static str; 11],
     last_event_id: i64,
 }
@@ -180,10 +181,12 @@ pub async fn release(
     let release_json = serde_json::to_string(&json)?.replace('<', "\\u003c");
     let release: ReleaseView = serde_json::from_value(json)?;
     let events = timeline(&store, id, last_event_id).await?;
+    let notifications = views::notification_log(&store, id).await?;
     html(&ReleasePage {
         release,
         release_json,
         events,
+        notifications,
         states: STATES,
         last_event_id,
     })

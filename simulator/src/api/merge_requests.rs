@@ -39,6 +39,10 @@ pub(super) fn route(
             world.cancel_auto_merge(id)?;
             Ok(Reply::created(merge_request_json(world, id)))
         }
+        (_, [iid, "notes", rest @ ..]) => {
+            let id = world.find_merge_request(project, number(iid, "Merge Request")?)?;
+            super::notes::route(world, request, id, rest)
+        }
         (&Method::GET, [iid, "pipelines"]) => {
             let id = world.find_merge_request(project, number(iid, "Merge Request")?)?;
             Ok(pipelines(world, request, id))
@@ -212,7 +216,7 @@ pub(crate) fn merge_request_json(world: &World, id: u64) -> Value {
         "sha": sha,
         "merge_commit_sha": mr.merge_commit_sha,
         "squash_commit_sha": null,
-        "user_notes_count": 0,
+        "user_notes_count": world.notes_of(id).iter().filter(|n| !n.system).count(),
         "discussion_locked": null,
         "should_remove_source_branch": null,
         "force_remove_source_branch": mr.force_remove_source_branch,

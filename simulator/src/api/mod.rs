@@ -6,6 +6,7 @@ mod files;
 mod hooks;
 mod members;
 mod merge_requests;
+mod notes;
 pub(crate) mod oauth;
 mod pipelines;
 mod projects;
@@ -154,7 +155,7 @@ pub(crate) async fn dispatch(
     } else {
         return Reply::from(ApiError::no_route()).into_response();
     };
-    if let Some(reply) = injected_fault(&shared).await {
+    if let Some(reply) = injected_fault(&shared, &rest).await {
         return reply.into_response();
     }
     // OAuth access tokens (sign-in with GitLab) reach only the user's own profile.
@@ -222,10 +223,16 @@ fn endpoint(segments: &[String]) -> String {
 }
 
 /// Latency, 429 and 500 faults, in that order.
-async fn injected_fault(shared: &Shared) -> Option<Reply> {
+async fn injected_fault(shared: &Shared, rest: &str) -> Option<Reply> {
     let latency = shared.faults.latency_ms();
     if latency > 0 {
         tokio::time::sleep(std::time::Duration::from_millis(latency)).await;
+    }
+    if shared.faults.get().notes_unavailable && rest.contains("/notes") {
+        return Some(Reply::from(ApiError::message(
+            503,
+            "503 Service Unavailable",
+        )));
     }
     if shared.faults.roll(Roll::RateLimit) {
         let mut reply = Reply::from(ApiError::message(429, "429 Too Many Requests"));

@@ -536,6 +536,8 @@ impl World {
             new_commits,
         );
         tracing::info!(project = %self.project(project_id).path, merge_request = self.merge_request(id).iid, into = %target_branch, "merge request merged");
+        // `MergeRequests::PostMergeService` → `SystemNoteService.change_status`.
+        self.add_system_note(id, "merged");
         self.emit_merge_request(id, "merge");
         if remove_source {
             self.delete_branch(project_id, &source_branch);

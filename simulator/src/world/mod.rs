@@ -2,6 +2,7 @@
 //! Everything is synchronous and in memory; the HTTP layer and the ticker lock it briefly.
 
 mod merge_requests;
+mod notes;
 mod outcomes;
 mod pipelines;
 mod repo;
@@ -234,6 +235,9 @@ pub(crate) struct World {
     pub jobs: Vec<Job>,
     pub hooks: Vec<Hook>,
     next_hook_id: u64,
+    /// Notes of merge requests, by creation.
+    pub notes: Vec<notes::Note>,
+    next_note_id: u64,
     /// Feeds unique commit shas.
     sha_counter: u64,
     /// Webhook deliveries waiting to be handed to the delivery task.
@@ -289,6 +293,8 @@ impl World {
             jobs: Vec::new(),
             hooks: Vec::new(),
             next_hook_id: 1,
+            notes: Vec::new(),
+            next_note_id: 0,
             sha_counter: 0,
             outbox: Vec::new(),
             api_requests: ApiRequestCounts::default(),

@@ -1,0 +1,175 @@
+//! What Convoy tells a component's people when the component changes state: the one rule the
+//! notifications follow, whatever the channel (merge request notes today).
+//!
+//! Every change updates the component's status (one message, edited in place). A mention —
+//! a new message that names the owners — is sent only when a person must act: the component
+//! failed, its merge request pipeline failed after its dependencies were released (the owner
+//! pushes a fix), or its merge request waits at the review gate.
+
+use serde::{Deserialize, Serialize};
+
+use crate::component::ComponentState;
+
+/// Something to tell about one state change of a component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Notice {
+    /// The status message moves on.
+    Status,
+    /// The owners are asked to act.
+    Mention(Mention),
+}
+
+/// Why the owners are asked to act. The component machine says so with each transition
+/// (`ComponentTransition::mention`); the review gate is the release's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mention {
+    /// It stopped on something a person must fix (the reason says what).
+    Failed,
+    /// Its merge request pipeline failed after its dependencies were out.
+    PipelineFailed,
+    /// Its merge request waits for a review before Convoy merges it.
+    Review,
+}
+
+impl Mention {
+    /// Its name, as notifications are stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mention::Failed => "failed",
+            Mention::PipelineFailed => "pipeline_failed",
+            Mention::Review => "review",
+        }
+    }
+
+    /// The mention named `name` (see [`Mention::as_str`]).
+    pub fn parse(name: &str) -> Option<Mention> {
+        [Mention::Failed, Mention::PipelineFailed, Mention::Review]
+            .into_iter()
+            .find(|m| m.as_str() == name)
+    }
+}
+
+/// One recorded state change of a component, as far as notices go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StateChange {
+    pub from: Option<ComponentState>,
+    pub to: ComponentState,
+    /// Why the owners must act, as the component machine said with the change.
+    pub asked: Option<Mention>,
+    /// The release asks for a review of every merge request before it is merged.
+    pub require_review: bool,
+}
+
+/// What to tell about `change`.
+///
+/// ```
+/// use convoy_core::ComponentState::{Failed, Pending, Preparing};
+/// use convoy_core::notices::{notices, Mention, Notice, StateChange};
+///
+/// let failed = StateChange { from: Some(Pending), to: Failed, asked: Some(Mention::Failed), require_review: false };
+/// assert_eq!(notices(&failed), [Notice::Status, Notice::Mention(Mention::Failed)]);
+///
+/// let opened = StateChange { from: Some(Preparing), to: Pending, asked: None, require_review: true };
+/// assert_eq!(notices(&opened), [Notice::Status, Notice::Mention(Mention::Review)]);
+/// ```
+pub fn notices(change: &StateChange) -> Vec<Notice> {
+    use ComponentState as State;
+    let at_review_gate = change.require_review
+        && change.from == Some(State::Preparing)
+        && change.to == State::Pending;
+    let mention = change.asked.or(at_review_gate.then_some(Mention::Review));
+    let mut notices = vec![Notice::Status];
+    notices.extend(mention.map(Notice::Mention));
+    notices
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::component::{ComponentEvent, decide};
+    use ComponentState as State;
+
+    /// The notices of the transition the machine decides for `event` in `from`.
+    fn told(from: State, event: ComponentEvent, require_review: bool) -> Vec<Notice> {
+        let transition = decide(from, &event).unwrap();
+        notices(&StateChange {
+            from: Some(from),
+            to: transition.state,
+            asked: transition.mention,
+            require_review,
+        })
+    }
+
+    #[test]
+    fn a_failed_pipeline_after_the_dependencies_asks_the_owners_to_push_a_fix() {
+        let reason = "merge request pipeline failed in job `lint`".to_owned();
+        assert_eq!(
+            told(
+                State::Pending,
+                ComponentEvent::MergeRequestPipelineFailed { reason },
+                false
+            ),
+            [Notice::Status, Notice::Mention(Mention::PipelineFailed)]
+        );
+        // Convoy acting on released dependencies stays pending too, and asks nobody.
+        assert_eq!(
+            told(State::Pending, ComponentEvent::DependenciesReleased, false),
+            [Notice::Status]
+        );
+    }
+
+    #[test]
+    fn every_stop_asks_the_owners() {
+        let reason = "boom".to_owned();
+        assert_eq!(
+            told(
+                State::Deploying,
+                ComponentEvent::TagPipelineFailed { reason },
+                false
+            ),
+            [Notice::Status, Notice::Mention(Mention::Failed)]
+        );
+        assert_eq!(
+            told(State::Pending, ComponentEvent::MergeRequestClosed, false),
+            [Notice::Status, Notice::Mention(Mention::Failed)]
+        );
+    }
+
+    #[test]
+    fn only_a_release_with_a_review_gate_asks_for_a_review() {
+        let opened = || ComponentEvent::PreparedMergeRequestOpened { iid: 1 };
+        assert_eq!(
+            told(State::Preparing, opened(), true),
+            [Notice::Status, Notice::Mention(Mention::Review)]
+        );
+        assert_eq!(told(State::Preparing, opened(), false), [Notice::Status]);
+    }
+
+    #[test]
+    fn progress_and_the_end_only_move_the_status() {
+        for (from, event) in [
+            (State::Pending, ComponentEvent::MergeRequestMerged),
+            (State::Merged, ComponentEvent::DependenciesReleased),
+            (State::Deploying, ComponentEvent::TagPipelineSucceeded),
+            (State::Pending, ComponentEvent::Cancel),
+            (State::Failed, ComponentEvent::Retry),
+        ] {
+            assert_eq!(
+                told(from, event.clone(), true),
+                [Notice::Status],
+                "{from:?} {event:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn mentions_have_one_name_each() {
+        for mention in [Mention::Failed, Mention::PipelineFailed, Mention::Review] {
+            assert_eq!(Mention::parse(mention.as_str()), Some(mention));
+            let json = serde_json::to_value(mention).unwrap();
+            assert_eq!(json, mention.as_str());
+        }
+        assert_eq!(Mention::parse("other"), None);
+    }
+}
