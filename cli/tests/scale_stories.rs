@@ -19,7 +19,9 @@ use support::{Options, spawn_convoy};
 /// Issue 13's goal is 12; `cargo bench -p convoy --bench release` prints where it stands.
 /// Plus 2 since issue 11: finding a component's owners, once when it is prepared, reads the
 /// release branch's newest commits and looks their author up (`GET /users?search=`).
-const REQUESTS_PER_COMPONENT: u64 = 34;
+/// Plus 6 since the status notes (issue 11): each merge request's note is written once and
+/// edited as the component moves (5.4 note requests per component measured on 2026-12-03).
+const REQUESTS_PER_COMPONENT: u64 = 40;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_layered_release_costs_a_bounded_number_of_gitlab_requests_per_component() {

@@ -35,6 +35,8 @@ pub struct Notification {
     pub body: Option<String>,
     /// Failed deliveries in a row.
     pub attempts: i64,
+    /// How many times a worker claimed it for delivery, this time included.
+    pub claims: i64,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -131,7 +133,8 @@ impl Store {
         let mut claimed = Vec::new();
         for id in candidates {
             let row = sqlx::query(
-                "UPDATE notifications SET claimed_by = $2, claimed_until_ms = $4 \
+                "UPDATE notifications SET claimed_by = $2, claimed_until_ms = $4, \
+                 claims = claims + 1 \
                  WHERE id = $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) \
                  RETURNING *",
             )
@@ -291,6 +294,7 @@ fn notification_from_row(row: &AnyRow) -> Result<Notification, StoreError> {
         external_id: row.try_get("external_id")?,
         body: row.try_get("body")?,
         attempts: row.try_get("attempts")?,
+        claims: row.try_get("claims")?,
         last_error: row.try_get("last_error")?,
         created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
         delivered_at: parse_optional_time(row.try_get("delivered_at")?)?,

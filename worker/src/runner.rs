@@ -25,9 +25,12 @@ const TAKEOVER_CONCURRENCY: usize = 4;
 
 /// Runs the worker until `ctx.stop` fires, then gives up the leases it holds.
 pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
-    let reconcile = tokio::spawn(reconcile_forever(ctx.clone()));
-    let takeover = tokio::spawn(take_over_forever(ctx.clone()));
-    let notify = tokio::spawn(crate::notify::notify_forever(ctx.clone()));
+    // Loops of this worker: they end with it, also when its task is aborted.
+    let loops = [
+        AbortOnDrop(tokio::spawn(reconcile_forever(ctx.clone()))),
+        AbortOnDrop(tokio::spawn(take_over_forever(ctx.clone()))),
+        AbortOnDrop(tokio::spawn(crate::notify::notify_forever(ctx.clone()))),
+    ];
     let stop = {
         let stop = ctx.stop.clone();
         async move {
@@ -61,18 +64,32 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
         .with_terminator(async { tokio::time::sleep(STOP_GRACE).await })
         .run_with_signal(stop)
         .await;
-    reconcile.abort();
-    takeover.abort();
-    notify.abort();
-    let _ = reconcile.await;
-    let _ = takeover.await;
-    let _ = notify.await;
+    for task in loops {
+        task.stop().await;
+    }
     // Whatever is still held belongs to a pass that was abandoned: the wake flags are still
     // set, so another worker (or the next life of this one) carries on at once.
     let owners = format!("{}#", ctx.settings.worker_id);
     let released = ctx.store.release_leases_of(&owners).await?;
     tracing::info!(released, "worker stopped; leases given up");
     result.map_err(|error| anyhow::anyhow!("the job queue stopped: {error}"))
+}
+
+/// A spawned loop that is aborted when its handle is dropped (a plain `JoinHandle` detaches).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl AbortOnDrop {
+    /// Aborts the loop and waits until it ended.
+    async fn stop(mut self) {
+        self.0.abort();
+        let _ = (&mut self.0).await;
+    }
+}
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Carries out one job. An error leaves the durable record (wake flag, unprocessed delivery)

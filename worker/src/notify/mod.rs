@@ -135,7 +135,8 @@ async fn event_reason(ctx: &Context, n: &Notification) -> anyhow::Result<Option<
 }
 
 /// Writes the note: edits the status note in place, or creates the note once. Before creating
-/// one it looks for Convoy's own (a worker killed after GitLab answered never recorded it).
+/// one it looks for Convoy's own, unless this is the row's first claim (a worker killed after
+/// GitLab answered never recorded it).
 async fn write_note(
     ctx: &Context,
     n: &Notification,
@@ -145,6 +146,8 @@ async fn write_note(
 ) -> Result<(), ForgeError> {
     let known = match n.external_id.as_deref().and_then(|id| id.parse().ok()) {
         Some(id) => Some(id),
+        // The first claim: nobody wrote this note before.
+        None if n.claims <= 1 => None,
         None => {
             let marker = messages::marker(n);
             let notes = ctx.forge.merge_request_notes(project, iid).await?;
