@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use convoy_core::owners::{OwnerRule, parse_owner_rules};
+use convoy_worker::notify::ChatSettings;
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -36,6 +37,9 @@ pub(crate) struct FileConfig {
     changes_per_minute: Option<u32>,
     /// `[owners]`: component name or project path (globs allowed) → GitLab usernames.
     owners: Option<BTreeMap<String, Vec<String>>>,
+    slack_api_url: Option<String>,
+    slack_token_file: Option<String>,
+    slack_channel: Option<String>,
 }
 
 impl FileConfig {
@@ -58,6 +62,9 @@ impl FileConfig {
             ("webhook_secret_file", self.webhook_secret_file.clone()),
             ("api_token_file", self.api_token_file.clone()),
             ("public_url", self.public_url.clone()),
+            ("slack_api_url", self.slack_api_url.clone()),
+            ("slack_token_file", self.slack_token_file.clone()),
+            ("slack_channel", self.slack_channel.clone()),
             (
                 "reconcile_seconds",
                 self.reconcile_seconds.map(|n| n.to_string()),
@@ -111,6 +118,8 @@ pub struct Settings {
     pub changes_per_minute: NonZeroU32,
     /// Who owns which component (`[owners]` or `CONVOY_OWNERS`).
     pub owners: Vec<OwnerRule>,
+    /// The Slack-compatible chat channel releases are posted in (`CONVOY_SLACK_*`), if any.
+    pub chat: Option<ChatSettings>,
 }
 
 /// Changes per person or token per minute when `CONVOY_CHANGES_PER_MINUTE` is unset.
@@ -222,7 +231,14 @@ impl Settings {
                 .collect::<Result<_, _>>()
                 .map_err(|e| anyhow!("[owners]: {e}"))?,
         };
+        let chat = chat_settings(
+            env,
+            &file.slack_api_url,
+            file.slack_token_file,
+            file.slack_channel,
+        )?;
         Ok(Settings {
+            chat,
             owners,
             oauth_client_id,
             oauth_client_secret,
@@ -275,6 +291,36 @@ impl Settings {
             allow_anonymous_reads: allow_anonymous,
             role_cache: self.role_cache,
         })
+    }
+}
+
+/// The Slack Web API when neither `CONVOY_SLACK_API_URL` nor `slack_api_url` names another.
+pub const DEFAULT_SLACK_API_URL: &str = "https://slack.com/api";
+
+/// Chat needs a bot token and a channel; neither means no chat.
+fn chat_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    api_url: &Option<String>,
+    token_file: Option<String>,
+    channel: Option<String>,
+) -> anyhow::Result<Option<ChatSettings>> {
+    let token = secret(env, "CONVOY_SLACK_TOKEN", token_file)?;
+    let channel = env("CONVOY_SLACK_CHANNEL").or(channel);
+    match (token, channel) {
+        (None, None) => Ok(None),
+        (Some(token), Some(channel)) => Ok(Some(ChatSettings {
+            api_url: env("CONVOY_SLACK_API_URL")
+                .or_else(|| api_url.clone())
+                .unwrap_or_else(|| DEFAULT_SLACK_API_URL.to_owned()),
+            token,
+            channel,
+        })),
+        (Some(_), None) => bail!(
+            "a Slack token is set but no channel: set CONVOY_SLACK_CHANNEL to the channel id (C0123…) releases are posted in"
+        ),
+        (None, Some(_)) => bail!(
+            "CONVOY_SLACK_CHANNEL is set but no bot token: set CONVOY_SLACK_TOKEN or CONVOY_SLACK_TOKEN_FILE"
+        ),
     }
 }
 
@@ -464,5 +510,45 @@ mod tests {
         let env = env_of(&pairs);
         let settings = Settings::from_sources(FileConfig::default(), &env).unwrap();
         assert_eq!(settings.gitlab_token.expose_secret(), "from-file");
+    }
+
+    #[test]
+    fn chat_needs_a_bot_token_and_a_channel() {
+        let base = [
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            Settings::from_sources(FileConfig::default(), &env_of(&pairs))
+        };
+        assert!(with(&[]).unwrap().chat.is_none());
+        let chat = with(&[
+            ("CONVOY_SLACK_TOKEN", "xoxb-1"),
+            ("CONVOY_SLACK_CHANNEL", "C1"),
+        ])
+        .unwrap()
+        .chat
+        .unwrap();
+        assert_eq!(chat.api_url, DEFAULT_SLACK_API_URL);
+        assert_eq!(
+            (chat.token.expose_secret(), chat.channel.as_str()),
+            ("xoxb-1", "C1")
+        );
+        assert!(
+            !format!("{chat:?}").contains("xoxb-1"),
+            "the token is never printed"
+        );
+        let no_channel = with(&[("CONVOY_SLACK_TOKEN", "xoxb-1")]).err().unwrap();
+        assert!(
+            no_channel.to_string().contains("CONVOY_SLACK_CHANNEL"),
+            "{no_channel}"
+        );
+        let no_token = with(&[("CONVOY_SLACK_CHANNEL", "C1")]).err().unwrap();
+        assert!(
+            no_token.to_string().contains("CONVOY_SLACK_TOKEN"),
+            "{no_token}"
+        );
     }
 }

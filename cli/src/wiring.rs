@@ -14,6 +14,7 @@ use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_server::settings::ServerSettings;
 use convoy_server::startup::Application;
 use convoy_store::Store;
+use convoy_worker::notify::ChatSettings;
 use convoy_worker::queue::JobStorage;
 use convoy_worker::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
 use secrecy::{ExposeSecret, SecretString};
@@ -61,6 +62,8 @@ pub struct WorkerOptions {
     pub lease_ttl: Duration,
     /// The owner table (see `convoy_core::owners`).
     pub owners: Vec<OwnerRule>,
+    /// Where releases are posted in chat, if anywhere.
+    pub chat: Option<ChatSettings>,
 }
 
 impl WorkerOptions {
@@ -115,6 +118,7 @@ pub fn spawn_worker(
         analysis_concurrency: GitLabOptions::default().max_in_flight,
         lease_ttl: options.lease_ttl,
         owners: options.owners,
+        chat: options.chat,
     };
     let ctx = Context {
         store: storage.store.clone(),

@@ -1,7 +1,9 @@
 //! The owner loop (issue 11): each component has owners, the merge request Convoy opens is
 //! assigned to them and says what the release is and where to watch it, and the release page
 //! and the API show them. Convoy tells them on the merge request: one status note edited in
-//! place as the component moves, and a note that @mentions them only when they must act.
+//! place as the component moves, and a note that @mentions them only when they must act. In
+//! chat: one message per release, edited as it moves, and a reply in its thread for each
+//! mention.
 
 mod support;
 
@@ -9,7 +11,9 @@ use std::time::Duration;
 
 use convoy_core::owners::parse_owner_rules;
 use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
-use support::{COMPONENTS, Options, TestConvoy, spawn_convoy};
+use convoy_worker::notify::ChatSettings;
+use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN, SlackMessage};
+use support::{COMPONENTS, Options, TestConvoy, fast_demo, spawn_convoy};
 
 /// Generous: a condition that never holds fails the test, a slow machine does not.
 const PATIENCE: Duration = Duration::from_secs(90);
@@ -112,6 +116,40 @@ fn convoy_notes(world: &WorldView, project: &str) -> (Vec<NoteInfo>, Vec<NoteInf
     (of_kind("status"), of_kind("mention"))
 }
 
+fn chat_settings(slack: &FakeSlack) -> Option<ChatSettings> {
+    Some(ChatSettings {
+        api_url: slack.api_url.clone(),
+        token: SLACK_TOKEN.to_owned().into(),
+        channel: SLACK_CHANNEL.to_owned(),
+    })
+}
+
+/// The release's one chat message ends saying success with every component (a chat message is
+/// edited after the release moves, so this waits for it).
+async fn assert_one_chat_message_saying_success(slack: &FakeSlack) -> SlackMessage {
+    let says_success = |messages: &[SlackMessage]| {
+        let top: Vec<_> = messages.iter().filter(|m| m.thread_ts.is_none()).collect();
+        top.len() == 1
+            && top[0].text.contains("*success*, 4/4 released")
+            && COMPONENTS
+                .iter()
+                .all(|(name, _)| top[0].text.contains(&format!("{name} 0.1.0")))
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !says_success(&slack.messages()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let messages = slack.messages();
+    assert!(
+        says_success(&messages),
+        "one message, saying success: {messages:#?}"
+    );
+    messages
+        .into_iter()
+        .find(|m| m.thread_ts.is_none())
+        .unwrap()
+}
+
 /// Every component's merge request ends with exactly one status note that says it is
 /// released (notes are delivered after the release moves, so this waits for them).
 async fn assert_one_released_status_note_each(convoy: &TestConvoy) {
@@ -135,8 +173,19 @@ async fn assert_one_released_status_note_each(convoy: &TestConvoy) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependencies_are_out() {
+    // José shows an email on his GitLab profile, by which the chat knows him.
+    let slack = FakeSlack::start(&[("jose@example.com", "U0JOSE")]);
+    let mut scenario = fast_demo();
+    let jose = scenario
+        .users
+        .iter_mut()
+        .find(|u| u.username == "jose")
+        .unwrap();
+    jose.public_email = Some("jose@example.com".to_owned());
     let convoy = spawn_convoy(Options {
+        scenario,
         owners: parse_owner_rules("NetworkKit=jose").unwrap(),
+        chat: chat_settings(&slack),
         ..Options::default()
     })
     .await;
@@ -206,6 +255,30 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
         })
         .await;
     assert!(status_says_failed, "{:#?}", convoy_notes(&world, network).0);
+    // And in chat, a reply in the release's thread that mentions him.
+    let replies = |messages: Vec<SlackMessage>| -> Vec<SlackMessage> {
+        messages
+            .into_iter()
+            .filter(|m| m.thread_ts.is_some())
+            .collect()
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while replies(slack.messages()).is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let reply = replies(slack.messages())
+        .pop()
+        .expect("a reply in the thread");
+    assert!(
+        reply.text.starts_with("<@U0JOSE> *NetworkKit 0.1.0*"),
+        "{}",
+        reply.text
+    );
+    assert!(
+        reply.text.contains("RetryPolicyTests.testBackoff failed"),
+        "{}",
+        reply.text
+    );
 
     // The owner pushes the fix: the merge request merges and the release ends.
     let fix = [("Sources/Retry.swift", "let delay = 2\n")];
@@ -226,6 +299,17 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
         !status[0].body.contains('@'),
         "the status note notifies nobody: {}",
         status[0].body
+    );
+    let message = assert_one_chat_message_saying_success(&slack).await;
+    assert!(message.edits > 0, "edited in place: {message:#?}");
+    assert_eq!(reply.thread_ts.as_deref(), Some(message.ts.as_str()));
+    assert_eq!(
+        (
+            slack.calls("chat.postMessage"),
+            replies(slack.messages()).len()
+        ),
+        (2, 1),
+        "one message and one reply, no new mention after the fix"
     );
     for (name, project) in COMPONENTS.iter().filter(|(name, _)| *name != "NetworkKit") {
         let (_, mentions) = convoy_notes(&world, project);
@@ -248,8 +332,14 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn notes_that_gitlab_refuses_for_the_whole_release_delay_only_themselves() {
-    let convoy = spawn_convoy(Options::default()).await;
+async fn notes_and_chat_refused_for_the_whole_release_delay_only_themselves() {
+    let slack = FakeSlack::start(&[]);
+    slack.set_unavailable(true);
+    let convoy = spawn_convoy(Options {
+        chat: chat_settings(&slack),
+        ..Options::default()
+    })
+    .await;
     convoy.sim.faults().set(Faults {
         notes_unavailable: true,
         ..Faults::default()
@@ -273,7 +363,12 @@ async fn notes_that_gitlab_refuses_for_the_whole_release_delay_only_themselves()
         assert_eq!(convoy_notes(&world, project), (Vec::new(), Vec::new()));
     }
 
-    // GitLab takes notes again: every merge request catches up, one note each.
+    assert!(slack.messages().is_empty());
+
+    // GitLab takes notes and the chat answers again: everything catches up, once.
     convoy.sim.faults().clear();
+    slack.set_unavailable(false);
     assert_one_released_status_note_each(&convoy).await;
+    assert_one_chat_message_saying_success(&slack).await;
+    assert_eq!(slack.calls("chat.postMessage"), 1);
 }

@@ -151,6 +151,9 @@ pub trait Forge: Send + Sync {
     /// The one user whose public email is `email`, if exactly one is.
     async fn user_by_email(&self, email: &str) -> Result<Option<User>, ForgeError>;
 
+    /// The email user `id` shows on their profile, if any.
+    async fn public_email(&self, user_id: u64) -> Result<Option<String>, ForgeError>;
+
     /// The newest `limit` commits of `git_ref`'s history, newest first.
     async fn commits(
         &self,

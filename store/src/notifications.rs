@@ -11,8 +11,10 @@ use sqlx::any::AnyRow;
 use crate::db::{Store, now, parse_optional_time, parse_state, parse_time, time_text};
 use crate::error::StoreError;
 
-/// The one channel so far: a note on the component's merge request.
+/// A note on the component's merge request.
 pub const MERGE_REQUEST_NOTE: &str = "merge_request_note";
+/// A Slack-compatible chat channel: one message per release, replies in its thread.
+pub const CHAT: &str = "chat";
 
 /// Events read from the log per derivation transaction.
 const DERIVE_BATCH: i64 = 500;
@@ -24,6 +26,9 @@ pub struct Notification {
     pub release_id: i64,
     pub component_id: Option<i64>,
     pub channel: String,
+    /// What it is for, unique: `status:<component id>`, `mention:<event id>`,
+    /// `chat:status:<release id>`, `chat:mention:<event id>`.
+    pub key: String,
     pub notice: Notice,
     /// The newest event it tells of (for a mention: the one that asked for it).
     pub event_id: i64,
@@ -51,9 +56,10 @@ impl Notification {
 
 impl Store {
     /// Reads the next events of the log past the notification cursor and records what they
-    /// ask to tell (see [`convoy_core::notices`]), moving the cursor in the same transaction.
-    /// Returns how many events were read (0: the log is read to its end).
-    pub async fn derive_notifications(&self) -> Result<usize, StoreError> {
+    /// ask to tell (see [`convoy_core::notices`]), on merge request notes and, when `chat`, in
+    /// chat, moving the cursor in the same transaction. Returns how many events were read (0:
+    /// the log is read to its end).
+    pub async fn derive_notifications(&self, chat: bool) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         // The first write of the transaction: concurrent derivations take turns here.
         sqlx::query("UPDATE notification_cursor SET last_event_id = last_event_id WHERE id = 1")
@@ -79,11 +85,11 @@ impl Store {
         let last_id: i64 = last.try_get("id")?;
         let created_at = time_text(now());
         for event in &events {
-            for (key, notice, event_id) in notices_of(event)? {
-                let (release_id, component_id): (i64, Option<i64>) =
-                    (event.try_get("release_id")?, event.try_get("component_id")?);
-                // A status row exists once per component and moves on to the newest event; a
-                // mention row exists once per event.
+            let event_id: i64 = event.try_get("id")?;
+            let release_id: i64 = event.try_get("release_id")?;
+            for wanted in wanted_by(event, chat)? {
+                // A status row exists once per component (or release) and moves on to the
+                // newest event; a mention row exists once per event.
                 sqlx::query(
                     "INSERT INTO notifications \
                      (release_id, component_id, channel, kind, dedupe_key, event_id, \
@@ -93,10 +99,10 @@ impl Store {
                      event_id = excluded.event_id, updated_at = excluded.updated_at",
                 )
                 .bind(release_id)
-                .bind(component_id)
-                .bind(MERGE_REQUEST_NOTE)
-                .bind(notice_name(notice))
-                .bind(key)
+                .bind(wanted.component_id)
+                .bind(wanted.channel)
+                .bind(notice_name(wanted.notice))
+                .bind(&wanted.key)
                 .bind(event_id)
                 .bind(&created_at)
                 .execute(&mut *tx)
@@ -169,12 +175,14 @@ impl Store {
 
     /// Records that the row was delivered up to `event_id` with `body` (`None`: there was
     /// nothing to send, such as a status with no merge request yet), and gives up the claim.
-    /// A newer event that arrived meanwhile keeps the row due.
+    /// The row is not delivered again before `not_before_ms` (a chat message is edited at most
+    /// so often). A newer event that arrived meanwhile keeps the row due.
     pub async fn record_notification_delivered(
         &self,
         id: i64,
         event_id: i64,
         body: Option<&str>,
+        not_before_ms: i64,
     ) -> Result<(), StoreError> {
         let at = time_text(now());
         sqlx::query(
@@ -183,7 +191,7 @@ impl Store {
                                        ELSE $2 END, \
              body = COALESCE($3, body), \
              delivered_at = CASE WHEN $3 IS NULL THEN delivered_at ELSE $4 END, \
-             attempts = 0, last_error = NULL, next_attempt_ms = 0, \
+             attempts = 0, last_error = NULL, next_attempt_ms = $5, \
              claimed_by = NULL, claimed_until_ms = NULL, updated_at = $4 \
              WHERE id = $1",
         )
@@ -191,9 +199,42 @@ impl Store {
         .bind(event_id)
         .bind(body)
         .bind(at)
+        .bind(not_before_ms)
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Gives up the claim of a row that cannot be sent yet (a chat reply before its release's
+    /// message exists), to be looked at again at `next_attempt_ms`; not a failure.
+    pub async fn record_notification_deferred(
+        &self,
+        id: i64,
+        next_attempt_ms: i64,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "UPDATE notifications SET next_attempt_ms = $2, claimed_by = NULL, \
+             claimed_until_ms = NULL WHERE id = $1",
+        )
+        .bind(id)
+        .bind(next_attempt_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The row recorded for `dedupe_key` (`chat:status:<release id>`, …), if any.
+    pub async fn notification_by_key(
+        &self,
+        dedupe_key: &str,
+    ) -> Result<Option<Notification>, StoreError> {
+        sqlx::query("SELECT * FROM notifications WHERE dedupe_key = $1")
+            .bind(dedupe_key)
+            .fetch_optional(&self.pool)
+            .await?
+            .as_ref()
+            .map(notification_from_row)
+            .transpose()
     }
 
     /// Records a failed delivery with its sentence; the row is tried again at
@@ -230,20 +271,40 @@ impl Store {
     }
 }
 
-/// What one logged event asks to tell: `(dedupe key, notice, event id)` each.
-fn notices_of(event: &AnyRow) -> Result<Vec<(String, Notice, i64)>, StoreError> {
+/// One row a logged event asks for.
+struct Wanted {
+    channel: &'static str,
+    key: String,
+    notice: Notice,
+    component_id: Option<i64>,
+}
+
+/// What one logged event asks to tell. On merge request notes: a component's state change
+/// moves its status note and may mention its owners. In chat (when `chat`): any state change
+/// moves the release's one message, and a mention becomes a reply in its thread.
+fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
     let kind: String = event.try_get("kind")?;
-    let component_id: Option<i64> = event.try_get("component_id")?;
-    let (Some(component_id), "state") = (component_id, kind.as_str()) else {
-        return Ok(Vec::new());
-    };
-    let event_id: i64 = event.try_get("id")?;
-    let from: Option<String> = event.try_get("from_state")?;
     let to: Option<String> = event.try_get("to_state")?;
-    let mention: Option<String> = event.try_get("mention")?;
-    let Some(to) = to else {
+    if kind != "state" || to.is_none() {
         return Ok(Vec::new());
+    }
+    let event_id: i64 = event.try_get("id")?;
+    let release_id: i64 = event.try_get("release_id")?;
+    let mut wanted = Vec::new();
+    if chat {
+        wanted.push(Wanted {
+            channel: CHAT,
+            key: format!("chat:status:{release_id}"),
+            notice: Notice::Status,
+            component_id: None,
+        });
+    }
+    let component_id: Option<i64> = event.try_get("component_id")?;
+    let (Some(component_id), Some(to)) = (component_id, to) else {
+        return Ok(wanted);
     };
+    let from: Option<String> = event.try_get("from_state")?;
+    let mention: Option<String> = event.try_get("mention")?;
     let change = StateChange {
         from: from
             .as_deref()
@@ -253,16 +314,27 @@ fn notices_of(event: &AnyRow) -> Result<Vec<(String, Notice, i64)>, StoreError> 
         asked: mention.as_deref().and_then(Mention::parse),
         require_review: event.try_get::<i64, _>("require_review")? != 0,
     };
-    Ok(notices(&change)
-        .into_iter()
-        .map(|notice| {
-            let key = match notice {
-                Notice::Status => format!("status:{component_id}"),
-                Notice::Mention(_) => format!("mention:{event_id}"),
-            };
-            (key, notice, event_id)
-        })
-        .collect())
+    for notice in notices(&change) {
+        let key = match notice {
+            Notice::Status => format!("status:{component_id}"),
+            Notice::Mention(_) => format!("mention:{event_id}"),
+        };
+        if chat && matches!(notice, Notice::Mention(_)) {
+            wanted.push(Wanted {
+                channel: CHAT,
+                key: format!("chat:{key}"),
+                notice,
+                component_id: Some(component_id),
+            });
+        }
+        wanted.push(Wanted {
+            channel: MERGE_REQUEST_NOTE,
+            key,
+            notice,
+            component_id: Some(component_id),
+        });
+    }
+    Ok(wanted)
 }
 
 fn notice_name(notice: Notice) -> &'static str {
@@ -288,6 +360,7 @@ fn notification_from_row(row: &AnyRow) -> Result<Notification, StoreError> {
         release_id: row.try_get("release_id")?,
         component_id: row.try_get("component_id")?,
         channel: row.try_get("channel")?,
+        key: row.try_get("dedupe_key")?,
         notice: parse_notice(&kind)?,
         event_id: row.try_get("event_id")?,
         delivered_event_id: row.try_get("delivered_event_id")?,

@@ -2,6 +2,7 @@
 
 mod support;
 
+use convoy_core::notices::{Mention, Notice};
 use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
 use convoy_store::{
     Change, MergeRequestRecord, NewDelivery, NewEvent, PipelineKind, PipelineRecord, Store,
@@ -56,6 +57,8 @@ on_both_databases!(
     a_stopping_worker_gives_up_only_its_own_leases,
     a_wake_up_claimed_by_a_pass_that_died_is_claimed_again,
     a_wake_up_requested_during_a_pass_survives_its_settling,
+    each_state_change_is_read_into_the_outbox_once,
+    a_notification_is_claimed_by_one_worker_until_its_claim_expires,
 );
 
 /// Claims and settles a wake-up, as a pass that succeeds does: true if one was requested.
@@ -1743,4 +1746,136 @@ async fn count_rows(db: &TestDb, sql: &'static str) -> i64 {
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(&db.url).await.unwrap();
     sqlx::query_scalar(sql).fetch_one(&mut conn).await.unwrap()
+}
+
+/// The outbox (issue 11): a component's state changes move one status row on merge request
+/// notes; a change the machine marked as asking the owners adds a mention row; with chat, the
+/// release's one chat row moves too and the mention is repeated there. Each event is read once.
+async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
+    let store = db.store().await;
+    let (id, components) = planned_release(&store).await;
+    let a = components[0].id;
+    // Events from before are read, and the log is then read to its end.
+    while store.derive_notifications(true).await.unwrap() > 0 {}
+    assert!(store.notifications(id).await.unwrap().is_empty());
+
+    let moved = Change::by("worker");
+    store
+        .transition_component(
+            a,
+            ComponentState::Waiting,
+            ComponentState::Preparing,
+            &moved,
+        )
+        .await
+        .unwrap();
+    let stopped = Change {
+        mention: Some(Mention::Failed),
+        ..Change::by("worker").because("tag 0.1.0 exists")
+    };
+    store
+        .transition_component(
+            a,
+            ComponentState::Preparing,
+            ComponentState::Failed,
+            &stopped,
+        )
+        .await
+        .unwrap();
+    assert_eq!(store.derive_notifications(true).await.unwrap(), 2);
+    assert_eq!(
+        store.derive_notifications(true).await.unwrap(),
+        0,
+        "read once"
+    );
+
+    let rows = store.notifications(id).await.unwrap();
+    let keys: Vec<(&str, &str, Notice)> = rows
+        .iter()
+        .map(|n| (n.channel.as_str(), n.key.as_str(), n.notice))
+        .collect();
+    let failed_event = rows.iter().map(|n| n.event_id).max().unwrap();
+    assert_eq!(
+        keys,
+        [
+            ("chat", format!("chat:status:{id}").as_str(), Notice::Status),
+            (
+                "merge_request_note",
+                format!("status:{a}").as_str(),
+                Notice::Status
+            ),
+            (
+                "chat",
+                format!("chat:mention:{failed_event}").as_str(),
+                Notice::Mention(Mention::Failed)
+            ),
+            (
+                "merge_request_note",
+                format!("mention:{failed_event}").as_str(),
+                Notice::Mention(Mention::Failed)
+            ),
+        ]
+    );
+    assert!(
+        rows.iter()
+            .all(|n| n.is_due() && n.event_id == failed_event)
+    );
+}
+
+async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &TestDb) {
+    let store = db.store().await;
+    let (id, components) = planned_release(&store).await;
+    while store.derive_notifications(false).await.unwrap() > 0 {}
+    store
+        .transition_component(
+            components[0].id,
+            ComponentState::Waiting,
+            ComponentState::Preparing,
+            &Change::by("worker"),
+        )
+        .await
+        .unwrap();
+    store.derive_notifications(false).await.unwrap();
+
+    let first = store
+        .claim_due_notifications("w1", 1_000, 500, 10)
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].claims, 1);
+    assert!(
+        store
+            .claim_due_notifications("w2", 1_400, 500, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // w1 died: after its claim, w2 takes the row, and knows it was claimed before.
+    let again = store
+        .claim_due_notifications("w2", 1_600, 500, 10)
+        .await
+        .unwrap();
+    assert_eq!(again[0].claims, 2);
+
+    store
+        .record_notification_message(again[0].id, "41")
+        .await
+        .unwrap();
+    store
+        .record_notification_delivered(again[0].id, again[0].event_id, Some("text"), 0)
+        .await
+        .unwrap();
+    let delivered = &store.notifications(id).await.unwrap()[0];
+    assert!(!delivered.is_due());
+    assert_eq!(
+        (delivered.external_id.as_deref(), delivered.body.as_deref()),
+        (Some("41"), Some("text"))
+    );
+    assert!(
+        store
+            .claim_due_notifications("w3", 9_000, 500, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

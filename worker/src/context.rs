@@ -38,6 +38,8 @@ pub struct WorkerSettings {
     pub lease_ttl: Duration,
     /// The owner table: component name or project path (globs allowed) → GitLab usernames.
     pub owners: Vec<OwnerRule>,
+    /// The chat channel releases are posted in, if any.
+    pub chat: Option<crate::notify::ChatSettings>,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -51,6 +53,7 @@ impl std::fmt::Debug for WorkerSettings {
             .field("analysis_concurrency", &self.analysis_concurrency)
             .field("lease_ttl", &self.lease_ttl)
             .field("owners", &self.owners)
+            .field("chat", &self.chat)
             .finish_non_exhaustive()
     }
 }

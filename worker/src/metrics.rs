@@ -20,7 +20,8 @@ pub const WEBHOOKS_PROCESSED: &str = "convoy_webhook_deliveries_processed_total"
 pub const WEBHOOK_LAG_SECONDS: &str = "convoy_webhook_processing_lag_seconds";
 /// Releases taken over from a worker whose lease had expired (counter).
 pub const LEASE_TAKEOVERS: &str = "convoy_lease_takeovers_total";
-/// Notification deliveries (counter, label `outcome`: `delivered` or `failed`).
+/// Notification deliveries (counter, labels `channel`: `merge_request_note` or `chat`, and
+/// `outcome`: `delivered` or `failed`).
 pub const NOTIFICATIONS: &str = "convoy_notifications_total";
 
 /// Help texts, and the unlabelled series at zero.
@@ -48,9 +49,10 @@ pub fn describe_metrics() {
 }
 
 /// Counts one notification delivery.
-pub(crate) fn notification_delivered(ok: bool) {
+pub(crate) fn notification_delivered(channel: &str, ok: bool) {
     let outcome = if ok { "delivered" } else { "failed" };
-    metrics::counter!(NOTIFICATIONS, "outcome" => outcome).increment(1);
+    let channel = channel.to_owned();
+    metrics::counter!(NOTIFICATIONS, "channel" => channel, "outcome" => outcome).increment(1);
 }
 
 /// Counts one reconcile round.

@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 13] = [
+const PLAIN: [Plain; 15] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -132,6 +132,18 @@ const PLAIN: [Plain; 13] = [
         default: Some("30"),
     },
     Plain {
+        setting: "Slack API",
+        env: "CONVOY_SLACK_API_URL",
+        key: "slack_api_url",
+        default: Some(crate::config::DEFAULT_SLACK_API_URL),
+    },
+    Plain {
+        setting: "Slack channel",
+        env: "CONVOY_SLACK_CHANNEL",
+        key: "slack_channel",
+        default: None,
+    },
+    Plain {
         setting: "changes per minute (each person or token)",
         env: "CONVOY_CHANGES_PER_MINUTE",
         key: "changes_per_minute",
@@ -148,7 +160,7 @@ struct Secret {
     required: bool,
 }
 
-const SECRETS: [Secret; 3] = [
+const SECRETS: [Secret; 4] = [
     Secret {
         setting: "GitLab token",
         env: "CONVOY_GITLAB_TOKEN",
@@ -165,6 +177,12 @@ const SECRETS: [Secret; 3] = [
         setting: "API token",
         env: "CONVOY_API_TOKEN",
         key: "api_token_file",
+        required: false,
+    },
+    Secret {
+        setting: "Slack bot token",
+        env: "CONVOY_SLACK_TOKEN",
+        key: "slack_token_file",
         required: false,
     },
 ];

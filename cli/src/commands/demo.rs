@@ -109,6 +109,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         max_running_pipelines: None,
         lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
         owners: Vec::new(),
+        chat: None,
     };
     wiring::spawn_worker(&storage, forge, options);
     println!("GitLab simulator: {}", sim.base_url());

@@ -47,6 +47,7 @@ pub async fn run(
             max_running_pipelines: settings.max_running_pipelines,
             lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
             owners: settings.owners.clone(),
+            chat: settings.chat.clone(),
         };
         worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");

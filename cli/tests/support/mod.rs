@@ -4,12 +4,15 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod slack;
+
 use std::time::{Duration, Instant};
 
 use convoy::client::{ApiClient, EventView, ReleaseView};
 use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
 use convoy_core::owners::OwnerRule;
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
+use convoy_worker::notify::ChatSettings;
 use secrecy::SecretString;
 use sqlx::Connection;
 
@@ -50,6 +53,7 @@ pub struct TestConvoy {
     pub database_url: String,
     worker: Option<WorkerHandle>,
     owners: Vec<OwnerRule>,
+    chat: Option<ChatSettings>,
     _dir: tempfile::TempDir,
 }
 
@@ -65,6 +69,8 @@ pub struct Options {
     pub in_process_worker: bool,
     /// The worker's owner table.
     pub owners: Vec<OwnerRule>,
+    /// The chat the worker posts releases in.
+    pub chat: Option<ChatSettings>,
 }
 
 impl Default for Options {
@@ -76,6 +82,7 @@ impl Default for Options {
             gitlab_token: TOKEN,
             in_process_worker: true,
             owners: Vec::new(),
+            chat: None,
         }
     }
 }
@@ -129,6 +136,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             options.reconcile,
             options.gitlab_token,
             options.owners.clone(),
+            options.chat.clone(),
         )
     });
     let client = ApiClient::new(&url, Some(BOOTSTRAP_TOKEN.to_owned())).unwrap();
@@ -140,6 +148,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         database_url,
         worker,
         owners: options.owners,
+        chat: options.chat,
         _dir: dir,
     }
 }
@@ -151,6 +160,7 @@ fn spawn_worker(
     reconcile: Duration,
     token: &str,
     owners: Vec<OwnerRule>,
+    chat: Option<ChatSettings>,
 ) -> WorkerHandle {
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token), None).unwrap();
     let options = WorkerOptions {
@@ -160,6 +170,7 @@ fn spawn_worker(
         max_running_pipelines: None,
         lease_ttl: Duration::from_secs(2),
         owners,
+        chat,
     };
     wiring::spawn_worker(storage, forge, options)
 }
@@ -209,6 +220,7 @@ impl TestConvoy {
             Duration::from_secs(1),
             TOKEN,
             self.owners.clone(),
+            self.chat.clone(),
         ));
     }
 

@@ -21,7 +21,7 @@ use gitlab::api::projects::repository::branches::{Branch as GetBranch, CreateBra
 use gitlab::api::projects::repository::commits::{Commits, CompareCommits};
 use gitlab::api::projects::repository::files::{File, UpdateFile};
 use gitlab::api::projects::repository::tags::{CreateTag, Tag as GetTag};
-use gitlab::api::users::Users;
+use gitlab::api::users::{User as GetUser, Users};
 use gitlab::api::{AsyncQuery, Endpoint, Pageable, Pagination};
 use serde::de::DeserializeOwned;
 
@@ -603,6 +603,13 @@ impl Forge for GitLab {
             (Some(user), None) => Ok(Some(user.into())),
             _ => Ok(None),
         }
+    }
+
+    async fn public_email(&self, user_id: u64) -> Result<Option<String>, ForgeError> {
+        let endpoint = built(GetUser::builder().user(user_id).build())?;
+        let what = format!("user {user_id}");
+        let user: UserProfileJson = self.fetch(endpoint, &what, Access::Read).await?;
+        Ok(user.public_email.filter(|email| !email.trim().is_empty()))
     }
 
     async fn commits(

@@ -323,6 +323,13 @@ impl From<UserJson> for User {
     }
 }
 
+/// `Entities::User` (`GET /users/:id`), the profile field Convoy reads.
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserProfileJson {
+    #[serde(default)]
+    pub public_email: Option<String>,
+}
+
 /// `Entities::Commit`, the fields Convoy reads.
 #[derive(Debug, Deserialize)]
 pub(crate) struct CommitJson {

@@ -47,6 +47,9 @@ pub(crate) fn member_request(shared: &Shared, request: &ApiRequest) -> Option<Re
     if segments == ["users"] && request.method == actix_web::http::Method::GET {
         return Some(users(shared, request));
     }
+    if let (["users", id], &actix_web::http::Method::GET) = (segments.as_slice(), &request.method) {
+        return Some(one_user(shared, id));
+    }
     let (source, id, user_id) = match segments.as_slice() {
         ["projects", project, "members", "all", user_id] => ("projects", *project, *user_id),
         ["groups", group, "members", "all", user_id] => ("groups", *group, *user_id),
@@ -120,6 +123,28 @@ fn users(shared: &Shared, request: &ApiRequest) -> Reply {
         .map(|u| user_json(u, &shared.base_url))
         .collect();
     super::paginate(request, found)
+}
+
+/// `GET /users/:id` (`lib/api/users.rb`): `Entities::User`, which adds the profile to the
+/// basic fields, `public_email` among them (`null` when the user shows none);
+/// `not_found!('User')` for an unknown id.
+fn one_user(shared: &Shared, id: &str) -> Reply {
+    let id = match number(id, "User") {
+        Ok(id) => id,
+        Err(error) => return Reply::from(error),
+    };
+    let users = shared.users.lock().unwrap_or_else(|p| p.into_inner());
+    match users.by_id(id) {
+        Some(user) => {
+            let mut body = user_json(user, &shared.base_url);
+            body["public_email"] = json!(user.public_email);
+            body["bio"] = json!("");
+            body["location"] = json!("");
+            body["created_at"] = json!("2024-01-01T00:00:00.000Z");
+            Reply::ok(body)
+        }
+        None => Reply::from(ApiError::not_found("User")),
+    }
 }
 
 /// `Entities::UserBasic`, the fields Convoy and most clients read.

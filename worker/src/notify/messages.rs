@@ -68,18 +68,29 @@ pub(super) fn mention(
     mention: Mention,
     reason: Option<&str>,
 ) -> String {
-    let people = match c.owners.as_deref() {
-        Some(owners) if !owners.is_empty() => owners
-            .iter()
-            .map(|o| format!("@{o}"))
-            .collect::<Vec<_>>()
-            .join(" "),
-        _ => format!(
-            "@{} ({} has no owner, so this goes to the release manager)",
-            release.started_by, c.name
-        ),
-    };
-    let (what, todo) = match mention {
+    let mut people = super::people_to_ask(release, c)
+        .iter()
+        .map(|person| format!("@{person}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    if c.owners.as_deref().is_none_or(<[String]>::is_empty) {
+        people.push_str(&format!(
+            " ({} has no owner, so this goes to the release manager)",
+            c.name
+        ));
+    }
+    let (what, todo) = asks(c, mention);
+    let mut text = format!("{}\n{people} **{}** {what}.\n", marker(n), title(c));
+    if let Some(reason) = reason {
+        text.push_str(&fenced(reason));
+    }
+    text.push_str(&format!("\n{todo} {}\n", ctx.watch_sentence(release.id)));
+    text
+}
+
+/// What a mention says happened, and what the person asked does about it.
+pub(super) fn asks(c: &ComponentRelease, mention: Mention) -> (&'static str, String) {
+    match mention {
         Mention::Failed => (
             "stopped and needs you",
             "Fix what it says, then retry it in Convoy.".to_owned(),
@@ -95,16 +106,10 @@ pub(super) fn mention(
             "waits for your review",
             "Review this merge request, then mark it reviewed in Convoy: it merges once its pipeline passes.".to_owned(),
         ),
-    };
-    let mut text = format!("{}\n{people} **{}** {what}.\n", marker(n), title(c));
-    if let Some(reason) = reason {
-        text.push_str(&fenced(reason));
     }
-    text.push_str(&format!("\n{todo} {}\n", ctx.watch_sentence(release.id)));
-    text
 }
 
-fn title(c: &ComponentRelease) -> String {
+pub(super) fn title(c: &ComponentRelease) -> String {
     match c.version.as_deref() {
         Some(version) => format!("{} {version}", c.name),
         None => c.name.clone(),
@@ -148,7 +153,7 @@ fn shows_reason(state: ComponentState) -> bool {
 }
 
 /// `text` in a code block whose fence is longer than any run of backticks inside it.
-fn fenced(text: &str) -> String {
+pub(super) fn fenced(text: &str) -> String {
     let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(longest.max(2) + 1);
     format!("\n{fence}\n{}\n{fence}\n", text.trim_end())

@@ -1,23 +1,26 @@
 //! Notifications: the outbox derived from the release event log (`Store::derive_notifications`,
-//! what to tell is `convoy_core::notices`) is delivered here, as notes on the component's merge
-//! request. Delivery never slows a release: it runs in its own loop, a failed delivery is
-//! retried with backoff (shown on the release page meanwhile), and it is never a failure of
-//! the release.
+//! what to tell is `convoy_core::notices`) is delivered here: as notes on the component's merge
+//! request ([`notes`]) and, when configured, in a Slack-compatible chat channel ([`chat`]).
+//! Delivery never slows a release: it runs in its own loop, a failed delivery is retried with
+//! backoff (shown on the release page meanwhile), and it is never a failure of the release.
 //!
 //! Exactly once, whatever crashes: a message's id is recorded the moment it exists, and before
-//! writing one Convoy looks for its own (each carries a hidden marker naming what it is for).
+//! writing one again Convoy looks for its own (each carries a marker naming what it is for).
 
+mod chat;
 mod messages;
+mod notes;
+mod slack;
 
 use std::time::Duration;
 
-use convoy_core::notices::Notice;
-use convoy_forge::{ForgeError, Note};
-use convoy_store::{ComponentRelease, MainRelease, Notification};
+use convoy_store::{CHAT, ComponentRelease, MERGE_REQUEST_NOTE, MainRelease, Notification};
 use futures::StreamExt;
 
 use crate::advance::now_ms;
 use crate::context::Context;
+
+pub use slack::ChatSettings;
 
 /// How often the loop looks when no event woke it.
 const IDLE_LOOK: Duration = Duration::from_secs(2);
@@ -27,11 +30,34 @@ const CONCURRENCY: usize = 4;
 /// A failed delivery waits 1 s, then twice as long after each further failure, up to this.
 const MAX_BACKOFF_MS: i64 = 60_000;
 
+/// How one delivery went.
+enum Outcome {
+    /// Written; the row is not sent again before `not_before` has passed.
+    Sent { body: String, not_before: Duration },
+    /// There is nothing to write (yet): the next state change asks again.
+    NothingToSend,
+    /// It needs something that is not there yet (the release's chat message): look again soon.
+    NotYet,
+    /// The channel refused or could not be reached.
+    Failed {
+        sentence: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+/// The channels this worker delivers to.
+struct Channels {
+    chat: Option<slack::Slack>,
+}
+
 /// Delivers notifications until the worker stops.
 pub async fn notify_forever(ctx: Context) {
+    let channels = Channels {
+        chat: ctx.settings.chat.clone().map(slack::Slack::new),
+    };
     let mut wakeups = ctx.store.event_wakeups().await;
     loop {
-        if let Err(error) = notify_once(&ctx).await {
+        if let Err(error) = notify_once(&ctx, &channels).await {
             tracing::warn!(%error, "notifications not delivered now; will retry");
         }
         tokio::select! {
@@ -43,11 +69,12 @@ pub async fn notify_forever(ctx: Context) {
 }
 
 /// One round: reads the log to its end into the outbox, then delivers what is due.
-pub async fn notify_once(ctx: &Context) -> anyhow::Result<()> {
-    while ctx.store.derive_notifications().await? > 0 {}
+async fn notify_once(ctx: &Context, channels: &Channels) -> anyhow::Result<()> {
+    let chat = channels.chat.is_some();
+    while ctx.store.derive_notifications(chat).await? > 0 {}
+    let owner = format!("{}#notify", ctx.settings.worker_id);
+    let claim_ms = ctx.settings.lease_ttl.as_millis() as i64;
     loop {
-        let owner = format!("{}#notify", ctx.settings.worker_id);
-        let claim_ms = ctx.settings.lease_ttl.as_millis() as i64;
         let due = ctx
             .store
             .claim_due_notifications(&owner, now_ms(), claim_ms, BATCH)
@@ -57,7 +84,7 @@ pub async fn notify_once(ctx: &Context) -> anyhow::Result<()> {
         }
         futures::stream::iter(due)
             .for_each_concurrent(CONCURRENCY, |n| async move {
-                if let Err(error) = deliver(ctx, &n).await {
+                if let Err(error) = deliver(ctx, channels, &n).await {
                     tracing::warn!(notification = n.id, %error, "notification not delivered; will retry");
                 }
             })
@@ -65,67 +92,63 @@ pub async fn notify_once(ctx: &Context) -> anyhow::Result<()> {
     }
 }
 
-/// Delivers one claimed row, recording the outcome.
-async fn deliver(ctx: &Context, n: &Notification) -> anyhow::Result<()> {
-    let Some((release, c)) = subject(ctx, n).await? else {
-        ctx.store
-            .record_notification_delivered(n.id, n.event_id, None)
-            .await?;
-        return Ok(());
+/// Delivers one claimed row on its channel and records the outcome.
+async fn deliver(ctx: &Context, channels: &Channels, n: &Notification) -> anyhow::Result<()> {
+    let release = ctx.store.main_release(n.release_id).await?;
+    let component = match n.component_id {
+        Some(id) => ctx.store.component(id).await?,
+        None => None,
     };
-    let Some(iid) = c.merge_request_iid else {
-        // Nothing to write on yet; the next state change (the merge request opened) asks again.
-        ctx.store
-            .record_notification_delivered(n.id, n.event_id, None)
-            .await?;
-        return Ok(());
-    };
-    let body = match n.notice {
-        Notice::Status => messages::status(ctx, &release, &c, n),
-        Notice::Mention(mention) => {
-            let reason = event_reason(ctx, n).await?;
-            messages::mention(ctx, &release, &c, n, mention, reason.as_deref())
+    let outcome = match (release, n.channel.as_str(), &channels.chat) {
+        (None, _, _) => Outcome::NothingToSend,
+        (Some(release), MERGE_REQUEST_NOTE, _) => match component {
+            Some(c) => notes::deliver(ctx, &release, &c, n).await,
+            None => Outcome::NothingToSend,
+        },
+        (Some(release), CHAT, Some(slack)) => {
+            chat::deliver(ctx, slack, &release, component.as_ref(), n).await?
         }
+        // Chat is no longer configured, or a channel this version does not know.
+        _ => Outcome::NothingToSend,
     };
-    match write_note(ctx, n, &c.project_path, iid, &body).await {
-        Ok(()) => {
-            ctx.store
-                .record_notification_delivered(n.id, n.event_id, Some(&body))
+    record(ctx, n, outcome).await
+}
+
+async fn record(ctx: &Context, n: &Notification, outcome: Outcome) -> anyhow::Result<()> {
+    let store = &ctx.store;
+    match outcome {
+        Outcome::Sent { body, not_before } => {
+            let not_before = now_ms() + not_before.as_millis() as i64;
+            store
+                .record_notification_delivered(n.id, n.event_id, Some(&body), not_before)
                 .await?;
-            crate::metrics::notification_delivered(true);
+            crate::metrics::notification_delivered(&n.channel, true);
         }
-        Err(error) => {
-            let sentence = format!(
-                "GitLab did not take Convoy's note on merge request !{iid} of {}: {error}",
-                c.project_path
-            );
-            ctx.store
-                .record_notification_failed(n.id, &sentence, now_ms() + backoff_ms(n.attempts))
+        Outcome::NothingToSend => {
+            store
+                .record_notification_delivered(n.id, n.event_id, None, 0)
                 .await?;
-            crate::metrics::notification_delivered(false);
+        }
+        Outcome::NotYet => {
+            store
+                .record_notification_deferred(n.id, now_ms() + 1_000)
+                .await?;
+        }
+        Outcome::Failed {
+            sentence,
+            retry_after,
+        } => {
+            let wait = backoff_ms(n.attempts).max(retry_after.map_or(0, |d| d.as_millis() as i64));
+            store
+                .record_notification_failed(n.id, &sentence, now_ms() + wait)
+                .await?;
+            crate::metrics::notification_delivered(&n.channel, false);
         }
     }
     Ok(())
 }
 
-/// The release and component a row tells of, if they still exist.
-async fn subject(
-    ctx: &Context,
-    n: &Notification,
-) -> anyhow::Result<Option<(MainRelease, ComponentRelease)>> {
-    let Some(component_id) = n.component_id else {
-        return Ok(None);
-    };
-    let (Some(release), Some(c)) = (
-        ctx.store.main_release(n.release_id).await?,
-        ctx.store.component(component_id).await?,
-    ) else {
-        return Ok(None);
-    };
-    Ok(Some((release, c)))
-}
-
-/// The sentence recorded with the event a mention was made for.
+/// What a mention is about: the sentence recorded with the event it was made for.
 async fn event_reason(ctx: &Context, n: &Notification) -> anyhow::Result<Option<String>> {
     let events = ctx.store.events(n.release_id, n.event_id - 1, 1).await?;
     Ok(events
@@ -134,60 +157,12 @@ async fn event_reason(ctx: &Context, n: &Notification) -> anyhow::Result<Option<
         .and_then(|e| e.reason))
 }
 
-/// Writes the note: edits the status note in place, or creates the note once. Before creating
-/// one it looks for Convoy's own, unless this is the row's first claim (a worker killed after
-/// GitLab answered never recorded it).
-async fn write_note(
-    ctx: &Context,
-    n: &Notification,
-    project: &str,
-    iid: u64,
-    body: &str,
-) -> Result<(), ForgeError> {
-    let known = match n.external_id.as_deref().and_then(|id| id.parse().ok()) {
-        Some(id) => Some(id),
-        // The first claim: nobody wrote this note before.
-        None if n.claims <= 1 => None,
-        None => {
-            let marker = messages::marker(n);
-            let notes = ctx.forge.merge_request_notes(project, iid).await?;
-            let found = own_note(&notes, &marker).map(|note| note.id);
-            if let Some(id) = found {
-                record_note_id(ctx, n, id).await?;
-            }
-            found
-        }
-    };
-    match (known, n.notice) {
-        // A mention is never edited: it was said.
-        (Some(_), Notice::Mention(_)) => Ok(()),
-        (Some(_), Notice::Status) if n.body.as_deref() == Some(body) => Ok(()),
-        (Some(id), Notice::Status) => ctx
-            .forge
-            .edit_merge_request_note(project, iid, id, body)
-            .await
-            .map(drop),
-        (None, _) => {
-            let note = ctx
-                .forge
-                .create_merge_request_note(project, iid, body)
-                .await?;
-            record_note_id(ctx, n, note.id).await
-        }
+/// Who a mention asks: the owners, or with none the release manager.
+fn people_to_ask(release: &MainRelease, c: &ComponentRelease) -> Vec<String> {
+    match c.owners.as_deref() {
+        Some(owners) if !owners.is_empty() => owners.to_vec(),
+        _ => vec![release.started_by.clone()],
     }
-}
-
-fn own_note<'a>(notes: &'a [Note], marker: &str) -> Option<&'a Note> {
-    notes
-        .iter()
-        .find(|note| !note.system && note.body.starts_with(marker))
-}
-
-async fn record_note_id(ctx: &Context, n: &Notification, id: u64) -> Result<(), ForgeError> {
-    ctx.store
-        .record_notification_message(n.id, &id.to_string())
-        .await
-        .map_err(|error| ForgeError::Unavailable(error.to_string()))
 }
 
 /// 1 s after the first failure, doubling, at most [`MAX_BACKOFF_MS`].
@@ -207,22 +182,5 @@ mod tests {
         assert_eq!(backoff_ms(5), 32_000);
         assert_eq!(backoff_ms(6), MAX_BACKOFF_MS);
         assert_eq!(backoff_ms(1_000), MAX_BACKOFF_MS);
-    }
-
-    #[test]
-    fn only_convoys_own_note_is_found() {
-        let note = |id, body: &str, system| Note {
-            id,
-            body: body.to_owned(),
-            system,
-        };
-        let marker = "<!-- convoy:status release=1 component=2 -->";
-        let notes = [
-            note(1, "merged", true),
-            note(2, &format!("> {marker} quoted by a person"), false),
-            note(3, &format!("{marker}\nCoreKit is released"), false),
-        ];
-        assert_eq!(own_note(&notes, marker).map(|n| n.id), Some(3));
-        assert_eq!(own_note(&notes[..2], marker), None);
     }
 }
