@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
 use convoy_core::owners::{OwnerRule, parse_owner_rules};
-use convoy_worker::notify::ChatSettings;
+use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use secrecy::SecretString;
 use serde::Deserialize;
 
@@ -40,6 +40,9 @@ pub(crate) struct FileConfig {
     slack_api_url: Option<String>,
     slack_token_file: Option<String>,
     slack_channel: Option<String>,
+    /// URLs that receive every state change as a signed JSON event.
+    notify_webhook_urls: Option<Vec<String>>,
+    notify_webhook_secret_file: Option<String>,
 }
 
 impl FileConfig {
@@ -65,6 +68,16 @@ impl FileConfig {
             ("slack_api_url", self.slack_api_url.clone()),
             ("slack_token_file", self.slack_token_file.clone()),
             ("slack_channel", self.slack_channel.clone()),
+            (
+                "notify_webhook_urls",
+                self.notify_webhook_urls
+                    .as_ref()
+                    .map(|urls| urls.join(", ")),
+            ),
+            (
+                "notify_webhook_secret_file",
+                self.notify_webhook_secret_file.clone(),
+            ),
             (
                 "reconcile_seconds",
                 self.reconcile_seconds.map(|n| n.to_string()),
@@ -120,6 +133,8 @@ pub struct Settings {
     pub owners: Vec<OwnerRule>,
     /// The Slack-compatible chat channel releases are posted in (`CONVOY_SLACK_*`), if any.
     pub chat: Option<ChatSettings>,
+    /// Where every state change is posted as a signed event (`CONVOY_NOTIFY_WEBHOOK_*`).
+    pub webhooks: Option<WebhookSettings>,
 }
 
 /// Changes per person or token per minute when `CONVOY_CHANGES_PER_MINUTE` is unset.
@@ -237,7 +252,13 @@ impl Settings {
             file.slack_token_file,
             file.slack_channel,
         )?;
+        let webhooks = webhook_settings(
+            env,
+            file.notify_webhook_urls,
+            file.notify_webhook_secret_file,
+        )?;
         Ok(Settings {
+            webhooks,
             chat,
             owners,
             oauth_client_id,
@@ -320,6 +341,35 @@ fn chat_settings(
         ),
         (None, Some(_)) => bail!(
             "CONVOY_SLACK_CHANNEL is set but no bot token: set CONVOY_SLACK_TOKEN or CONVOY_SLACK_TOKEN_FILE"
+        ),
+    }
+}
+
+/// Webhooks need URLs (`http`/`https`) and the secret their events are signed with.
+fn webhook_settings(
+    env: &dyn Fn(&str) -> Option<String>,
+    urls: Option<Vec<String>>,
+    secret_file: Option<String>,
+) -> anyhow::Result<Option<WebhookSettings>> {
+    let urls = match env("CONVOY_NOTIFY_WEBHOOK_URLS") {
+        Some(text) => comma_separated(&text),
+        None => urls.unwrap_or_default(),
+    };
+    let secret = secret(env, "CONVOY_NOTIFY_WEBHOOK_SECRET", secret_file)?;
+    for url in &urls {
+        let scheme = url::Url::parse(url).map(|u| u.scheme().to_owned());
+        if !matches!(scheme.as_deref(), Ok("http" | "https")) {
+            bail!("CONVOY_NOTIFY_WEBHOOK_URLS: {url:?} is not an http:// or https:// URL");
+        }
+    }
+    match (urls.is_empty(), secret) {
+        (true, None) => Ok(None),
+        (false, Some(secret)) => Ok(Some(WebhookSettings { urls, secret })),
+        (false, None) => bail!(
+            "webhook URLs are set but no secret to sign their events: set CONVOY_NOTIFY_WEBHOOK_SECRET or CONVOY_NOTIFY_WEBHOOK_SECRET_FILE"
+        ),
+        (true, Some(_)) => bail!(
+            "CONVOY_NOTIFY_WEBHOOK_SECRET is set but no URL: set CONVOY_NOTIFY_WEBHOOK_URLS (comma-separated)"
         ),
     }
 }
@@ -550,5 +600,47 @@ mod tests {
             no_token.to_string().contains("CONVOY_SLACK_TOKEN"),
             "{no_token}"
         );
+    }
+
+    #[test]
+    fn webhooks_need_http_urls_and_a_secret() {
+        let base = [
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+            Settings::from_sources(FileConfig::default(), &env_of(&pairs))
+        };
+        assert!(with(&[]).unwrap().webhooks.is_none());
+        let hooks = with(&[
+            (
+                "CONVOY_NOTIFY_WEBHOOK_URLS",
+                "https://a.example/x, http://b.example/y",
+            ),
+            ("CONVOY_NOTIFY_WEBHOOK_SECRET", "s3cr3t-value"),
+        ])
+        .unwrap()
+        .webhooks
+        .unwrap();
+        assert_eq!(hooks.urls, ["https://a.example/x", "http://b.example/y"]);
+        assert!(
+            !format!("{hooks:?}").contains("s3cr3t"),
+            "the secret is never printed"
+        );
+        let no_secret = with(&[("CONVOY_NOTIFY_WEBHOOK_URLS", "https://a.example/x")]);
+        assert!(
+            no_secret
+                .err()
+                .unwrap()
+                .to_string()
+                .contains("CONVOY_NOTIFY_WEBHOOK_SECRET")
+        );
+        let not_http = with(&[
+            ("CONVOY_NOTIFY_WEBHOOK_URLS", "file:///etc/passwd"),
+            ("CONVOY_NOTIFY_WEBHOOK_SECRET", "s3cr3t-value"),
+        ]);
+        assert!(not_http.err().unwrap().to_string().contains("not an http"));
     }
 }

@@ -14,7 +14,7 @@ use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_server::settings::ServerSettings;
 use convoy_server::startup::Application;
 use convoy_store::Store;
-use convoy_worker::notify::ChatSettings;
+use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use convoy_worker::queue::JobStorage;
 use convoy_worker::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
 use secrecy::{ExposeSecret, SecretString};
@@ -64,6 +64,8 @@ pub struct WorkerOptions {
     pub owners: Vec<OwnerRule>,
     /// Where releases are posted in chat, if anywhere.
     pub chat: Option<ChatSettings>,
+    /// Where every state change is posted as a signed event, if anywhere.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 impl WorkerOptions {
@@ -119,6 +121,7 @@ pub fn spawn_worker(
         lease_ttl: options.lease_ttl,
         owners: options.owners,
         chat: options.chat,
+        webhooks: options.webhooks,
     };
     let ctx = Context {
         store: storage.store.clone(),

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use convoy_core::owners::parse_owner_rules;
 use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
-use convoy_worker::notify::ChatSettings;
+use convoy_worker::notify::{ChatSettings, WebhookSettings};
+use support::receiver::{Received, Receiver};
 use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN, SlackMessage};
 use support::{COMPONENTS, Options, TestConvoy, fast_demo, spawn_convoy};
 
@@ -371,4 +372,83 @@ async fn notes_and_chat_refused_for_the_whole_release_delay_only_themselves() {
     assert_one_released_status_note_each(&convoy).await;
     assert_one_chat_message_saying_success(&slack).await;
     assert_eq!(slack.calls("chat.postMessage"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_state_change_reaches_a_webhook_signed_and_under_a_stable_id() {
+    // The receiver fails its first three requests: those events come again, the same.
+    let receiver = Receiver::start(3);
+    let secret = "shared-webhook-secret";
+    let convoy = spawn_convoy(Options {
+        webhooks: Some(WebhookSettings {
+            urls: vec![receiver.url.clone()],
+            secret: secret.to_owned().into(),
+        }),
+        ..Options::default()
+    })
+    .await;
+    let release = convoy.release_all().await;
+    assert_eq!(release.state, "success", "{release:#?}");
+
+    let changes: Vec<String> = convoy
+        .events(release.id)
+        .await
+        .into_iter()
+        .filter(|e| e.kind == "state")
+        .map(|e| format!("convoy-event-{}", e.id))
+        .collect();
+    let all_accepted = |received: &[Received]| {
+        changes.iter().all(|id| {
+            received
+                .iter()
+                .any(|r| r.accepted && r.event_id.as_deref() == Some(id))
+        })
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !all_accepted(&receiver.received()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let received = receiver.received();
+    assert!(all_accepted(&received), "{changes:?}\n{received:#?}");
+
+    for r in &received {
+        let expected = format!("sha256={}", hmac_sha256(secret, &r.body));
+        assert_eq!(r.signature.as_deref(), Some(expected.as_str()), "{r:#?}");
+        let body: serde_json::Value = serde_json::from_str(&r.body).unwrap();
+        assert_eq!(body["id"].as_str(), r.event_id.as_deref());
+        assert_eq!(body["type"].as_str(), r.event.as_deref());
+        assert_eq!(body["release"]["app_project"], "mobile/app");
+    }
+    // A refused event came again with the same id and the same bytes, and was taken once.
+    let refused = &received[0];
+    assert!(!refused.accepted);
+    let again: Vec<_> = received
+        .iter()
+        .filter(|r| r.event_id == refused.event_id)
+        .collect();
+    assert!(again.len() >= 2, "{again:#?}");
+    assert!(again.iter().all(|r| r.body == refused.body));
+    assert_eq!(again.iter().filter(|r| r.accepted).count(), 1);
+    let last = received
+        .iter()
+        .rev()
+        .find(|r| r.event.as_deref() == Some("release.state_changed"))
+        .unwrap();
+    assert!(
+        last.body.contains("\"to_state\":\"success\""),
+        "{}",
+        last.body
+    );
+}
+
+/// HMAC-SHA256 as a receiver computes it (RFC 2104), from the test's own dependency.
+fn hmac_sha256(secret: &str, body: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(body.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -17,6 +17,8 @@ pub enum Notice {
     Status,
     /// The owners are asked to act.
     Mention(Mention),
+    /// The state change itself, sent as it is to a machine (a webhook receiver).
+    Event,
 }
 
 /// Why the owners are asked to act. The component machine says so with each transition

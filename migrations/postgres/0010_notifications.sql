@@ -9,12 +9,14 @@ CREATE TABLE notifications (
     id                 BIGSERIAL PRIMARY KEY,
     release_id         BIGINT NOT NULL REFERENCES main_releases (id),
     component_id       BIGINT REFERENCES component_releases (id),
-    -- where it goes: 'merge_request_note'
+    -- where it goes: 'merge_request_note', 'chat' or 'webhook' (then target is its URL)
     channel            TEXT    NOT NULL,
+    target             TEXT,
     -- 'status' (one per component, edited in place) or a mention: 'failed', 'pipeline_failed',
-    -- 'review' (a new message naming the owners, once per event)
+    -- 'review' (a new message naming the owners, once per event), or 'event' (a webhook)
     kind               TEXT    NOT NULL,
-    -- one row per thing to tell: 'status:<component id>' or 'mention:<event id>'
+    -- one row per thing to tell: 'status:<component id>', 'mention:<event id>',
+    -- 'chat:status:<release id>', 'chat:mention:<event id>', 'webhook:<event id>:<url>'
     dedupe_key         TEXT    NOT NULL UNIQUE,
     -- the newest event it tells of, and the newest one delivered (0: nothing yet): the row is
     -- due while delivered_event_id < event_id

@@ -217,6 +217,7 @@ fn notification_view(
         kind: match n.notice {
             Notice::Status => "status".to_owned(),
             Notice::Mention(mention) => mention.as_str().to_owned(),
+            Notice::Event => "event".to_owned(),
         },
         delivery: delivery.to_owned(),
         attempts: n.attempts,

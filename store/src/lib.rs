@@ -32,5 +32,5 @@ pub use model::{
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
     WebhookDelivery,
 };
-pub use notifications::{CHAT, MERGE_REQUEST_NOTE, Notification};
+pub use notifications::{CHAT, Channels, MERGE_REQUEST_NOTE, Notification, WEBHOOK};
 pub use operability::{COMPONENT_STATE_SECONDS, describe_metrics};

@@ -15,6 +15,17 @@ use crate::error::StoreError;
 pub const MERGE_REQUEST_NOTE: &str = "merge_request_note";
 /// A Slack-compatible chat channel: one message per release, replies in its thread.
 pub const CHAT: &str = "chat";
+/// A configured URL that receives every state change as a signed JSON event.
+pub const WEBHOOK: &str = "webhook";
+
+/// The channels besides merge request notes that notifications are derived for.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Channels<'a> {
+    /// A chat is configured.
+    pub chat: bool,
+    /// The webhook URLs configured.
+    pub webhooks: &'a [String],
+}
 
 /// Events read from the log per derivation transaction.
 const DERIVE_BATCH: i64 = 500;
@@ -26,6 +37,8 @@ pub struct Notification {
     pub release_id: i64,
     pub component_id: Option<i64>,
     pub channel: String,
+    /// The webhook URL, for a webhook.
+    pub target: Option<String>,
     /// What it is for, unique: `status:<component id>`, `mention:<event id>`,
     /// `chat:status:<release id>`, `chat:mention:<event id>`.
     pub key: String,
@@ -56,10 +69,10 @@ impl Notification {
 
 impl Store {
     /// Reads the next events of the log past the notification cursor and records what they
-    /// ask to tell (see [`convoy_core::notices`]), on merge request notes and, when `chat`, in
-    /// chat, moving the cursor in the same transaction. Returns how many events were read (0:
-    /// the log is read to its end).
-    pub async fn derive_notifications(&self, chat: bool) -> Result<usize, StoreError> {
+    /// ask to tell (see [`convoy_core::notices`]), on merge request notes and on the other
+    /// `channels`, moving the cursor in the same transaction. Returns how many events were read
+    /// (0: the log is read to its end).
+    pub async fn derive_notifications(&self, channels: Channels<'_>) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         // The first write of the transaction: concurrent derivations take turns here.
         sqlx::query("UPDATE notification_cursor SET last_event_id = last_event_id WHERE id = 1")
@@ -87,20 +100,21 @@ impl Store {
         for event in &events {
             let event_id: i64 = event.try_get("id")?;
             let release_id: i64 = event.try_get("release_id")?;
-            for wanted in wanted_by(event, chat)? {
+            for wanted in wanted_by(event, channels)? {
                 // A status row exists once per component (or release) and moves on to the
                 // newest event; a mention row exists once per event.
                 sqlx::query(
                     "INSERT INTO notifications \
-                     (release_id, component_id, channel, kind, dedupe_key, event_id, \
+                     (release_id, component_id, channel, target, kind, dedupe_key, event_id, \
                       created_at, updated_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) \
                      ON CONFLICT (dedupe_key) DO UPDATE SET \
                      event_id = excluded.event_id, updated_at = excluded.updated_at",
                 )
                 .bind(release_id)
                 .bind(wanted.component_id)
                 .bind(wanted.channel)
+                .bind(wanted.target)
                 .bind(notice_name(wanted.notice))
                 .bind(&wanted.key)
                 .bind(event_id)
@@ -274,6 +288,7 @@ impl Store {
 /// One row a logged event asks for.
 struct Wanted {
     channel: &'static str,
+    target: Option<String>,
     key: String,
     notice: Notice,
     component_id: Option<i64>,
@@ -281,8 +296,9 @@ struct Wanted {
 
 /// What one logged event asks to tell. On merge request notes: a component's state change
 /// moves its status note and may mention its owners. In chat (when `chat`): any state change
-/// moves the release's one message, and a mention becomes a reply in its thread.
-fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
+/// moves the release's one message, and a mention becomes a reply in its thread. Each webhook
+/// gets every state change.
+fn wanted_by(event: &AnyRow, channels: Channels<'_>) -> Result<Vec<Wanted>, StoreError> {
     let kind: String = event.try_get("kind")?;
     let to: Option<String> = event.try_get("to_state")?;
     if kind != "state" || to.is_none() {
@@ -290,16 +306,27 @@ fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
     }
     let event_id: i64 = event.try_get("id")?;
     let release_id: i64 = event.try_get("release_id")?;
-    let mut wanted = Vec::new();
-    if chat {
+    let component_id: Option<i64> = event.try_get("component_id")?;
+    let mut wanted: Vec<Wanted> = channels
+        .webhooks
+        .iter()
+        .map(|url| Wanted {
+            channel: WEBHOOK,
+            target: Some(url.clone()),
+            key: format!("webhook:{event_id}:{url}"),
+            notice: Notice::Event,
+            component_id,
+        })
+        .collect();
+    if channels.chat {
         wanted.push(Wanted {
             channel: CHAT,
+            target: None,
             key: format!("chat:status:{release_id}"),
             notice: Notice::Status,
             component_id: None,
         });
     }
-    let component_id: Option<i64> = event.try_get("component_id")?;
     let (Some(component_id), Some(to)) = (component_id, to) else {
         return Ok(wanted);
     };
@@ -318,10 +345,13 @@ fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
         let key = match notice {
             Notice::Status => format!("status:{component_id}"),
             Notice::Mention(_) => format!("mention:{event_id}"),
+            // Only webhooks take events, above.
+            Notice::Event => continue,
         };
-        if chat && matches!(notice, Notice::Mention(_)) {
+        if channels.chat && matches!(notice, Notice::Mention(_)) {
             wanted.push(Wanted {
                 channel: CHAT,
+                target: None,
                 key: format!("chat:{key}"),
                 notice,
                 component_id: Some(component_id),
@@ -329,6 +359,7 @@ fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
         }
         wanted.push(Wanted {
             channel: MERGE_REQUEST_NOTE,
+            target: None,
             key,
             notice,
             component_id: Some(component_id),
@@ -340,13 +371,16 @@ fn wanted_by(event: &AnyRow, chat: bool) -> Result<Vec<Wanted>, StoreError> {
 fn notice_name(notice: Notice) -> &'static str {
     match notice {
         Notice::Status => "status",
+        Notice::Event => "event",
         Notice::Mention(mention) => mention.as_str(),
     }
 }
 
 fn parse_notice(name: &str) -> Result<Notice, StoreError> {
-    if name == "status" {
-        return Ok(Notice::Status);
+    match name {
+        "status" => return Ok(Notice::Status),
+        "event" => return Ok(Notice::Event),
+        _ => {}
     }
     Mention::parse(name)
         .map(Notice::Mention)
@@ -360,6 +394,7 @@ fn notification_from_row(row: &AnyRow) -> Result<Notification, StoreError> {
         release_id: row.try_get("release_id")?,
         component_id: row.try_get("component_id")?,
         channel: row.try_get("channel")?,
+        target: row.try_get("target")?,
         key: row.try_get("dedupe_key")?,
         notice: parse_notice(&kind)?,
         event_id: row.try_get("event_id")?,

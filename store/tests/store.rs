@@ -5,8 +5,8 @@ mod support;
 use convoy_core::notices::{Mention, Notice};
 use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
 use convoy_store::{
-    Change, MergeRequestRecord, NewDelivery, NewEvent, PipelineKind, PipelineRecord, Store,
-    StoreError, TagRecord,
+    Change, Channels, MergeRequestRecord, NewDelivery, NewEvent, PipelineKind, PipelineRecord,
+    Store, StoreError, TagRecord,
 };
 use sqlx::Connection;
 use support::{Backend, TestDb, abcd_plan, new_release, planned, release_of};
@@ -1750,13 +1750,19 @@ async fn count_rows(db: &TestDb, sql: &'static str) -> i64 {
 
 /// The outbox (issue 11): a component's state changes move one status row on merge request
 /// notes; a change the machine marked as asking the owners adds a mention row; with chat, the
-/// release's one chat row moves too and the mention is repeated there. Each event is read once.
+/// release's one chat row moves too and the mention is repeated there; each webhook gets every
+/// change. Each event is read once.
 async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
     let store = db.store().await;
     let (id, components) = planned_release(&store).await;
     let a = components[0].id;
+    let urls = ["https://hooks.example.com/convoy".to_owned()];
+    let channels = Channels {
+        chat: true,
+        webhooks: &urls,
+    };
     // Events from before are read, and the log is then read to its end.
-    while store.derive_notifications(true).await.unwrap() > 0 {}
+    while store.derive_notifications(channels).await.unwrap() > 0 {}
     assert!(store.notifications(id).await.unwrap().is_empty());
 
     let moved = Change::by("worker");
@@ -1782,42 +1788,44 @@ async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(store.derive_notifications(true).await.unwrap(), 2);
+    assert_eq!(store.derive_notifications(channels).await.unwrap(), 2);
     assert_eq!(
-        store.derive_notifications(true).await.unwrap(),
+        store.derive_notifications(channels).await.unwrap(),
         0,
         "read once"
     );
 
     let rows = store.notifications(id).await.unwrap();
-    let keys: Vec<(&str, &str, Notice)> = rows
+    let keys: Vec<(&str, String, Notice)> = rows
         .iter()
-        .map(|n| (n.channel.as_str(), n.key.as_str(), n.notice))
+        .map(|n| (n.channel.as_str(), n.key.clone(), n.notice))
         .collect();
-    let failed_event = rows.iter().map(|n| n.event_id).max().unwrap();
+    let (preparing_event, failed_event) = (rows[0].event_id, rows.last().unwrap().event_id);
+    let hook = |event| format!("webhook:{event}:{}", urls[0]);
     assert_eq!(
         keys,
         [
-            ("chat", format!("chat:status:{id}").as_str(), Notice::Status),
-            (
-                "merge_request_note",
-                format!("status:{a}").as_str(),
-                Notice::Status
-            ),
+            ("webhook", hook(preparing_event), Notice::Event),
+            ("chat", format!("chat:status:{id}"), Notice::Status),
+            ("merge_request_note", format!("status:{a}"), Notice::Status),
+            ("webhook", hook(failed_event), Notice::Event),
             (
                 "chat",
-                format!("chat:mention:{failed_event}").as_str(),
+                format!("chat:mention:{failed_event}"),
                 Notice::Mention(Mention::Failed)
             ),
             (
                 "merge_request_note",
-                format!("mention:{failed_event}").as_str(),
+                format!("mention:{failed_event}"),
                 Notice::Mention(Mention::Failed)
             ),
         ]
     );
+    assert_eq!(rows[0].target.as_deref(), Some(urls[0].as_str()));
+    let moved_on: Vec<_> = rows.iter().filter(|n| n.notice != Notice::Event).collect();
     assert!(
-        rows.iter()
+        moved_on
+            .iter()
             .all(|n| n.is_due() && n.event_id == failed_event)
     );
 }
@@ -1825,7 +1833,12 @@ async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
 async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &TestDb) {
     let store = db.store().await;
     let (id, components) = planned_release(&store).await;
-    while store.derive_notifications(false).await.unwrap() > 0 {}
+    while store
+        .derive_notifications(Channels::default())
+        .await
+        .unwrap()
+        > 0
+    {}
     store
         .transition_component(
             components[0].id,
@@ -1835,7 +1848,10 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
         )
         .await
         .unwrap();
-    store.derive_notifications(false).await.unwrap();
+    store
+        .derive_notifications(Channels::default())
+        .await
+        .unwrap();
 
     let first = store
         .claim_due_notifications("w1", 1_000, 500, 10)

@@ -40,6 +40,8 @@ pub struct WorkerSettings {
     pub owners: Vec<OwnerRule>,
     /// The chat channel releases are posted in, if any.
     pub chat: Option<crate::notify::ChatSettings>,
+    /// Where every state change is posted as a signed JSON event, if anywhere.
+    pub webhooks: Option<crate::notify::WebhookSettings>,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -54,6 +56,7 @@ impl std::fmt::Debug for WorkerSettings {
             .field("lease_ttl", &self.lease_ttl)
             .field("owners", &self.owners)
             .field("chat", &self.chat)
+            .field("webhooks", &self.webhooks)
             .finish_non_exhaustive()
     }
 }

@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 15] = [
+const PLAIN: [Plain; 16] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -144,6 +144,12 @@ const PLAIN: [Plain; 15] = [
         default: None,
     },
     Plain {
+        setting: "notification webhooks",
+        env: "CONVOY_NOTIFY_WEBHOOK_URLS",
+        key: "notify_webhook_urls",
+        default: None,
+    },
+    Plain {
         setting: "changes per minute (each person or token)",
         env: "CONVOY_CHANGES_PER_MINUTE",
         key: "changes_per_minute",
@@ -160,7 +166,7 @@ struct Secret {
     required: bool,
 }
 
-const SECRETS: [Secret; 4] = [
+const SECRETS: [Secret; 5] = [
     Secret {
         setting: "GitLab token",
         env: "CONVOY_GITLAB_TOKEN",
@@ -183,6 +189,12 @@ const SECRETS: [Secret; 4] = [
         setting: "Slack bot token",
         env: "CONVOY_SLACK_TOKEN",
         key: "slack_token_file",
+        required: false,
+    },
+    Secret {
+        setting: "notification webhook secret",
+        env: "CONVOY_NOTIFY_WEBHOOK_SECRET",
+        key: "notify_webhook_secret_file",
         required: false,
     },
 ];

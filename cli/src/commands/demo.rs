@@ -110,6 +110,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
         owners: Vec::new(),
         chat: None,
+        webhooks: None,
     };
     wiring::spawn_worker(&storage, forge, options);
     println!("GitLab simulator: {}", sim.base_url());

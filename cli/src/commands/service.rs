@@ -48,6 +48,7 @@ pub async fn run(
             lease_ttl: WorkerOptions::DEFAULT_LEASE_TTL,
             owners: settings.owners.clone(),
             chat: settings.chat.clone(),
+            webhooks: settings.webhooks.clone(),
         };
         worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");

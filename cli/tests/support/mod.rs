@@ -4,6 +4,7 @@
 
 #![allow(dead_code)] // each test file uses part of the harness
 
+pub mod receiver;
 pub mod slack;
 
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use convoy::client::{ApiClient, EventView, ReleaseView};
 use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
 use convoy_core::owners::OwnerRule;
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
-use convoy_worker::notify::ChatSettings;
+use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use secrecy::SecretString;
 use sqlx::Connection;
 
@@ -54,6 +55,7 @@ pub struct TestConvoy {
     worker: Option<WorkerHandle>,
     owners: Vec<OwnerRule>,
     chat: Option<ChatSettings>,
+    webhooks: Option<WebhookSettings>,
     _dir: tempfile::TempDir,
 }
 
@@ -71,6 +73,8 @@ pub struct Options {
     pub owners: Vec<OwnerRule>,
     /// The chat the worker posts releases in.
     pub chat: Option<ChatSettings>,
+    /// Where the worker posts every state change.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 impl Default for Options {
@@ -83,6 +87,7 @@ impl Default for Options {
             in_process_worker: true,
             owners: Vec::new(),
             chat: None,
+            webhooks: None,
         }
     }
 }
@@ -136,7 +141,10 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             options.reconcile,
             options.gitlab_token,
             options.owners.clone(),
-            options.chat.clone(),
+            Channels {
+                chat: options.chat.clone(),
+                webhooks: options.webhooks.clone(),
+            },
         )
     });
     let client = ApiClient::new(&url, Some(BOOTSTRAP_TOKEN.to_owned())).unwrap();
@@ -149,8 +157,15 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         worker,
         owners: options.owners,
         chat: options.chat,
+        webhooks: options.webhooks,
         _dir: dir,
     }
+}
+
+/// The notification channels a test worker delivers to besides merge request notes.
+struct Channels {
+    chat: Option<ChatSettings>,
+    webhooks: Option<WebhookSettings>,
 }
 
 fn spawn_worker(
@@ -160,7 +175,7 @@ fn spawn_worker(
     reconcile: Duration,
     token: &str,
     owners: Vec<OwnerRule>,
-    chat: Option<ChatSettings>,
+    channels: Channels,
 ) -> WorkerHandle {
     let forge = wiring::gitlab(&sim.base_url(), &SecretString::from(token), None).unwrap();
     let options = WorkerOptions {
@@ -170,7 +185,8 @@ fn spawn_worker(
         max_running_pipelines: None,
         lease_ttl: Duration::from_secs(2),
         owners,
-        chat,
+        chat: channels.chat,
+        webhooks: channels.webhooks,
     };
     wiring::spawn_worker(storage, forge, options)
 }
@@ -220,7 +236,10 @@ impl TestConvoy {
             Duration::from_secs(1),
             TOKEN,
             self.owners.clone(),
-            self.chat.clone(),
+            Channels {
+                chat: self.chat.clone(),
+                webhooks: self.webhooks.clone(),
+            },
         ));
     }
 

@@ -46,7 +46,7 @@ pub(super) async fn deliver(
             };
             write(ctx, slack, n, &text, Some(&parent)).await
         }
-        (Notice::Mention(_), None) => return Ok(Outcome::NothingToSend),
+        (Notice::Mention(_), None) | (Notice::Event, _) => return Ok(Outcome::NothingToSend),
     };
     Ok(outcome)
 }

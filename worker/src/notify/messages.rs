@@ -18,7 +18,7 @@ pub(super) fn marker(n: &Notification) -> String {
             n.release_id,
             n.component_id.unwrap_or_default()
         ),
-        convoy_core::notices::Notice::Mention(_) => format!(
+        convoy_core::notices::Notice::Mention(_) | convoy_core::notices::Notice::Event => format!(
             "<!-- convoy:mention release={} event={} -->",
             n.release_id, n.event_id
         ),

@@ -1,6 +1,7 @@
 //! Notifications: the outbox derived from the release event log (`Store::derive_notifications`,
 //! what to tell is `convoy_core::notices`) is delivered here: as notes on the component's merge
-//! request ([`notes`]) and, when configured, in a Slack-compatible chat channel ([`chat`]).
+//! request ([`notes`]) and, when configured, in a Slack-compatible chat channel ([`chat`]) and
+//! as signed JSON events to webhook URLs ([`webhook`]).
 //! Delivery never slows a release: it runs in its own loop, a failed delivery is retried with
 //! backoff (shown on the release page meanwhile), and it is never a failure of the release.
 //!
@@ -11,16 +12,20 @@ mod chat;
 mod messages;
 mod notes;
 mod slack;
+mod webhook;
 
 use std::time::Duration;
 
-use convoy_store::{CHAT, ComponentRelease, MERGE_REQUEST_NOTE, MainRelease, Notification};
+use convoy_store::{
+    CHAT, ComponentRelease, MERGE_REQUEST_NOTE, MainRelease, Notification, WEBHOOK,
+};
 use futures::StreamExt;
 
 use crate::advance::now_ms;
 use crate::context::Context;
 
 pub use slack::ChatSettings;
+pub use webhook::WebhookSettings;
 
 /// How often the loop looks when no event woke it.
 const IDLE_LOOK: Duration = Duration::from_secs(2);
@@ -48,12 +53,17 @@ enum Outcome {
 /// The channels this worker delivers to.
 struct Channels {
     chat: Option<slack::Slack>,
+    webhooks: Option<webhook::Webhooks>,
+    webhook_urls: Vec<String>,
 }
 
 /// Delivers notifications until the worker stops.
 pub async fn notify_forever(ctx: Context) {
+    let webhooks = ctx.settings.webhooks.as_ref();
     let channels = Channels {
         chat: ctx.settings.chat.clone().map(slack::Slack::new),
+        webhooks: webhooks.map(webhook::Webhooks::new),
+        webhook_urls: webhooks.map(|w| w.urls.clone()).unwrap_or_default(),
     };
     let mut wakeups = ctx.store.event_wakeups().await;
     loop {
@@ -70,8 +80,11 @@ pub async fn notify_forever(ctx: Context) {
 
 /// One round: reads the log to its end into the outbox, then delivers what is due.
 async fn notify_once(ctx: &Context, channels: &Channels) -> anyhow::Result<()> {
-    let chat = channels.chat.is_some();
-    while ctx.store.derive_notifications(chat).await? > 0 {}
+    let derived_for = convoy_store::Channels {
+        chat: channels.chat.is_some(),
+        webhooks: &channels.webhook_urls,
+    };
+    while ctx.store.derive_notifications(derived_for).await? > 0 {}
     let owner = format!("{}#notify", ctx.settings.worker_id);
     let claim_ms = ctx.settings.lease_ttl.as_millis() as i64;
     loop {
@@ -108,6 +121,10 @@ async fn deliver(ctx: &Context, channels: &Channels, n: &Notification) -> anyhow
         (Some(release), CHAT, Some(slack)) => {
             chat::deliver(ctx, slack, &release, component.as_ref(), n).await?
         }
+        (Some(release), WEBHOOK, _) => match &channels.webhooks {
+            Some(webhooks) => webhook::deliver(ctx, webhooks, &release, n).await?,
+            None => Outcome::NothingToSend,
+        },
         // Chat is no longer configured, or a channel this version does not know.
         _ => Outcome::NothingToSend,
     };

@@ -26,6 +26,7 @@ pub(super) async fn deliver(
             Ok(reason) => messages::mention(ctx, release, c, n, mention, reason.as_deref()),
             Err(error) => return failed(c, iid, &error.to_string()),
         },
+        Notice::Event => return Outcome::NothingToSend,
     };
     match write(ctx, n, &c.project_path, iid, &body).await {
         Ok(()) => Outcome::Sent {
@@ -72,7 +73,7 @@ async fn write(
     };
     match (known, n.notice) {
         // A mention is never edited: it was said.
-        (Some(_), Notice::Mention(_)) => Ok(()),
+        (Some(_), Notice::Mention(_) | Notice::Event) => Ok(()),
         (Some(_), Notice::Status) if n.body.as_deref() == Some(body) => Ok(()),
         (Some(id), Notice::Status) => ctx
             .forge
