@@ -9,6 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Context as _, anyhow, bail};
+use convoy_core::notices::{ChannelRule, parse_channel_rules};
 use convoy_core::owners::{OwnerRule, parse_owner_rules};
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use secrecy::SecretString;
@@ -43,6 +44,9 @@ pub(crate) struct FileConfig {
     /// URLs that receive every state change as a signed JSON event.
     notify_webhook_urls: Option<Vec<String>>,
     notify_webhook_secret_file: Option<String>,
+    /// `[notify]`: app project path (globs allowed) → channels (`notes`, `chat`, `webhooks`,
+    /// `none`).
+    notify: Option<BTreeMap<String, Vec<String>>>,
 }
 
 impl FileConfig {
@@ -135,6 +139,8 @@ pub struct Settings {
     pub chat: Option<ChatSettings>,
     /// Where every state change is posted as a signed event (`CONVOY_NOTIFY_WEBHOOK_*`).
     pub webhooks: Option<WebhookSettings>,
+    /// Which channels each app's notifications go to (`[notify]` or `CONVOY_NOTIFY`).
+    pub notify_rules: Vec<ChannelRule>,
 }
 
 /// Changes per person or token per minute when `CONVOY_CHANGES_PER_MINUTE` is unset.
@@ -257,7 +263,18 @@ impl Settings {
             file.notify_webhook_urls,
             file.notify_webhook_secret_file,
         )?;
+        let notify_rules = match env("CONVOY_NOTIFY") {
+            Some(text) => parse_channel_rules(&text).map_err(|e| anyhow!("CONVOY_NOTIFY: {e}"))?,
+            None => file
+                .notify
+                .unwrap_or_default()
+                .iter()
+                .map(|(pattern, channels)| ChannelRule::new(pattern, channels))
+                .collect::<Result<_, _>>()
+                .map_err(|e| anyhow!("[notify]: {e}"))?,
+        };
         Ok(Settings {
+            notify_rules,
             webhooks,
             chat,
             owners,

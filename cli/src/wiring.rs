@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use anyhow::Context as _;
+use convoy_core::notices::ChannelRule;
 use convoy_core::owners::OwnerRule;
 use convoy_forge::Forge;
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
@@ -66,6 +67,8 @@ pub struct WorkerOptions {
     pub chat: Option<ChatSettings>,
     /// Where every state change is posted as a signed event, if anywhere.
     pub webhooks: Option<WebhookSettings>,
+    /// Which channels each app's notifications go to.
+    pub notify_rules: Vec<ChannelRule>,
 }
 
 impl WorkerOptions {
@@ -122,6 +125,7 @@ pub fn spawn_worker(
         owners: options.owners,
         chat: options.chat,
         webhooks: options.webhooks,
+        notify_rules: options.notify_rules,
     };
     let ctx = Context {
         store: storage.store.clone(),

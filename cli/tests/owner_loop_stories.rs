@@ -9,6 +9,7 @@ mod support;
 
 use std::time::Duration;
 
+use convoy_core::notices::parse_channel_rules;
 use convoy_core::owners::parse_owner_rules;
 use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
@@ -451,4 +452,66 @@ fn hmac_sha256(secret: &str, body: &str) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_app_told_to_use_only_webhooks_gets_no_notes_and_no_chat() {
+    let slack = FakeSlack::start(&[]);
+    let receiver = Receiver::start(0);
+    let convoy = spawn_convoy(Options {
+        chat: chat_settings(&slack),
+        webhooks: Some(WebhookSettings {
+            urls: vec![receiver.url.clone()],
+            secret: "s".to_owned().into(),
+        }),
+        notify_rules: parse_channel_rules("mobile/*=webhooks").unwrap(),
+        ..Options::default()
+    })
+    .await;
+    let release = convoy.release_all().await;
+    assert_eq!(release.state, "success", "{release:#?}");
+    let ended = |received: &[Received]| {
+        received.iter().any(|r| {
+            r.event.as_deref() == Some("release.state_changed")
+                && r.body.contains("\"to_state\":\"success\"")
+        })
+    };
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !ended(&receiver.received()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        ended(&receiver.received()),
+        "the webhook got the release's end"
+    );
+    // The webhook's last event came after every note and chat message would have been due.
+    let world = convoy.sim.world();
+    for (_, project) in COMPONENTS {
+        assert_eq!(
+            convoy_notes(&world, project),
+            (Vec::new(), Vec::new()),
+            "{project}"
+        );
+    }
+    assert!(slack.messages().is_empty(), "{:#?}", slack.messages());
+    // Anonymous reads are allowed in the stories' Convoy.
+    let log: serde_json::Value = reqwest::get(format!(
+        "{}/api/v1/releases/{}/notifications",
+        convoy.url, release.id
+    ))
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let channels: Vec<&str> = log["notifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["channel"].as_str().unwrap())
+        .collect();
+    assert!(
+        !channels.is_empty() && channels.iter().all(|c| *c == "webhook"),
+        "{log}"
+    );
 }

@@ -4,7 +4,8 @@
 //! Every change updates the component's status (one message, edited in place). A mention —
 //! a new message that names the owners — is sent only when a person must act: the component
 //! failed, its merge request pipeline failed after its dependencies were released (the owner
-//! pushes a fix), or its merge request waits at the review gate.
+//! pushes a fix), or its merge request waits at the review gate. Which channels an app's
+//! notifications go to is a table of app project patterns ([`channels_for`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -86,6 +87,102 @@ pub fn notices(change: &StateChange) -> Vec<Notice> {
     notices
 }
 
+/// Which channels an app's notifications go to (each only when it is configured at all).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChannelChoice {
+    /// Notes on the components' merge requests.
+    pub notes: bool,
+    pub chat: bool,
+    pub webhooks: bool,
+}
+
+impl ChannelChoice {
+    /// Every channel: what an app no rule names gets.
+    pub const ALL: ChannelChoice = ChannelChoice {
+        notes: true,
+        chat: true,
+        webhooks: true,
+    };
+}
+
+/// One line of the notification table: the channels of the apps whose project path matches.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelRule {
+    /// An app project path, `*` matching any run of characters (`mobile/*`).
+    pub pattern: String,
+    pub channels: ChannelChoice,
+}
+
+impl ChannelRule {
+    /// Reads `pattern` and its channel names: `notes`, `chat`, `webhooks`, or `none`.
+    pub fn new(pattern: &str, names: &[String]) -> Result<ChannelRule, String> {
+        let pattern = pattern.trim();
+        if pattern.is_empty() {
+            return Err("a notification rule has an empty app project path".to_owned());
+        }
+        let mut channels = ChannelChoice {
+            notes: false,
+            chat: false,
+            webhooks: false,
+        };
+        for name in names.iter().map(|n| n.trim()) {
+            match name {
+                "notes" => channels.notes = true,
+                "chat" => channels.chat = true,
+                "webhooks" => channels.webhooks = true,
+                "none" => {}
+                other => {
+                    return Err(format!(
+                        "notification channel \"{other}\" of {pattern} is none of notes, chat, webhooks, none"
+                    ));
+                }
+            }
+        }
+        if names.is_empty() {
+            return Err(format!(
+                "the notification rule of {pattern} names no channel: write notes, chat, webhooks or none"
+            ));
+        }
+        Ok(ChannelRule {
+            pattern: pattern.to_owned(),
+            channels,
+        })
+    }
+}
+
+/// Reads `CONVOY_NOTIFY`: rules separated by `;`, each `app-pattern=channel,channel`
+/// (`mobile/*=notes,chat; legacy/app=none`).
+pub fn parse_channel_rules(text: &str) -> Result<Vec<ChannelRule>, String> {
+    text.split(';')
+        .map(str::trim)
+        .filter(|rule| !rule.is_empty())
+        .map(|rule| {
+            let (pattern, names) = rule.split_once('=').ok_or_else(|| {
+                format!(
+                    "notification rule \"{rule}\" has no '=': write app-path=notes,chat,webhooks"
+                )
+            })?;
+            let names: Vec<String> = names
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned)
+                .collect();
+            ChannelRule::new(pattern, &names)
+        })
+        .collect()
+}
+
+/// The channels of app `app_project`: those of the most specific matching rule (a pattern
+/// without `*` first, then the longest), or every channel when no rule matches.
+pub fn channels_for(rules: &[ChannelRule], app_project: &str) -> ChannelChoice {
+    rules
+        .iter()
+        .filter(|rule| crate::owners::glob_matches(&rule.pattern, app_project))
+        .max_by_key(|rule| (!rule.pattern.contains('*'), rule.pattern.len()))
+        .map_or(ChannelChoice::ALL, |rule| rule.channels)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -163,6 +260,31 @@ mod tests {
                 "{from:?} {event:?}"
             );
         }
+    }
+
+    #[test]
+    fn an_apps_channels_come_from_its_most_specific_rule_else_all() {
+        let rules = parse_channel_rules("mobile/*=notes,chat; mobile/legacy=none").unwrap();
+        let only_notes_and_chat = ChannelChoice {
+            webhooks: false,
+            ..ChannelChoice::ALL
+        };
+        assert_eq!(channels_for(&rules, "mobile/app"), only_notes_and_chat);
+        let none = channels_for(&rules, "mobile/legacy");
+        assert!(!none.notes && !none.chat && !none.webhooks);
+        assert_eq!(channels_for(&rules, "web/app"), ChannelChoice::ALL);
+        let unknown = parse_channel_rules("mobile/*=email").unwrap_err();
+        assert!(unknown.contains("\"email\""), "{unknown}");
+        assert!(
+            parse_channel_rules("mobile/*")
+                .unwrap_err()
+                .contains("no '='")
+        );
+        assert!(
+            parse_channel_rules("mobile/*=")
+                .unwrap_err()
+                .contains("names no channel")
+        );
     }
 
     #[test]

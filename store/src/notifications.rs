@@ -18,10 +18,12 @@ pub const CHAT: &str = "chat";
 /// A configured URL that receives every state change as a signed JSON event.
 pub const WEBHOOK: &str = "webhook";
 
-/// The channels besides merge request notes that notifications are derived for.
+/// The channels notifications are derived for, for one app.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Channels<'a> {
-    /// A chat is configured.
+    /// Notes on the components' merge requests.
+    pub notes: bool,
+    /// Chat (configured, and chosen for the app).
     pub chat: bool,
     /// The webhook URLs configured.
     pub webhooks: &'a [String],
@@ -69,10 +71,13 @@ impl Notification {
 
 impl Store {
     /// Reads the next events of the log past the notification cursor and records what they
-    /// ask to tell (see [`convoy_core::notices`]), on merge request notes and on the other
-    /// `channels`, moving the cursor in the same transaction. Returns how many events were read
-    /// (0: the log is read to its end).
-    pub async fn derive_notifications(&self, channels: Channels<'_>) -> Result<usize, StoreError> {
+    /// ask to tell (see [`convoy_core::notices`]) on the channels `channels_of` gives for the
+    /// release's app project, moving the cursor in the same transaction. Returns how many
+    /// events were read (0: the log is read to its end).
+    pub async fn derive_notifications<'a>(
+        &self,
+        channels_of: &(dyn Fn(&str) -> Channels<'a> + Sync),
+    ) -> Result<usize, StoreError> {
         let mut tx = self.begin_write().await?;
         // The first write of the transaction: concurrent derivations take turns here.
         sqlx::query("UPDATE notification_cursor SET last_event_id = last_event_id WHERE id = 1")
@@ -84,7 +89,7 @@ impl Store {
                 .await?;
         let events = sqlx::query(
             "SELECT e.id, e.release_id, e.component_id, e.kind, e.from_state, e.to_state, \
-                    e.mention, m.require_review \
+                    e.mention, m.require_review, m.app_project \
              FROM release_events e JOIN main_releases m ON m.id = e.release_id \
              WHERE e.id > $1 ORDER BY e.id LIMIT $2",
         )
@@ -100,7 +105,8 @@ impl Store {
         for event in &events {
             let event_id: i64 = event.try_get("id")?;
             let release_id: i64 = event.try_get("release_id")?;
-            for wanted in wanted_by(event, channels)? {
+            let app_project: String = event.try_get("app_project")?;
+            for wanted in wanted_by(event, channels_of(&app_project))? {
                 // A status row exists once per component (or release) and moves on to the
                 // newest event; a mention row exists once per event.
                 sqlx::query(
@@ -356,6 +362,9 @@ fn wanted_by(event: &AnyRow, channels: Channels<'_>) -> Result<Vec<Wanted>, Stor
                 notice,
                 component_id: Some(component_id),
             });
+        }
+        if !channels.notes {
+            continue;
         }
         wanted.push(Wanted {
             channel: MERGE_REQUEST_NOTE,

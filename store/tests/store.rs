@@ -1757,12 +1757,13 @@ async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
     let (id, components) = planned_release(&store).await;
     let a = components[0].id;
     let urls = ["https://hooks.example.com/convoy".to_owned()];
-    let channels = Channels {
+    let channels = |_: &str| Channels {
+        notes: true,
         chat: true,
         webhooks: &urls,
     };
     // Events from before are read, and the log is then read to its end.
-    while store.derive_notifications(channels).await.unwrap() > 0 {}
+    while store.derive_notifications(&channels).await.unwrap() > 0 {}
     assert!(store.notifications(id).await.unwrap().is_empty());
 
     let moved = Change::by("worker");
@@ -1788,9 +1789,9 @@ async fn each_state_change_is_read_into_the_outbox_once(db: &TestDb) {
         )
         .await
         .unwrap();
-    assert_eq!(store.derive_notifications(channels).await.unwrap(), 2);
+    assert_eq!(store.derive_notifications(&channels).await.unwrap(), 2);
     assert_eq!(
-        store.derive_notifications(channels).await.unwrap(),
+        store.derive_notifications(&channels).await.unwrap(),
         0,
         "read once"
     );
@@ -1834,7 +1835,10 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
     let store = db.store().await;
     let (id, components) = planned_release(&store).await;
     while store
-        .derive_notifications(Channels::default())
+        .derive_notifications(&|_| Channels {
+            notes: true,
+            ..Channels::default()
+        })
         .await
         .unwrap()
         > 0
@@ -1849,7 +1853,10 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
         .await
         .unwrap();
     store
-        .derive_notifications(Channels::default())
+        .derive_notifications(&|_| Channels {
+            notes: true,
+            ..Channels::default()
+        })
         .await
         .unwrap();
 

@@ -42,6 +42,8 @@ pub struct WorkerSettings {
     pub chat: Option<crate::notify::ChatSettings>,
     /// Where every state change is posted as a signed JSON event, if anywhere.
     pub webhooks: Option<crate::notify::WebhookSettings>,
+    /// Which channels each app's notifications go to (no rule: every configured channel).
+    pub notify_rules: Vec<convoy_core::notices::ChannelRule>,
 }
 
 impl std::fmt::Debug for WorkerSettings {
@@ -57,6 +59,7 @@ impl std::fmt::Debug for WorkerSettings {
             .field("owners", &self.owners)
             .field("chat", &self.chat)
             .field("webhooks", &self.webhooks)
+            .field("notify_rules", &self.notify_rules)
             .finish_non_exhaustive()
     }
 }

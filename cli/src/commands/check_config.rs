@@ -58,7 +58,7 @@ struct Plain {
     default: Option<&'static str>,
 }
 
-const PLAIN: [Plain; 16] = [
+const PLAIN: [Plain; 17] = [
     Plain {
         setting: "listen address",
         env: "CONVOY_LISTEN",
@@ -142,6 +142,12 @@ const PLAIN: [Plain; 16] = [
         env: "CONVOY_SLACK_CHANNEL",
         key: "slack_channel",
         default: None,
+    },
+    Plain {
+        setting: "notification channels per app",
+        env: "CONVOY_NOTIFY",
+        key: "notify",
+        default: Some("every configured channel"),
     },
     Plain {
         setting: "notification webhooks",

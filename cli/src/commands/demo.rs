@@ -111,6 +111,7 @@ pub async fn demo(args: DemoArgs) -> anyhow::Result<ExitCode> {
         owners: Vec::new(),
         chat: None,
         webhooks: None,
+        notify_rules: Vec::new(),
     };
     wiring::spawn_worker(&storage, forge, options);
     println!("GitLab simulator: {}", sim.base_url());

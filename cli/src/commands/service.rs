@@ -49,6 +49,7 @@ pub async fn run(
             owners: settings.owners.clone(),
             chat: settings.chat.clone(),
             webhooks: settings.webhooks.clone(),
+            notify_rules: settings.notify_rules.clone(),
         };
         worker = Some(wiring::spawn_worker(&storage, forge, options));
         tracing::info!("worker started");

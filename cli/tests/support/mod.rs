@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use convoy::client::{ApiClient, EventView, ReleaseView};
 use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
+use convoy_core::notices::ChannelRule;
 use convoy_core::owners::OwnerRule;
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
@@ -56,6 +57,7 @@ pub struct TestConvoy {
     owners: Vec<OwnerRule>,
     chat: Option<ChatSettings>,
     webhooks: Option<WebhookSettings>,
+    notify_rules: Vec<ChannelRule>,
     _dir: tempfile::TempDir,
 }
 
@@ -75,6 +77,8 @@ pub struct Options {
     pub chat: Option<ChatSettings>,
     /// Where the worker posts every state change.
     pub webhooks: Option<WebhookSettings>,
+    /// Which channels each app's notifications go to.
+    pub notify_rules: Vec<ChannelRule>,
 }
 
 impl Default for Options {
@@ -88,6 +92,7 @@ impl Default for Options {
             owners: Vec::new(),
             chat: None,
             webhooks: None,
+            notify_rules: Vec::new(),
         }
     }
 }
@@ -144,6 +149,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
             Channels {
                 chat: options.chat.clone(),
                 webhooks: options.webhooks.clone(),
+                notify_rules: options.notify_rules.clone(),
             },
         )
     });
@@ -158,6 +164,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         owners: options.owners,
         chat: options.chat,
         webhooks: options.webhooks,
+        notify_rules: options.notify_rules,
         _dir: dir,
     }
 }
@@ -166,6 +173,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
 struct Channels {
     chat: Option<ChatSettings>,
     webhooks: Option<WebhookSettings>,
+    notify_rules: Vec<ChannelRule>,
 }
 
 fn spawn_worker(
@@ -187,6 +195,7 @@ fn spawn_worker(
         owners,
         chat: channels.chat,
         webhooks: channels.webhooks,
+        notify_rules: channels.notify_rules,
     };
     wiring::spawn_worker(storage, forge, options)
 }
@@ -239,6 +248,7 @@ impl TestConvoy {
             Channels {
                 chat: self.chat.clone(),
                 webhooks: self.webhooks.clone(),
+                notify_rules: self.notify_rules.clone(),
             },
         ));
     }

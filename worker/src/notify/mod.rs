@@ -16,6 +16,7 @@ mod webhook;
 
 use std::time::Duration;
 
+use convoy_core::notices::channels_for;
 use convoy_store::{
     CHAT, ComponentRelease, MERGE_REQUEST_NOTE, MainRelease, Notification, WEBHOOK,
 };
@@ -80,11 +81,19 @@ pub async fn notify_forever(ctx: Context) {
 
 /// One round: reads the log to its end into the outbox, then delivers what is due.
 async fn notify_once(ctx: &Context, channels: &Channels) -> anyhow::Result<()> {
-    let derived_for = convoy_store::Channels {
-        chat: channels.chat.is_some(),
-        webhooks: &channels.webhook_urls,
+    let channels_of = |app_project: &str| {
+        let chosen = channels_for(&ctx.settings.notify_rules, app_project);
+        convoy_store::Channels {
+            notes: chosen.notes,
+            chat: chosen.chat && channels.chat.is_some(),
+            webhooks: if chosen.webhooks {
+                &channels.webhook_urls
+            } else {
+                &[]
+            },
+        }
     };
-    while ctx.store.derive_notifications(derived_for).await? > 0 {}
+    while ctx.store.derive_notifications(&channels_of).await? > 0 {}
     let owner = format!("{}#notify", ctx.settings.worker_id);
     let claim_ms = ctx.settings.lease_ttl.as_millis() as i64;
     loop {
