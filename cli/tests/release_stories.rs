@@ -202,6 +202,9 @@ async fn an_existing_tag_fails_with_advice_and_a_new_version_then_succeeds() {
     assert_eq!(setting_warnings, 1, "the setting's warning is written once");
 
     let world = convoy.sim.world();
+    // Nor are FeatureKit's hooks listed again: Convoy made sure of that hook minutes ago.
+    let hook_lists = world.api_requests().by_endpoint["GET /projects/:project/hooks"];
+    assert_eq!(hook_lists, 4, "one per project");
     let mut expected_tags = tags_before.clone();
     expected_tags.push(
         world

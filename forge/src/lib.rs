@@ -37,12 +37,13 @@ pub trait Forge: Send + Sync {
         max_depth: usize,
     ) -> Result<Vec<String>, ForgeError>;
 
-    /// Paths of every file at most `max_depth` directories deep whose name ends with `suffix`.
+    /// Paths of every file at most `max_depth` directories deep whose name ends with one of
+    /// `suffixes`, shallowest first, from one listing of the repository.
     async fn find_files_with_suffix(
         &self,
         project: &str,
         git_ref: &str,
-        suffix: &str,
+        suffixes: &[&str],
         max_depth: usize,
     ) -> Result<Vec<String>, ForgeError>;
 

@@ -237,17 +237,28 @@ async fn podspecs_are_found_by_suffix() {
     let (_simulator, gitlab) = start().await;
     assert_eq!(
         gitlab
-            .find_files_with_suffix(CORE, "main", ".podspec", 5)
+            .find_files_with_suffix(CORE, "main", &[".podspec"], 5)
             .await
             .unwrap(),
         vec!["CoreKit.podspec".to_owned()]
     );
     assert_eq!(
         gitlab
-            .find_files_with_suffix(CORE, "main", ".podspec.json", 5)
+            .find_files_with_suffix(CORE, "main", &[".podspec.json"], 5)
             .await
             .unwrap(),
         vec!["Specs/Extra.podspec.json".to_owned()]
+    );
+    // Both kinds from one listing of the tree.
+    assert_eq!(
+        gitlab
+            .find_files_with_suffix(CORE, "main", &[".podspec", ".podspec.json"], 5)
+            .await
+            .unwrap(),
+        vec![
+            "CoreKit.podspec".to_owned(),
+            "Specs/Extra.podspec.json".to_owned()
+        ]
     );
 }
 
@@ -1052,7 +1063,7 @@ async fn files_are_found_across_several_pages_of_the_tree() {
     .unwrap();
     let gitlab = GitLab::new(&simulator.base_url(), TOKEN.to_owned(), options()).unwrap();
     let swift = gitlab
-        .find_files_with_suffix("ios/big", "main", ".swift", 5)
+        .find_files_with_suffix("ios/big", "main", &[".swift"], 5)
         .await
         .unwrap();
     assert_eq!(swift.len(), 150);

@@ -314,7 +314,7 @@ async fn files_are_found_by_suffix() {
     let (gitlab, _server) = gitlab(vec![Reply::json(200, tree)]).await;
     assert_eq!(
         gitlab
-            .find_files_with_suffix("group/a", "main", ".podspec", 0)
+            .find_files_with_suffix("group/a", "main", &[".podspec"], 0)
             .await
             .unwrap(),
         vec!["A.podspec".to_owned()]

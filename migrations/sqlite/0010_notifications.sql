@@ -30,9 +30,10 @@ CREATE TABLE notifications (
     attempts           INTEGER NOT NULL DEFAULT 0,
     last_error         TEXT,
     next_attempt_ms    INTEGER NOT NULL DEFAULT 0,
-    -- one worker at a time delivers a row; claims counts the times one took it (after the
-    -- first, a worker may have died after writing the message but before recording its id)
-    claims             INTEGER NOT NULL DEFAULT 0,
+    -- how many times a worker set out to create the message: once it did, the message may
+    -- exist without its id recorded (the worker died in between), and is looked for first
+    writes             INTEGER NOT NULL DEFAULT 0,
+    -- one worker at a time delivers a row
     claimed_by         TEXT,
     claimed_until_ms   INTEGER,
     created_at         TEXT    NOT NULL,

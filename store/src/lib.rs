@@ -18,6 +18,7 @@ mod leases;
 mod model;
 mod notifications;
 mod operability;
+mod project_hooks;
 mod releases;
 mod webhooks;
 

@@ -55,8 +55,8 @@ pub struct Notification {
     pub body: Option<String>,
     /// Failed deliveries in a row.
     pub attempts: i64,
-    /// How many times a worker claimed it for delivery, this time included.
-    pub claims: i64,
+    /// How many times a worker set out to create its message (0: it cannot exist yet).
+    pub writes: i64,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub delivered_at: Option<DateTime<Utc>>,
@@ -159,8 +159,7 @@ impl Store {
         let mut claimed = Vec::new();
         for id in candidates {
             let row = sqlx::query(
-                "UPDATE notifications SET claimed_by = $2, claimed_until_ms = $4, \
-                 claims = claims + 1 \
+                "UPDATE notifications SET claimed_by = $2, claimed_until_ms = $4 \
                  WHERE id = $1 AND (claimed_until_ms IS NULL OR claimed_until_ms < $3) \
                  RETURNING *",
             )
@@ -175,6 +174,16 @@ impl Store {
             }
         }
         Ok(claimed)
+    }
+
+    /// Records, right before a worker creates the row's message, that it may exist from now on
+    /// (a later delivery looks for it before creating one).
+    pub async fn record_notification_writing(&self, id: i64) -> Result<(), StoreError> {
+        sqlx::query("UPDATE notifications SET writes = writes + 1 WHERE id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Records the message's id at the channel the moment it is known (before any edit), so a
@@ -411,7 +420,7 @@ fn notification_from_row(row: &AnyRow) -> Result<Notification, StoreError> {
         external_id: row.try_get("external_id")?,
         body: row.try_get("body")?,
         attempts: row.try_get("attempts")?,
-        claims: row.try_get("claims")?,
+        writes: row.try_get("writes")?,
         last_error: row.try_get("last_error")?,
         created_at: parse_time(&row.try_get::<String, _>("created_at")?)?,
         delivered_at: parse_optional_time(row.try_get("delivered_at")?)?,

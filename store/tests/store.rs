@@ -59,6 +59,7 @@ on_both_databases!(
     a_wake_up_requested_during_a_pass_survives_its_settling,
     each_state_change_is_read_into_the_outbox_once,
     a_notification_is_claimed_by_one_worker_until_its_claim_expires,
+    an_ensured_hook_is_remembered_for_its_url_and_secret_only,
 );
 
 /// Claims and settles a wake-up, as a pass that succeeds does: true if one was requested.
@@ -1865,7 +1866,11 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
-    assert_eq!(first[0].claims, 1);
+    assert_eq!(first[0].writes, 0);
+    store
+        .record_notification_writing(first[0].id)
+        .await
+        .unwrap();
     assert!(
         store
             .claim_due_notifications("w2", 1_400, 500, 10)
@@ -1873,12 +1878,12 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
             .unwrap()
             .is_empty()
     );
-    // w1 died: after its claim, w2 takes the row, and knows it was claimed before.
+    // w1 died while writing: after its claim, w2 takes the row, and knows the message may exist.
     let again = store
         .claim_due_notifications("w2", 1_600, 500, 10)
         .await
         .unwrap();
-    assert_eq!(again[0].claims, 2);
+    assert_eq!(again[0].writes, 1);
 
     store
         .record_notification_message(again[0].id, "41")
@@ -1900,5 +1905,46 @@ async fn a_notification_is_claimed_by_one_worker_until_its_claim_expires(db: &Te
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+async fn an_ensured_hook_is_remembered_for_its_url_and_secret_only(db: &TestDb) {
+    let store = db.store().await;
+    let (project, url) = ("ios/core-kit", "https://convoy.example.com/webhooks/gitlab");
+    assert_eq!(
+        store.hook_ensured_at(project, url, "d1").await.unwrap(),
+        None
+    );
+    store.record_hook_ensured(project, url, "d1").await.unwrap();
+    assert!(
+        store
+            .hook_ensured_at(project, url, "d1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Another secret (or URL) is another hook to make sure of.
+    assert_eq!(
+        store.hook_ensured_at(project, url, "d2").await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .hook_ensured_at(project, "https://other/webhooks/gitlab", "d1")
+            .await
+            .unwrap(),
+        None
+    );
+    store.record_hook_ensured(project, url, "d2").await.unwrap();
+    assert_eq!(
+        store.hook_ensured_at(project, url, "d1").await.unwrap(),
+        None
+    );
+    assert!(
+        store
+            .hook_ensured_at(project, url, "d2")
+            .await
+            .unwrap()
+            .is_some()
     );
 }

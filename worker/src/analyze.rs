@@ -259,17 +259,11 @@ async fn find_podspec(
     branch: &str,
 ) -> Result<String, StepError> {
     let context = format!("{name}: {project} at {branch} cannot be read");
-    let mut found = ctx
+    let found = ctx
         .forge
-        .find_files_with_suffix(project, branch, ".podspec", 1)
+        .find_files_with_suffix(project, branch, &[".podspec", ".podspec.json"], 1)
         .await
-        .map_err(|error| not_found_as(error, context.clone()))?;
-    found.extend(
-        ctx.forge
-            .find_files_with_suffix(project, branch, ".podspec.json", 1)
-            .await
-            .map_err(|error| not_found_as(error, context.clone()))?,
-    );
+        .map_err(|error| not_found_as(error, context))?;
     for preferred in [format!("{name}.podspec"), format!("{name}.podspec.json")] {
         if found.contains(&preferred) {
             return Ok(preferred);

@@ -246,11 +246,13 @@ impl Forge for GitLab {
         &self,
         project: &str,
         git_ref: &str,
-        suffix: &str,
+        suffixes: &[&str],
         max_depth: usize,
     ) -> Result<Vec<String>, ForgeError> {
-        self.find_files_where(project, git_ref, max_depth, |name| name.ends_with(suffix))
-            .await
+        self.find_files_where(project, git_ref, max_depth, |name| {
+            suffixes.iter().any(|suffix| name.ends_with(suffix))
+        })
+        .await
     }
 
     async fn update_file(&self, change: &FileUpdate) -> Result<String, ForgeError> {

@@ -62,8 +62,8 @@ async fn write(
     let result = async {
         let known = match &n.external_id {
             Some(ts) => Some(ts.clone()),
-            // The first claim: nobody posted this message before.
-            None if n.claims <= 1 => None,
+            // Nobody set out to post this message before.
+            None if n.writes == 0 => None,
             None => {
                 let found = slack
                     .messages(thread)
@@ -81,6 +81,13 @@ async fn write(
             Some(_) if thread.is_some() || n.body.as_deref() == Some(text) => Ok(()),
             Some(ts) => slack.update(&ts, text).await,
             None => {
+                ctx.store
+                    .record_notification_writing(n.id)
+                    .await
+                    .map_err(|error| ChatError {
+                        message: error.to_string(),
+                        retry_after: None,
+                    })?;
                 let ts = slack.post(text, thread, &n.key).await?;
                 record_ts(ctx, n, &ts).await
             }

@@ -48,7 +48,7 @@ fn failed(c: &ComponentRelease, iid: u64, error: &str) -> Outcome {
 }
 
 /// Edits the status note in place, or creates the note once. Before creating one it looks for
-/// Convoy's own, unless this is the row's first claim (a worker killed after GitLab answered
+/// Convoy's own when a worker set out to write it before (one killed after GitLab answered
 /// never recorded it).
 async fn write(
     ctx: &Context,
@@ -59,8 +59,8 @@ async fn write(
 ) -> Result<(), ForgeError> {
     let known = match n.external_id.as_deref().and_then(|id| id.parse().ok()) {
         Some(id) => Some(id),
-        // The first claim: nobody wrote this note before.
-        None if n.claims <= 1 => None,
+        // Nobody set out to write this note before.
+        None if n.writes == 0 => None,
         None => {
             let marker = messages::marker(n);
             let notes = ctx.forge.merge_request_notes(project, iid).await?;
@@ -81,6 +81,10 @@ async fn write(
             .await
             .map(drop),
         (None, _) => {
+            ctx.store
+                .record_notification_writing(n.id)
+                .await
+                .map_err(|error| ForgeError::Unavailable(error.to_string()))?;
             let note = ctx
                 .forge
                 .create_merge_request_note(project, iid, body)

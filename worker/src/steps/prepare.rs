@@ -16,18 +16,51 @@ use crate::owners::{assignee_ids, merge_request_description, owners};
 const RELEASE_TARGETS: [&str; 2] = ["main", "master"];
 const CI_CONFIG: &str = ".gitlab-ci.yml";
 
+/// How long Convoy trusts that a project hook it made sure of is still there. Within it, the
+/// project's other component releases skip listing its hooks; a hook deleted at GitLab is
+/// restored once it has passed (and reconcile covers the webhooks missed meanwhile).
+const HOOK_TRUSTED_FOR: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Makes sure the project sends Convoy its webhooks, unless Convoy did so recently for the same
+/// URL and secret.
+async fn ensure_hook(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
+    let Some(url) = ctx.settings.hook_url() else {
+        return Ok(());
+    };
+    let digest = secret_digest(&ctx.settings.webhook_secret);
+    let ensured = ctx
+        .store
+        .hook_ensured_at(&c.project_path, &url, &digest)
+        .await?;
+    if ensured.is_some_and(|at| chrono::Utc::now() - at < HOOK_TRUSTED_FOR) {
+        return Ok(());
+    }
+    ctx.still_current(c).await?;
+    ctx.forge
+        .ensure_hook(&c.project_path, &url, &ctx.settings.webhook_secret)
+        .await?;
+    ctx.store
+        .record_hook_ensured(&c.project_path, &url, &digest)
+        .await?;
+    Ok(())
+}
+
+/// The hex SHA-256 of the webhook secret: what is stored to notice that it changed.
+fn secret_digest(secret: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(secret.as_bytes())
+        .iter()
+        .map(|byte| format!("{byte:02x}"))
+        .collect()
+}
+
 /// Prepares a component and says where it stands: merged already, MR open, or not releasable.
 pub(crate) async fn prepare(
     ctx: &Context,
     c: &ComponentRelease,
 ) -> Result<ComponentEvent, StepError> {
     let project = ctx.forge.project(&c.project_path).await?;
-    if let Some(url) = ctx.settings.hook_url() {
-        ctx.still_current(c).await?;
-        ctx.forge
-            .ensure_hook(&c.project_path, &url, &ctx.settings.webhook_secret)
-            .await?;
-    }
+    ensure_hook(ctx, c).await?;
     let target = project.default_branch.clone();
     if !RELEASE_TARGETS.contains(&target.as_str()) {
         let reason = format!(
