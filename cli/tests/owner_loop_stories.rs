@@ -102,6 +102,15 @@ async fn configured_owners_are_assigned_the_merge_request_and_shown_on_the_relea
     assert!(page.contains("no owner"), "{page}");
 }
 
+/// Waits until `done` holds, or [`PATIENCE`] has passed (the assertion after it says what
+/// was expected).
+async fn eventually(done: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + PATIENCE;
+    while !done() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// Convoy's own notes on the only merge request of `project`: (status notes, mentions).
 fn convoy_notes(world: &WorldView, project: &str) -> (Vec<NoteInfo>, Vec<NoteInfo>) {
     let Some(mr) = world.merge_requests(project).into_iter().next() else {
@@ -137,10 +146,7 @@ async fn assert_one_chat_message_saying_success(slack: &FakeSlack) -> SlackMessa
                 .iter()
                 .all(|(name, _)| top[0].text.contains(&format!("{name} 0.1.0")))
     };
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !says_success(&slack.messages()) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(|| says_success(&slack.messages())).await;
     let messages = slack.messages();
     assert!(
         says_success(&messages),
@@ -264,10 +270,7 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
             .filter(|m| m.thread_ts.is_some())
             .collect()
     };
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while replies(slack.messages()).is_empty() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(|| !replies(slack.messages()).is_empty()).await;
     let reply = replies(slack.messages())
         .pop()
         .expect("a reply in the thread");
@@ -405,10 +408,7 @@ async fn every_state_change_reaches_a_webhook_signed_and_under_a_stable_id() {
                 .any(|r| r.accepted && r.event_id.as_deref() == Some(id))
         })
     };
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !all_accepted(&receiver.received()) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(|| all_accepted(&receiver.received())).await;
     let received = receiver.received();
     assert!(all_accepted(&received), "{changes:?}\n{received:#?}");
 
@@ -476,10 +476,7 @@ async fn an_app_told_to_use_only_webhooks_gets_no_notes_and_no_chat() {
                 && r.body.contains("\"to_state\":\"success\"")
         })
     };
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !ended(&receiver.received()) && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    eventually(|| ended(&receiver.received())).await;
     assert!(
         ended(&receiver.received()),
         "the webhook got the release's end"

@@ -7,6 +7,30 @@
 pub mod receiver;
 pub mod slack;
 
+/// Serves `routes` with `state` on a thread of its own until the test process ends (the fakes
+/// the stories talk to: a chat API, a webhook receiver).
+pub fn serve_on_a_thread<T: Send + Sync + 'static>(
+    listener: std::net::TcpListener,
+    state: actix_web::web::Data<T>,
+    routes: fn(&mut actix_web::web::ServiceConfig),
+) {
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || {
+                actix_web::App::new()
+                    .app_data(state.clone())
+                    .configure(routes)
+            })
+            .workers(1)
+            .disable_signals()
+            .listen(listener)
+            .expect("the fake listens")
+            .run()
+            .await
+        })
+    });
+}
+
 use std::time::{Duration, Instant};
 
 use convoy::client::{ApiClient, EventView, ReleaseView};

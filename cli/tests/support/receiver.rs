@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 
 /// One request as it arrived.
 #[derive(Debug, Clone)]
@@ -39,21 +39,8 @@ impl Receiver {
         }));
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let url = format!("http://{}/convoy-events", listener.local_addr().unwrap());
-        let data = web::Data::from(state.clone());
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .route("/convoy-events", web::post().to(receive))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .expect("the receiver listens")
-                .run()
-                .await
-            })
+        super::serve_on_a_thread(listener, web::Data::from(state.clone()), |routes| {
+            routes.route("/convoy-events", web::post().to(receive));
         });
         Receiver { url, state }
     }

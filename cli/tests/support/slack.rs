@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::{Value, json};
 
 /// The bot token the fake accepts.
@@ -58,21 +58,8 @@ impl FakeSlack {
         }));
         let listener = TcpListener::bind("127.0.0.1:0").expect("a free port");
         let api_url = format!("http://{}/api", listener.local_addr().unwrap());
-        let data = web::Data::from(state.clone());
-        std::thread::spawn(move || {
-            actix_web::rt::System::new().block_on(async move {
-                HttpServer::new(move || {
-                    App::new()
-                        .app_data(data.clone())
-                        .route("/api/{method}", web::post().to(answer))
-                })
-                .workers(1)
-                .disable_signals()
-                .listen(listener)
-                .expect("the fake Slack listens")
-                .run()
-                .await
-            })
+        super::serve_on_a_thread(listener, web::Data::from(state.clone()), |routes| {
+            routes.route("/api/{method}", web::post().to(answer));
         });
         FakeSlack { api_url, state }
     }

@@ -331,11 +331,7 @@ pub async fn release_events(
             "limit must be between 1 and {MAX_EVENTS}: page through the log with after=<last event id>"
         )));
     }
-    let app_project = store
-        .release_app_project(id)
-        .await?
-        .ok_or(ReadError::NotFound(id))?;
-    require_reader(&request, &permissions, &app_project).await?;
+    require_release_reader(&request, &permissions, &store, id).await?;
     let events = store
         .events(id, query.after.unwrap_or(0), limit)
         .await?
@@ -366,12 +362,22 @@ pub async fn release_notifications(
     permissions: web::Data<Permissions>,
 ) -> Result<HttpResponse, ReadError> {
     let id = path.into_inner();
+    require_release_reader(&request, &permissions, &store, id).await?;
+    Ok(HttpResponse::Ok().json(notification_log(&store, id).await?))
+}
+
+/// Refuses unless release `id` exists and the caller may read its app.
+async fn require_release_reader(
+    request: &HttpRequest,
+    permissions: &Permissions,
+    store: &Store,
+    id: i64,
+) -> Result<(), ReadError> {
     let app_project = store
         .release_app_project(id)
         .await?
         .ok_or(ReadError::NotFound(id))?;
-    require_reader(&request, &permissions, &app_project).await?;
-    Ok(HttpResponse::Ok().json(notification_log(&store, id).await?))
+    Ok(require_reader(request, permissions, &app_project).await?)
 }
 
 /// `POST /api/v1/releases/{id}/deploy`: deploys every component still waiting.
