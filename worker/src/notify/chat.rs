@@ -12,8 +12,8 @@ use super::slack::{ChatError, Slack};
 use super::{Outcome, event_reason, messages, people_to_ask};
 use crate::context::Context;
 
-/// The release message is edited at most this often (Slack allows about one message a second
-/// per channel).
+/// A release's message is edited at most this often, so a burst of changes becomes one edit
+/// showing the newest state (the channel's own pace is the Slack client's).
 const EDIT_INTERVAL: Duration = Duration::from_secs(1);
 
 pub(super) async fn deliver(

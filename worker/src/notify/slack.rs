@@ -5,8 +5,10 @@
 //!
 //! The bot token goes only to the configured API and never follows a redirect.
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -85,6 +87,9 @@ enum Payload {
 pub(super) struct Slack {
     http: reqwest::Client,
     settings: ChatSettings,
+    /// Slack takes about one message a second per channel: posts and edits wait their turn
+    /// (in this process; a 429's `Retry-After` covers the rest).
+    writes: DefaultDirectRateLimiter,
 }
 
 /// How long one call may take.
@@ -99,7 +104,11 @@ impl Slack {
             .timeout(TIMEOUT)
             .build()
             .expect("a TLS backend is built in");
-        Slack { http, settings }
+        Slack {
+            http,
+            settings,
+            writes: RateLimiter::direct(Quota::per_second(NonZeroU32::MIN)),
+        }
     }
 
     /// `chat.postMessage`, in the thread of `thread_ts` if given; returns the message's `ts`.
@@ -118,6 +127,7 @@ impl Slack {
         if let Some(thread_ts) = thread_ts {
             body["thread_ts"] = json!(thread_ts);
         }
+        self.writes.until_ready().await;
         let answer = self.call("chat.postMessage", Payload::Json(body)).await?;
         answer["ts"]
             .as_str()
@@ -128,6 +138,7 @@ impl Slack {
     /// `chat.update` of the message `ts`.
     pub(super) async fn update(&self, ts: &str, text: &str) -> Result<(), ChatError> {
         let body = json!({ "channel": self.settings.channel, "ts": ts, "text": text });
+        self.writes.until_ready().await;
         self.call("chat.update", Payload::Json(body))
             .await
             .map(drop)
