@@ -77,11 +77,24 @@ test("a release created from the form is planned, edited, deployed and finishes 
     assert.ok(await documentWasKept(page), "the page was reloaded");
     await screenshot(page, "05-success");
 
+    // What Convoy told each owner: a status note on every merge request, linked (the notes are
+    // delivered after the release moves, and the table is drawn with the page).
+    const releaseUrl = page.url();
+    const linkedNotes = '#notifications tr[data-notification-id] a[href*="#note_"]';
+    let notes = 0;
+    for (let look = 0; look < 150 && notes < COMPONENTS.length; look++) {
+      if (look > 0) await page.waitForTimeout(200);
+      await page.goto(releaseUrl);
+      notes = await page.locator(linkedNotes).count();
+    }
+    assert.equal(notes, COMPONENTS.length);
+    await screenshot(page, "06-notifications");
+
     // The list shows the finished release.
     await page.goto(convoy.url);
     await page.waitForSelector('tr[data-state="success"]');
     assert.match(await page.locator("#releases-content").innerText(), /4 of 4 released/);
-    await screenshot(page, "06-releases-list");
+    await screenshot(page, "07-releases-list");
 
     assert.deepEqual(errors, []);
   });
