@@ -12,8 +12,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::TransitionError;
 use crate::notices::Mention;
+use crate::{StateName, TransitionError};
 
 /// Where a component release stands. Stored and sent over the API as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -255,25 +255,40 @@ fn explained(state: ComponentState, reason: &str) -> ComponentTransition {
 fn refused(state: ComponentState, event: &ComponentEvent) -> TransitionError {
     TransitionError {
         machine: "component",
-        state: state_name(state).to_string(),
+        state: state.as_str().to_string(),
         event: event_words(event).to_string(),
     }
 }
 
-/// The lowercase name a state is stored and sent under.
-fn state_name(state: ComponentState) -> &'static str {
-    match state {
-        ComponentState::Created => "created",
-        ComponentState::Analyzing => "analyzing",
-        ComponentState::Waiting => "waiting",
-        ComponentState::Preparing => "preparing",
-        ComponentState::Pending => "pending",
-        ComponentState::Skipped => "skipped",
-        ComponentState::Merged => "merged",
-        ComponentState::Deploying => "deploying",
-        ComponentState::Success => "success",
-        ComponentState::Failed => "failed",
-        ComponentState::Canceled => "canceled",
+impl StateName for ComponentState {
+    const ALL: &'static [ComponentState] = &[
+        ComponentState::Created,
+        ComponentState::Analyzing,
+        ComponentState::Waiting,
+        ComponentState::Preparing,
+        ComponentState::Pending,
+        ComponentState::Skipped,
+        ComponentState::Merged,
+        ComponentState::Deploying,
+        ComponentState::Success,
+        ComponentState::Failed,
+        ComponentState::Canceled,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            ComponentState::Created => "created",
+            ComponentState::Analyzing => "analyzing",
+            ComponentState::Waiting => "waiting",
+            ComponentState::Preparing => "preparing",
+            ComponentState::Pending => "pending",
+            ComponentState::Skipped => "skipped",
+            ComponentState::Merged => "merged",
+            ComponentState::Deploying => "deploying",
+            ComponentState::Success => "success",
+            ComponentState::Failed => "failed",
+            ComponentState::Canceled => "canceled",
+        }
     }
 }
 

@@ -21,6 +21,23 @@ pub use component::{ComponentCommand, ComponentEvent, ComponentState};
 pub use main_release::{MainReleaseCommand, MainReleaseEvent, MainReleaseState};
 pub use plan::{PlanError, PlannedComponent, ReleasePlan};
 
+/// A machine's state by the one name it is stored, sent and shown under (its lowercase name,
+/// the same as its serde name).
+pub trait StateName: Sized + Copy + 'static {
+    /// Every state, in the order the machine's documentation lists them.
+    const ALL: &'static [Self];
+
+    fn as_str(self) -> &'static str;
+
+    /// The state named `name`, if there is one.
+    fn parse(name: &str) -> Option<Self> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|state| state.as_str() == name)
+    }
+}
+
 /// A transition that the machine does not allow from the current state.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {event} while {machine} is {state}")]

@@ -9,7 +9,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::TransitionError;
+use crate::{StateName, TransitionError};
 
 /// Where a main release stands. Stored and sent over the API as its lowercase name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -158,21 +158,32 @@ fn explained(state: MainReleaseState, reason: &str) -> MainReleaseTransition {
 fn refused(state: MainReleaseState, event: &MainReleaseEvent) -> TransitionError {
     TransitionError {
         machine: "release",
-        state: state_name(state).to_string(),
+        state: state.as_str().to_string(),
         event: event_words(event).to_string(),
     }
 }
 
-/// The lowercase name a state is stored and sent under.
-fn state_name(state: MainReleaseState) -> &'static str {
-    match state {
-        MainReleaseState::Created => "created",
-        MainReleaseState::Analyzing => "analyzing",
-        MainReleaseState::Waiting => "waiting",
-        MainReleaseState::Deploying => "deploying",
-        MainReleaseState::Success => "success",
-        MainReleaseState::Failed => "failed",
-        MainReleaseState::Canceled => "canceled",
+impl StateName for MainReleaseState {
+    const ALL: &'static [MainReleaseState] = &[
+        MainReleaseState::Created,
+        MainReleaseState::Analyzing,
+        MainReleaseState::Waiting,
+        MainReleaseState::Deploying,
+        MainReleaseState::Success,
+        MainReleaseState::Failed,
+        MainReleaseState::Canceled,
+    ];
+
+    fn as_str(self) -> &'static str {
+        match self {
+            MainReleaseState::Created => "created",
+            MainReleaseState::Analyzing => "analyzing",
+            MainReleaseState::Waiting => "waiting",
+            MainReleaseState::Deploying => "deploying",
+            MainReleaseState::Success => "success",
+            MainReleaseState::Failed => "failed",
+            MainReleaseState::Canceled => "canceled",
+        }
     }
 }
 

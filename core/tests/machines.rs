@@ -580,3 +580,23 @@ fn release_states_and_events_keep_their_wire_shape() {
         r#"{"kind":"rewrite_manifest"}"#
     );
 }
+
+/// A state's name is written once (`StateName::as_str`); the API and the database read it
+/// through serde too, so the two must agree for every state.
+#[test]
+fn every_state_has_one_name_serde_agrees_with() {
+    use convoy_core::StateName;
+    fn check<S: StateName + serde::Serialize + std::fmt::Debug + PartialEq>() {
+        for &state in S::ALL {
+            assert_eq!(
+                serde_json::to_value(state).unwrap(),
+                state.as_str(),
+                "{state:?}"
+            );
+            assert_eq!(S::parse(state.as_str()), Some(state));
+        }
+        assert_eq!(S::parse("lost"), None);
+    }
+    check::<ComponentState>();
+    check::<MainReleaseState>();
+}

@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use convoy_core::StateName;
 use convoy_core::notices::Mention;
 use convoy_core::{ComponentState, MainReleaseState, PlannedComponent, ReleasePlan};
 use sqlx::any::AnyRow;
@@ -9,7 +10,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{
     Store, flag, lock_and_wake_release, not_found_unless_changed, now, optional_unsigned,
-    parse_flag, parse_state, parse_time, state_name, time_text, wake_release,
+    parse_flag, parse_state, parse_time, time_text, wake_release,
 };
 use crate::error::StoreError;
 use crate::events::{EventInsert, insert_event};
@@ -53,7 +54,7 @@ impl Store {
             .bind(release_id)
             .fetch_one(&mut *tx)
             .await?;
-        if state != state_name(MainReleaseState::Analyzing) {
+        if state != MainReleaseState::Analyzing.as_str() {
             return Ok(false);
         }
         sqlx::query(
@@ -156,7 +157,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let new_attempt = to == ComponentState::Preparing;
         let into_canceled = to == ComponentState::Canceled;
-        let (from, to) = (state_name(from), state_name(to));
+        let (from, to) = (from.as_str(), to.as_str());
         let mut tx = self.pool.begin().await?;
         // The release row is the first write: a concurrent cancel of the release
         // (`cancel_main_release`) either committed before, and is seen here, or waits for this
@@ -173,7 +174,7 @@ impl Store {
         let Some(release_state) = release_state else {
             return Ok(false);
         };
-        if release_state == state_name(MainReleaseState::Canceled) && !into_canceled {
+        if release_state == MainReleaseState::Canceled.as_str() && !into_canceled {
             return Ok(false);
         }
         // Entering canceled wakes the component: its withdrawal (the auto-merge Convoy may have
@@ -185,8 +186,8 @@ impl Store {
              WHERE id = $1 AND state = $2 RETURNING release_id",
         )
         .bind(id)
-        .bind(&from)
-        .bind(&to)
+        .bind(from)
+        .bind(to)
         .bind(&change.reason)
         .bind(time_text(now()))
         .bind(flag(new_attempt))
@@ -204,15 +205,15 @@ impl Store {
                 component_id: Some(id),
                 actor: &change.actor,
                 kind: "state",
-                from_state: Some(&from),
-                to_state: Some(&to),
+                from_state: Some(from),
+                to_state: Some(to),
                 reason: change.reason.as_deref(),
                 mention: change.mention.map(Mention::as_str),
             },
         )
         .await?;
         self.commit_events(tx).await?;
-        self.observe_time_in_state(id, &from).await;
+        self.observe_time_in_state(id, from).await;
         Ok(true)
     }
 
@@ -443,7 +444,7 @@ async fn insert_component(
     .bind(&planned.podspec_path)
     .bind(&planned.podspec_version)
     .bind(&planned.default_version)
-    .bind(state_name(ComponentState::Waiting))
+    .bind(ComponentState::Waiting.as_str())
     .bind(&at)
     .fetch_one(&mut *conn)
     .await?)

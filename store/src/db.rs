@@ -4,8 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use convoy_core::StateName;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyConnection, AnyPool};
 use tokio::sync::watch;
@@ -213,17 +212,9 @@ pub(crate) fn parse_optional_time(
     text.as_deref().map(parse_time).transpose()
 }
 
-/// The lowercase name a state is stored under (its serde name).
-pub(crate) fn state_name<S: Serialize>(state: S) -> String {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::String(name)) => name,
-        other => unreachable!("states serialize as strings, got {other:?}"),
-    }
-}
-
-pub(crate) fn parse_state<S: DeserializeOwned>(name: &str) -> Result<S, StoreError> {
-    serde_json::from_value(serde_json::Value::String(name.to_string()))
-        .map_err(|_| StoreError::Corrupt(format!("unknown state {name:?}")))
+/// The state stored as `name` (see [`StateName`]).
+pub(crate) fn parse_state<S: StateName>(name: &str) -> Result<S, StoreError> {
+    S::parse(name).ok_or_else(|| StoreError::Corrupt(format!("unknown state {name:?}")))
 }
 
 pub(crate) fn flag(value: bool) -> i64 {
@@ -321,7 +312,6 @@ mod tests {
     #[test]
     fn states_are_stored_under_their_lowercase_names() {
         use convoy_core::ComponentState;
-        assert_eq!(state_name(ComponentState::Preparing), "preparing");
         assert_eq!(
             parse_state::<ComponentState>("merged").unwrap(),
             ComponentState::Merged

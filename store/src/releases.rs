@@ -1,5 +1,6 @@
 //! Main releases.
 
+use convoy_core::StateName;
 use convoy_core::component::{self, ComponentEvent};
 use convoy_core::main_release::{self, MainReleaseEvent};
 use convoy_core::{ComponentState, MainReleaseState};
@@ -8,7 +9,7 @@ use sqlx::{AnyConnection, Row};
 
 use crate::db::{
     Store, flag, lock_and_wake_release, not_found_unless_changed, now, parse_flag,
-    parse_optional_time, parse_state, parse_time, state_name, time_text,
+    parse_optional_time, parse_state, parse_time, time_text,
 };
 use crate::error::StoreError;
 use crate::events::{EventInsert, insert_event};
@@ -84,7 +85,7 @@ impl Store {
     }
 
     async fn insert_main_release(&self, new: &NewMainRelease) -> Result<MainRelease, StoreError> {
-        let created = state_name(MainReleaseState::Created);
+        let created = MainReleaseState::Created.as_str();
         let at = time_text(now());
         let mut tx = self.pool.begin().await?;
         let id: i64 = sqlx::query_scalar(
@@ -95,7 +96,7 @@ impl Store {
         )
         .bind(&new.app_project)
         .bind(&new.app_ref)
-        .bind(&created)
+        .bind(created)
         .bind(flag(new.require_review))
         .bind(&new.started_by)
         .bind(&at)
@@ -109,7 +110,7 @@ impl Store {
                 actor: &new.started_by,
                 kind: "created",
                 from_state: None,
-                to_state: Some(&created),
+                to_state: Some(created),
                 reason: None,
                 mention: None,
             },
@@ -314,7 +315,7 @@ impl Store {
         .iter()
         .map(|row| Ok((row.try_get("id")?, row.try_get("state")?)))
         .collect::<Result<_, StoreError>>()?;
-        let canceled = state_name(ComponentState::Canceled);
+        let canceled = ComponentState::Canceled.as_str();
         for (component_id, state) in components {
             let current: ComponentState = parse_state(&state)?;
             if component::decide(current, &ComponentEvent::Cancel).is_err() {
@@ -326,7 +327,7 @@ impl Store {
                  wake_requested = wake_requested + 1 WHERE id = $1",
             )
             .bind(component_id)
-            .bind(&canceled)
+            .bind(canceled)
             .bind(&change.reason)
             .bind(time_text(now()))
             .execute(&mut *tx)
@@ -339,7 +340,7 @@ impl Store {
                     actor: &change.actor,
                     kind: "state",
                     from_state: Some(&state),
-                    to_state: Some(&canceled),
+                    to_state: Some(canceled),
                     reason: change.reason.as_deref(),
                     mention: None,
                 },
@@ -381,15 +382,15 @@ pub(crate) async fn move_release_in(
     to: MainReleaseState,
     change: &Change,
 ) -> Result<bool, StoreError> {
-    let (from, to, at) = (state_name(from), state_name(to), now());
-    let finished_at = is_final(&to).then(|| time_text(at));
+    let (from, to, at) = (from.as_str(), to.as_str(), now());
+    let finished_at = is_final(to).then(|| time_text(at));
     let done = sqlx::query(
         "UPDATE main_releases SET state = $3, reason = $4, updated_at = $5, \
          finished_at = $6, wake_requested = 1 WHERE id = $1 AND state = $2",
     )
     .bind(id)
-    .bind(&from)
-    .bind(&to)
+    .bind(from)
+    .bind(to)
     .bind(&change.reason)
     .bind(time_text(at))
     .bind(finished_at)
@@ -405,8 +406,8 @@ pub(crate) async fn move_release_in(
             component_id: None,
             actor: &change.actor,
             kind: "state",
-            from_state: Some(&from),
-            to_state: Some(&to),
+            from_state: Some(from),
+            to_state: Some(to),
             reason: change.reason.as_deref(),
             mention: None,
         },

@@ -1,5 +1,6 @@
 //! What every step needs: the store, the forge, the job queue and the worker's settings.
 
+use convoy_core::StateName;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -115,8 +116,10 @@ impl Context {
         match now {
             Some(now) if now.state == c.state => Ok(()),
             Some(now) => Err(StepError::Superseded(format!(
-                "{} is {:?} now, no longer {:?}",
-                c.name, now.state, c.state
+                "{} is {} now, no longer {}",
+                c.name,
+                now.state.as_str(),
+                c.state.as_str()
             ))),
             None => Err(StepError::Superseded(format!("{} is gone", c.name))),
         }
@@ -130,8 +133,10 @@ impl Context {
         match self.store.main_release(release.id).await? {
             Some(now) if now.state == release.state => Ok(()),
             Some(now) => Err(StepError::Superseded(format!(
-                "release {} is {:?} now, no longer {:?}",
-                release.id, now.state, release.state
+                "release {} is {} now, no longer {}",
+                release.id,
+                now.state.as_str(),
+                release.state.as_str()
             ))),
             None => Err(StepError::Superseded(format!(
                 "release {} is gone",

@@ -2,6 +2,7 @@
 //! cancel.
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use convoy_core::StateName;
 use convoy_core::actions::{self, ComponentAction};
 use convoy_core::validate::{MAX_NAME_CHARS, MAX_REASON_CHARS, MAX_VERSION_CHARS, bounded};
 use convoy_core::version::parse_requested_version;
@@ -70,7 +71,7 @@ async fn load_open(
     if !actions::release_is_open(release.state) {
         return Err(TransitionError {
             machine: "release",
-            state: state_name(release.state),
+            state: release.state.as_str().to_owned(),
             event: action.to_string(),
         }
         .into());
@@ -92,18 +93,10 @@ fn require_offered(
         "{} does not offer {} now (it is {} in release {}, which is {}): the release's actions list what it offers",
         c.name,
         action.as_str(),
-        state_name(c.state),
+        c.state.as_str(),
         release.id,
-        state_name(release.state)
+        release.state.as_str()
     )))
-}
-
-/// A state's lowercase name, as the API shows it.
-fn state_name<S: serde::Serialize>(state: S) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|value| value.as_str().map(str::to_string))
-        .unwrap_or_default()
 }
 
 /// When a component acts again in a release that failed or has not started deploying, the
@@ -296,7 +289,7 @@ pub async fn mark_reviewed(
     ) {
         return Err(ActionError::NotOffered(format!(
             "{name} has no merge request waiting for review: it is {}",
-            state_name(component.state)
+            component.state.as_str()
         )));
     }
     store

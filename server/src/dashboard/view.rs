@@ -5,8 +5,9 @@
 //! the same data.
 
 use chrono::{DateTime, Utc};
+use convoy_core::StateName;
 use convoy_store::{MainReleaseSummary, ReleaseEvent};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// "2026-11-21 20:08:20 UTC": the shape the frontend's `formatTime` writes too.
 pub fn display_time(at: &DateTime<Utc>) -> String {
@@ -17,14 +18,6 @@ fn display_text_time(text: &str) -> String {
     DateTime::parse_from_rfc3339(text)
         .map(|at| display_time(&at.with_timezone(&Utc)))
         .unwrap_or_else(|_| text.to_owned())
-}
-
-/// A state as its lowercase name, the way it is serialised everywhere.
-pub fn state_name(state: &impl Serialize) -> String {
-    match serde_json::to_value(state) {
-        Ok(serde_json::Value::String(name)) => name,
-        _ => "unknown".to_owned(),
-    }
 }
 
 /// One line of the releases list.
@@ -49,7 +42,7 @@ impl From<&MainReleaseSummary> for ReleaseRow {
             id: release.id,
             app_project: release.app_project.clone(),
             app_ref: release.app_ref.clone(),
-            state: state_name(&release.state),
+            state: release.state.as_str().to_owned(),
             released: summary.components_released,
             total: summary.components_total,
             percent: (summary.components_released * 100)

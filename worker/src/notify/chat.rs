@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use convoy_core::notices::{Mention, Notice};
-use convoy_core::{ComponentState, MainReleaseState};
+use convoy_core::{ComponentState, MainReleaseState, StateName};
 use convoy_store::{ComponentRelease, MainRelease, Notification};
 
 use super::slack::{ChatError, Slack};
@@ -130,7 +130,7 @@ fn progress_line(ctx: &Context, release: &MainRelease, components: &[ComponentRe
         release.id,
         release.app_project,
         release.app_ref,
-        state_words(release.state),
+        release.state.as_str(),
         components.len()
     );
     for (state, words) in [
@@ -149,13 +149,6 @@ fn progress_line(ctx: &Context, release: &MainRelease, components: &[ComponentRe
     }
     line.push_str(&format!(". {}", link(ctx, release.id)));
     line
-}
-
-fn state_words(state: MainReleaseState) -> String {
-    serde_json::to_value(state)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_owned))
-        .unwrap_or_default()
 }
 
 /// Slack's link syntax to the release page, or its number without a public URL.
@@ -204,15 +197,4 @@ async fn chat_name(ctx: &Context, slack: &Slack, username: &str) -> Result<Strin
         Some(id) => format!("<@{id}>"),
         None => unknown(),
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn release_states_read_as_their_names() {
-        assert_eq!(state_words(MainReleaseState::Deploying), "deploying");
-        assert_eq!(state_words(MainReleaseState::Success), "success");
-    }
 }
