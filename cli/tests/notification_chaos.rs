@@ -1,16 +1,19 @@
-//! Notifications under crashes (issue 11): a worker killed right as its note reaches GitLab,
-//! 20 times during one release, and still exactly one status note per merge request.
+//! Notifications under crashes (issue 11): a worker killed right as its note reaches GitLab or
+//! its chat message reaches the chat, 20 times during one release, and still exactly one status
+//! note per merge request and one chat message for the release.
 //!
-//! The kills come at conditions, not at times: the test waits until GitLab takes the next
-//! note write (a new note or an edit) and kills the worker at once, mostly before it recorded
-//! GitLab's answer. The next worker finds Convoy's note by its marker instead of writing a
-//! second one.
+//! The kills come at conditions, not at times: the test waits until GitLab or the chat takes
+//! the next write (a new note or message, or an edit) and kills the worker at once, mostly
+//! before it recorded the answer. The next worker finds Convoy's note by its marker, and its
+//! chat message by its metadata, instead of writing a second one.
 
 mod support;
 
 use std::time::Duration;
 
 use convoy_simulator::{Faults, Scenario, WorldView};
+use convoy_worker::notify::ChatSettings;
+use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN};
 use support::{Options, spawn_convoy};
 
 const KILLS: usize = 20;
@@ -36,11 +39,18 @@ async fn a_worker_killed_as_its_notes_reach_gitlab_leaves_one_status_note_per_me
     let (layers, width) = (3, 3);
     let mut scenario = Scenario::layered(layers, width);
     scenario.pipeline_duration_ms = 300;
+    let slack = FakeSlack::start(&[]);
     let mut convoy = spawn_convoy(Options {
         scenario,
+        chat: Some(ChatSettings {
+            api_url: slack.api_url.clone(),
+            token: SLACK_TOKEN.to_owned().into(),
+            channel: SLACK_CHANNEL.to_owned(),
+        }),
         ..Options::default()
     })
     .await;
+    let chat_writes = || (slack.calls("chat.postMessage") + slack.calls("chat.update")) as u64;
     // Every answer takes a moment, so a kill lands while a request is on its way.
     convoy.sim.faults().set(Faults {
         latency_ms: 30,
@@ -56,9 +66,9 @@ async fn a_worker_killed_as_its_notes_reach_gitlab_leaves_one_status_note_per_me
 
     let world = convoy.sim.world();
     for kill in 0..KILLS {
-        let before = note_writes(&world);
+        let before = note_writes(&world) + chat_writes();
         let wrote = world
-            .eventually(PATIENCE, |w| note_writes(w) > before)
+            .eventually(PATIENCE, |w| note_writes(w) + chat_writes() > before)
             .await;
         assert!(wrote, "kill {kill}: no note was written any more");
         convoy.restart_worker().await;
@@ -95,5 +105,16 @@ async fn a_worker_killed_as_its_notes_reach_gitlab_leaves_one_status_note_per_me
     assert!(
         settled,
         "exactly one note per merge request, its status note, saying released: {notes:#?}"
+    );
+    let chat_settled = world
+        .eventually(PATIENCE, |_| {
+            let messages = slack.messages();
+            messages.len() == 1 && messages[0].text.contains("*success*, 9/9 released")
+        })
+        .await;
+    assert!(
+        chat_settled,
+        "one chat message, saying success: {:#?}",
+        slack.messages()
     );
 }

@@ -16,6 +16,8 @@ mod support;
 use std::time::Duration;
 
 use convoy_simulator::{DeliveryOutcome, Faults};
+use convoy_worker::notify::ChatSettings;
+use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN};
 use support::{APP, APP_REF, Database, Options, TestConvoy, entered, spawn_convoy};
 
 const RELEASED: [(&str, &str); 4] = [
@@ -236,7 +238,16 @@ async fn an_existing_tag_fails_with_advice_and_a_new_version_then_succeeds() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released() {
-    let convoy = spawn_convoy(Options::default()).await;
+    let slack = FakeSlack::start(&[]);
+    let convoy = spawn_convoy(Options {
+        chat: Some(ChatSettings {
+            api_url: slack.api_url.clone(),
+            token: SLACK_TOKEN.to_owned().into(),
+            channel: SLACK_CHANNEL.to_owned(),
+        }),
+        ..Options::default()
+    })
+    .await;
     convoy
         .sim
         .set_fail_tag_pipeline("ios/storage-kit", true)
@@ -269,6 +280,19 @@ async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released
             && reason.contains("FeatureKit is blocked by StorageKit"),
         "{reason}"
     );
+    // The chat says the same in the release's one line.
+    let says_blocked = |_: &_| {
+        slack.messages().iter().any(|m| {
+            m.text
+                .contains("*failed*, 2/4 released, 1 failed, 1 blocked by those")
+        })
+    };
+    let chat_says = convoy
+        .sim
+        .world()
+        .eventually(Duration::from_secs(30), says_blocked)
+        .await;
+    assert!(chat_says, "{:#?}", slack.messages());
 
     // The owner publishes StorageKit by hand (retries its tag pipeline in GitLab), then the
     // release manager marks it released; FeatureKit goes on by itself.

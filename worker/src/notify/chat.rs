@@ -26,7 +26,11 @@ pub(super) async fn deliver(
     let outcome = match (n.notice, c) {
         (Notice::Status, _) => {
             let components = ctx.store.components(release.id).await?;
-            let text = progress_line(ctx, release, &components);
+            let blocked = crate::advance::current_schedule(ctx, release)
+                .await?
+                .blocked
+                .len();
+            let text = progress_line(ctx, release, &components, blocked);
             write(ctx, slack, n, &text, None).await
         }
         (Notice::Mention(mention), Some(c)) => {
@@ -120,9 +124,14 @@ async fn record_ts(ctx: &Context, n: &Notification, ts: &str) -> Result<(), Chat
         })
 }
 
-/// The release in one line: where it stands, how far it got, what needs a person, and the
-/// link; when it ended well, every component with its version.
-fn progress_line(ctx: &Context, release: &MainRelease, components: &[ComponentRelease]) -> String {
+/// The release in one line: where it stands, how far it got, what needs a person (and how many
+/// wait on that), and the link; when it ended well, every component with its version.
+fn progress_line(
+    ctx: &Context,
+    release: &MainRelease,
+    components: &[ComponentRelease],
+    blocked: usize,
+) -> String {
     let count = |state| components.iter().filter(|c| c.state == state).count();
     let released = count(ComponentState::Success);
     let mut line = format!(
@@ -142,6 +151,9 @@ fn progress_line(ctx: &Context, release: &MainRelease, components: &[ComponentRe
         if n > 0 {
             line.push_str(&format!(", {n} {words}"));
         }
+    }
+    if blocked > 0 {
+        line.push_str(&format!(", {blocked} blocked by those"));
     }
     if release.state == MainReleaseState::Success && !components.is_empty() {
         let all: Vec<String> = components.iter().map(messages::title).collect();
