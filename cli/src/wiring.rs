@@ -17,7 +17,7 @@ use convoy_server::startup::Application;
 use convoy_store::Store;
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use convoy_worker::queue::JobStorage;
-use convoy_worker::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
+use convoy_worker::{Context, StopSender, StopSignal, WorkerSettings};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The database and the job queue on it.
@@ -47,11 +47,15 @@ pub fn gitlab(
     Ok(Arc::new(gitlab))
 }
 
-/// GitLab's webhook payloads, parsed for the worker.
-pub fn gitlab_webhooks() -> ParseWebhook {
-    Arc::new(|event, body| {
-        convoy_forge::gitlab::parse_webhook(event, body).map_err(|e| e.to_string())
-    })
+/// Installs the process's metrics recorder (the server's, which `/metrics` reads) and describes
+/// the metrics of every part, once per process.
+fn describe_metrics() {
+    static DESCRIBED: std::sync::Once = std::sync::Once::new();
+    DESCRIBED.call_once(|| {
+        convoy_server::metrics::recorder();
+        convoy_worker::metrics::describe_metrics();
+        convoy_forge::gitlab::metrics::describe_metrics();
+    });
 }
 
 /// What a worker needs besides storage and forge.
@@ -105,6 +109,7 @@ pub fn spawn_worker(
     forge: Arc<dyn Forge>,
     options: WorkerOptions,
 ) -> WorkerHandle {
+    describe_metrics();
     // Unique per worker, also when one process runs several (tests).
     static WORKERS: AtomicU64 = AtomicU64::new(0);
     let (stop, stop_signal) = StopSignal::new();
@@ -131,7 +136,6 @@ pub fn spawn_worker(
         store: storage.store.clone(),
         forge,
         jobs: Arc::new(storage.jobs.clone()),
-        parse_webhook: gitlab_webhooks(),
         settings,
         stop: stop_signal,
         failures: Default::default(),
@@ -151,6 +155,7 @@ pub fn spawn_probes(
     listen: SocketAddr,
     gitlab_url: String,
 ) -> anyhow::Result<u16> {
+    describe_metrics();
     let (port, server) = convoy_server::health::serve_probes(
         listen,
         storage.store.clone(),
@@ -174,6 +179,7 @@ pub async fn spawn_server(
     forge_web_url: String,
     limits: convoy_server::limits::HttpLimits,
 ) -> anyhow::Result<(u16, tokio::task::JoinHandle<()>)> {
+    describe_metrics();
     let settings = ServerSettings {
         listen,
         webhook_secret,

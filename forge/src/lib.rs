@@ -1,14 +1,12 @@
 //! The forge interface in domain words (project, file, merge request, pipeline, tag, hook), and
 //! its GitLab implementation. The worker holds an `Arc<dyn Forge>` and never names GitLab; a
-//! second forge is a second implementation of [`Forge`] and of [`ForgeEvent`] parsing.
+//! second forge is a second implementation of [`Forge`].
 
 pub mod error;
-pub mod events;
 pub mod gitlab;
 pub mod types;
 
 pub use error::ForgeError;
-pub use events::ForgeEvent;
 pub use types::*;
 
 use async_trait::async_trait;
@@ -187,4 +185,8 @@ pub trait Forge: Send + Sync {
     /// with `secret` as its token.
     async fn ensure_hook(&self, project: &str, url: &str, secret: &str)
     -> Result<Hook, ForgeError>;
+
+    /// Whether a webhook delivery named `event_name` is one of the events that hook sends
+    /// (Convoy acknowledges and ignores the others).
+    fn follows_event(&self, event_name: &str) -> bool;
 }

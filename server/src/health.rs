@@ -12,8 +12,8 @@ use std::time::Duration;
 use actix_web::dev::Server;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use anyhow::Context as _;
+use convoy_store::Jobs;
 use convoy_store::Store;
-use convoy_worker::Jobs;
 use serde::Serialize;
 use utoipa::ToSchema;
 

@@ -1,6 +1,7 @@
 //! Convoy's HTTP side: the JSON API, the GitLab webhook endpoint, the dashboard pages and their
-//! websockets. The server never calls the forge: it validates, records, and hands a job to the
-//! worker.
+//! websockets. The server never calls the forge: it validates, records (a webhook delivery is
+//! recorded as the worker's work item), and nudges the worker through the job queue's interface
+//! (`convoy_store::Jobs`).
 
 pub mod api;
 pub mod auth;

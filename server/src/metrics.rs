@@ -8,8 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::{Mutex, OnceLock};
 
 use actix_web::{HttpResponse, web};
+use convoy_store::Jobs;
 use convoy_store::Store;
-use convoy_worker::Jobs;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 /// Main releases in each state (gauge, label `state`).
@@ -66,8 +66,6 @@ fn describe() {
     metrics::counter!(WEBHOOKS_RECEIVED).absolute(0);
     metrics::counter!(WEBHOOKS_DUPLICATE).absolute(0);
     convoy_store::describe_metrics();
-    convoy_worker::metrics::describe_metrics();
-    convoy_forge::gitlab::metrics::describe_metrics();
 }
 
 /// Registers `GET /metrics`.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use actix_web::dev::Server;
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
+use convoy_store::Jobs;
 use convoy_store::Store;
-use convoy_worker::Jobs;
 use tracing_actix_web::TracingLogger;
 
 use crate::auth::Permissions;

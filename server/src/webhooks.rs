@@ -1,13 +1,13 @@
 //! `POST /webhooks/gitlab`: GitLab's webhook deliveries.
 //!
-//! The endpoint only authenticates, records and acknowledges; the worker processes the
-//! delivery. GitLab disables a hook that answers slowly or with errors, so every authentic JSON
+//! The endpoint only authenticates, records and acknowledges: one write, answered after its
+//! commit. The recorded delivery is the worker's work item (its delivery loop hears of it at
+//! once, see `convoy_store::Store::delivery_wakeups`); no job is queued for it. GitLab disables a hook that answers slowly or with errors, so every authentic JSON
 //! delivery gets a 200 at once, even of an event Convoy ignores (the worker marks it ignored).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
 use convoy_store::{NewDelivery, Store, StoreError};
-use convoy_worker::{Job, Jobs};
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,7 +15,6 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::api::errors::{ErrorBody, INTERNAL_ERROR, error_response, log_internal};
-use crate::api::nudge;
 use crate::settings::ServerSettings;
 
 /// The largest delivery accepted. GitLab's push events list commits and can be large.
@@ -95,7 +94,7 @@ pub struct Acknowledgement {
     pub status: &'static str,
 }
 
-/// Records one delivery and nudges the worker; a delivery seen before is acknowledged again.
+/// Records one delivery for the worker; a delivery seen before is acknowledged again.
 #[utoipa::path(
     post,
     path = "/webhooks/gitlab",
@@ -125,7 +124,6 @@ pub async fn gitlab_webhook(
     request: HttpRequest,
     payload: web::Payload,
     store: web::Data<Store>,
-    jobs: web::Data<dyn Jobs>,
     settings: web::Data<ServerSettings>,
 ) -> Result<HttpResponse, WebhookError> {
     let token = header(&request, "X-Gitlab-Token").unwrap_or("");
@@ -159,7 +157,6 @@ pub async fn gitlab_webhook(
     let status = match store.record_delivery(&delivery).await? {
         Some(delivery_id) => {
             tracing::info!(delivery_id, event = %event_name, "webhook delivery recorded");
-            nudge(jobs.get_ref(), Job::ProcessWebhook { delivery_id }).await;
             "accepted"
         }
         None => {

@@ -4,8 +4,8 @@ mod api_helpers;
 
 use api_helpers::{ACTOR, TestApp, error_of, spawn_app};
 use convoy_core::{ComponentState, MainReleaseState};
+use convoy_store::Job;
 use convoy_store::{Change, MergeRequestRecord, PipelineKind, PipelineRecord, TagRecord};
-use convoy_worker::Job;
 use serde_json::{Value, json};
 
 impl TestApp {

@@ -5,7 +5,7 @@
 mod api_helpers;
 
 use api_helpers::{WEBHOOK_SECRET, error_of, spawn_app_on_postgres};
-use convoy_worker::Job;
+use convoy_store::Job;
 use serde_json::{Value, json};
 
 #[tokio::test]
@@ -82,6 +82,10 @@ async fn a_webhook_delivery_is_recorded_once_on_postgres() {
 
     assert_eq!(first, json!({"status": "accepted"}));
     assert_eq!(second, json!({"status": "duplicate"}));
-    assert_eq!(app.jobs.pushed().len(), 1);
+    assert_eq!(app.store.unprocessed_deliveries(10).await.unwrap().len(), 1);
+    assert!(
+        app.jobs.pushed().is_empty(),
+        "the delivery is the work item"
+    );
     app.remove_database().await;
 }

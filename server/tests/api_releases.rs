@@ -5,7 +5,7 @@ mod api_helpers;
 use api_helpers::{ACTOR, BOOTSTRAP_TOKEN, error_of, spawn_app};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::Change;
-use convoy_worker::Job;
+use convoy_store::Job;
 use serde_json::{Value, json};
 
 #[tokio::test]

@@ -46,6 +46,8 @@ pub struct Store {
     kind: DbKind,
     /// Counts commits that appended events, for readers of the log in this process.
     pub(crate) events_committed: Arc<watch::Sender<u64>>,
+    /// Counts webhook deliveries recorded, for the worker's delivery loop in this process.
+    pub(crate) deliveries_recorded: Arc<watch::Sender<u64>>,
     /// Kept to open a `LISTEN` connection on PostgreSQL; never printed (it may hold a password).
     database_url: Arc<str>,
 }
@@ -89,6 +91,7 @@ impl Store {
             pool,
             kind,
             events_committed: Arc::new(watch::Sender::new(0)),
+            deliveries_recorded: Arc::new(watch::Sender::new(0)),
             database_url: database_url.into(),
         })
     }

@@ -1,15 +1,12 @@
 //! The append-only release event log.
 
-use std::time::Duration;
-
 use sqlx::any::AnyRow;
-use sqlx::postgres::PgListener;
 use sqlx::{AnyConnection, Row};
-use tokio::sync::watch;
 
 use crate::db::{Store, now, parse_time, time_text};
 use crate::error::StoreError;
 use crate::model::{NewEvent, ReleaseEvent};
+use crate::wakeups::Wakeups;
 
 /// One row to append, as the store's own operations write it.
 pub(crate) struct EventInsert<'a> {
@@ -26,9 +23,6 @@ pub(crate) struct EventInsert<'a> {
 
 /// The PostgreSQL `NOTIFY` channel on which every commit that appended events is announced.
 const EVENTS_CHANNEL: &str = "convoy_events";
-
-/// When a `LISTEN` connection fails, how long before a reader looks at the log anyway.
-const LISTEN_RETRY: Duration = Duration::from_secs(1);
 
 /// The PostgreSQL advisory lock under which events are appended ("convoy" in ASCII).
 const EVENT_LOG_LOCK: i64 = 0x636f_6e76_6f79;
@@ -141,29 +135,15 @@ impl Store {
         tx: sqlx::Transaction<'_, sqlx::Any>,
     ) -> Result<(), StoreError> {
         tx.commit().await?;
-        self.events_committed
-            .send_modify(|count| *count = count.wrapping_add(1));
+        crate::wakeups::announce(&self.events_committed);
         Ok(())
     }
 
     /// Wake-ups for a reader that follows the log: they fire after a commit that appended
     /// events, in this process (SQLite and PostgreSQL) or in any process (PostgreSQL `LISTEN`).
     /// A reader still looks now and then on its own: a wake-up is a hint, not the log.
-    pub async fn event_wakeups(&self) -> EventWakeups {
-        let mut local = self.events_committed.subscribe();
-        local.mark_unchanged();
-        let listener = if self.is_postgres() {
-            match listen(self.database_url()).await {
-                Ok(listener) => Some(listener),
-                Err(error) => {
-                    tracing::warn!(%error, "cannot LISTEN for new events; other processes' events show on the slow poll");
-                    None
-                }
-            }
-        } else {
-            None
-        };
-        EventWakeups { local, listener }
+    pub async fn event_wakeups(&self) -> Wakeups {
+        Wakeups::new(self, &self.events_committed, EVENTS_CHANNEL).await
     }
 
     /// Events of release `release_id` with an id above `after_id`, oldest first.
@@ -210,47 +190,6 @@ impl Store {
                 .fetch_one(&self.pool)
                 .await?,
         )
-    }
-}
-
-async fn listen(database_url: &str) -> Result<PgListener, sqlx::Error> {
-    let mut listener = PgListener::connect(database_url).await?;
-    listener.listen(EVENTS_CHANNEL).await?;
-    Ok(listener)
-}
-
-/// See [`Store::event_wakeups`].
-pub struct EventWakeups {
-    local: watch::Receiver<u64>,
-    listener: Option<PgListener>,
-}
-
-impl EventWakeups {
-    /// Returns once events may have been committed since the last call.
-    pub async fn next(&mut self) {
-        let EventWakeups { local, listener } = self;
-        match listener {
-            Some(listener) => tokio::select! {
-                changed = local.changed() => {
-                    if changed.is_err() {
-                        std::future::pending::<()>().await;
-                    }
-                }
-                received = listener.recv() => {
-                    if let Err(error) = received {
-                        // PgListener reconnects on the next call; meanwhile do not spin.
-                        tracing::warn!(%error, "LISTEN for new events failed; reconnecting");
-                        tokio::time::sleep(LISTEN_RETRY).await;
-                    }
-                }
-            },
-            None => {
-                if local.changed().await.is_err() {
-                    // The store is gone; only the reader's own poll is left.
-                    std::future::pending::<()>().await;
-                }
-            }
-        }
     }
 }
 

@@ -14,20 +14,22 @@ mod error;
 mod events;
 mod forge_records;
 mod identity;
+mod jobs;
 mod leases;
 mod model;
 mod notifications;
 mod operability;
 mod project_hooks;
 mod releases;
+mod wakeups;
 mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use busy_components::BusyComponent;
 pub use db::Store;
 pub use error::StoreError;
-pub use events::EventWakeups;
 pub use identity::{ApiTokenRecord, NewApiToken, SessionRecord, UserRecord};
+pub use jobs::{Job, Jobs, QueueDepth};
 pub use model::{
     Change, ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, NewDelivery,
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
@@ -35,3 +37,4 @@ pub use model::{
 };
 pub use notifications::{CHAT, Channels, MERGE_REQUEST_NOTE, Notification, WEBHOOK};
 pub use operability::{COMPONENT_STATE_SECONDS, describe_metrics};
+pub use wakeups::Wakeups;

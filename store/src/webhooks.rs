@@ -6,13 +6,19 @@ use sqlx::any::AnyRow;
 use crate::db::{Store, not_found_unless_changed, now, parse_optional_time, parse_time, time_text};
 use crate::error::StoreError;
 use crate::model::{NewDelivery, WebhookDelivery};
+use crate::wakeups::Wakeups;
+
+/// The PostgreSQL `NOTIFY` channel on which every recorded delivery is announced.
+const DELIVERIES_CHANNEL: &str = "convoy_deliveries";
 
 impl Store {
     /// Records a delivery and returns its id, or None when a delivery with the same
     /// idempotency key was recorded before (a duplicate). Safe under concurrent deliveries:
-    /// the unique key decides, not a prior read.
+    /// the unique key decides, not a prior read. The recorded delivery is the worker's work
+    /// item: one write, then a wake-up for the worker's delivery loop
+    /// ([`Store::delivery_wakeups`]).
     pub async fn record_delivery(&self, delivery: &NewDelivery) -> Result<Option<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
+        let id = sqlx::query_scalar(
             "INSERT INTO webhook_deliveries \
              (idempotency_key, event_name, project_path, payload, received_at) \
              VALUES ($1, $2, $3, $4, $5) \
@@ -24,7 +30,33 @@ impl Store {
         .bind(&delivery.payload)
         .bind(time_text(now()))
         .fetch_optional(&self.pool)
-        .await?)
+        .await?;
+        if id.is_some() {
+            self.announce_delivery().await;
+        }
+        Ok(id)
+    }
+
+    /// Wake-ups for the worker's delivery loop: they fire after a delivery was recorded, by
+    /// this process (SQLite and PostgreSQL) or by any process (PostgreSQL `LISTEN`).
+    pub async fn delivery_wakeups(&self) -> Wakeups {
+        Wakeups::new(self, &self.deliveries_recorded, DELIVERIES_CHANNEL).await
+    }
+
+    /// Tells the delivery loops a delivery is waiting. On PostgreSQL a `NOTIFY` outside any
+    /// transaction: it writes no WAL, so the delivery still costs one commit to disk. Lost when
+    /// it fails, which the loops' own poll covers.
+    async fn announce_delivery(&self) {
+        crate::wakeups::announce(&self.deliveries_recorded);
+        if self.is_postgres() {
+            let notified = sqlx::query("SELECT pg_notify($1, '')")
+                .bind(DELIVERIES_CHANNEL)
+                .execute(&self.pool)
+                .await;
+            if let Err(error) = notified {
+                tracing::warn!(%error, "cannot announce a webhook delivery; the worker polls for it");
+            }
+        }
     }
 
     pub async fn delivery(&self, id: i64) -> Result<Option<WebhookDelivery>, StoreError> {

@@ -45,6 +45,7 @@ on_both_databases!(
     a_note_names_its_component_and_does_not_wake_the_worker,
     a_reader_following_the_log_misses_no_event_written_concurrently,
     a_commit_that_appends_events_wakes_readers_of_the_log,
+    a_recorded_delivery_wakes_the_delivery_loop_also_of_another_process,
     a_component_wake_is_settled_only_if_no_news_came_meanwhile,
     a_duplicate_delivery_is_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
@@ -1170,6 +1171,35 @@ async fn a_commit_that_appends_events_wakes_readers_of_the_log(db: &TestDb) {
         tokio::time::timeout(WAIT, wakeups.next())
             .await
             .expect("a commit in another process wakes the reader on PostgreSQL");
+    }
+}
+
+async fn a_recorded_delivery_wakes_the_delivery_loop_also_of_another_process(db: &TestDb) {
+    // Generous: only a missing wake-up may fail this, not a slow machine.
+    const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+    let store = db.store().await;
+    let mut wakeups = store.delivery_wakeups().await;
+    store
+        .record_delivery(&new_delivery("first"))
+        .await
+        .unwrap()
+        .expect("a new delivery");
+    tokio::time::timeout(WAIT, wakeups.next())
+        .await
+        .expect("a delivery recorded in this process wakes the loop");
+
+    if db.backend == Backend::Postgres {
+        // Another pool stands for another process (`convoy serve` beside `convoy work`).
+        let mut wakeups = store.delivery_wakeups().await;
+        let other = db.store().await;
+        other
+            .record_delivery(&new_delivery("second"))
+            .await
+            .unwrap()
+            .expect("a new delivery");
+        tokio::time::timeout(WAIT, wakeups.next())
+            .await
+            .expect("a delivery recorded by another process wakes the loop on PostgreSQL");
     }
 }
 

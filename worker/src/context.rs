@@ -5,17 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use convoy_core::owners::OwnerRule;
-use convoy_forge::{Forge, ForgeEvent};
-use convoy_store::{ComponentRelease, MainRelease, Store};
+use convoy_forge::Forge;
+use convoy_store::{ComponentRelease, Jobs, MainRelease, Store};
 
 use crate::error::StepError;
 use crate::failures::RepeatedFailures;
-use crate::queue::Jobs;
-
-/// Turns a webhook delivery (event name, body) into a forge event; `Ok(None)` for event kinds
-/// Convoy does not use. Supplied by the forge adapter, so the worker never names the forge.
-pub type ParseWebhook =
-    Arc<dyn Fn(&str, &[u8]) -> Result<Option<ForgeEvent>, String> + Send + Sync>;
 
 /// The worker's settings.
 #[derive(Clone)]
@@ -80,7 +74,6 @@ pub struct Context {
     pub store: Store,
     pub forge: Arc<dyn Forge>,
     pub jobs: Arc<dyn Jobs>,
-    pub parse_webhook: ParseWebhook,
     pub settings: WorkerSettings,
     pub stop: StopSignal,
     /// The failures of each component's step in a row.
@@ -160,7 +153,7 @@ impl Context {
         self.store.request_component_wake(component_id).await?;
         self.store.request_wake(release_id).await?;
         self.jobs
-            .push(crate::queue::Job::AdvanceRelease { release_id })
+            .push(convoy_store::Job::AdvanceRelease { release_id })
             .await
     }
 }

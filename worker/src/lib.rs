@@ -24,7 +24,5 @@ mod steps;
 mod webhooks;
 
 pub use advance::advance_release;
-pub use context::{Context, ParseWebhook, StopSender, StopSignal, WorkerSettings};
-pub use queue::{Job, Jobs};
+pub use context::{Context, StopSender, StopSignal, WorkerSettings};
 pub use reconcile::reconcile_once;
-pub use webhooks::process_delivery;

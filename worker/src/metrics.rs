@@ -4,17 +4,16 @@
 
 use apalis::prelude::Metrics as _;
 use chrono::Utc;
-use convoy_store::WebhookDelivery;
+use convoy_store::{QueueDepth, WebhookDelivery};
 
-use crate::queue::{JobStorage, QueueDepth};
+use crate::queue::JobStorage;
 
 /// Reconcile rounds (counter, label `outcome`: `ok` or `failed`).
 pub const RECONCILE_ROUNDS: &str = "convoy_reconcile_rounds_total";
 /// What reconcile rounds found to do (counter, label `found`: `unprocessed_delivery` or
 /// `woken_release`).
 pub const RECONCILE_FOUND: &str = "convoy_reconcile_found_total";
-/// Webhook deliveries processed (counter, label `outcome`: `woke`, `idle`, `ignored`,
-/// `rejected`).
+/// Webhook deliveries processed (counter, label `outcome`: `woke`, `idle`, `ignored`).
 pub const WEBHOOKS_PROCESSED: &str = "convoy_webhook_deliveries_processed_total";
 /// Seconds from a delivery's receipt to the end of its processing (histogram).
 pub const WEBHOOK_LAG_SECONDS: &str = "convoy_webhook_processing_lag_seconds";
@@ -70,7 +69,6 @@ pub(crate) fn reconcile_found(found: &'static str, how_many: usize) {
 pub(crate) fn delivery_processed(delivery: &WebhookDelivery, outcome: &str) {
     let kind = match outcome.split(':').next().unwrap_or("") {
         "ignored" => "ignored",
-        "rejected" => "rejected",
         _ if outcome.starts_with("woke") => "woke",
         _ => "idle",
     };

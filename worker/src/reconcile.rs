@@ -1,20 +1,15 @@
 //! Reconcile: don't trust webhooks. On a timer, every active release is checked against the
-//! forge, releases left with work to do are advanced, and deliveries whose job was lost are
-//! processed, so a missed webhook or job delays a release by at most one interval.
+//! forge, releases left with work to do are advanced, and deliveries the delivery loop has not
+//! processed yet are, so a missed webhook or job delays a release by at most one interval.
 
 use crate::advance::advance_release;
 use crate::context::Context;
-use crate::webhooks::process_delivery;
+use crate::webhooks::process_waiting_deliveries;
 
-/// One round: pending deliveries first, then every release with something to do.
+/// One round: waiting deliveries first, then every release with something to do.
 pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
-    let deliveries = ctx.store.unprocessed_deliveries(500).await?;
-    crate::metrics::reconcile_found("unprocessed_delivery", deliveries.len());
-    for delivery_id in deliveries {
-        if let Err(error) = process_delivery(ctx, delivery_id).await {
-            tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
-        }
-    }
+    let deliveries = process_waiting_deliveries(ctx).await?;
+    crate::metrics::reconcile_found("unprocessed_delivery", deliveries);
     // Every component of every active release is checked against the forge (a pass otherwise
     // looks only at what a webhook concerns); a finished release only while its wake
     // flag says something is left to do (a canceled release withdrawing an auto-merge).

@@ -1,5 +1,6 @@
-//! Running the worker: apalis consumers for the job queue, the reconcile loop, the takeover
-//! loop that carries on what a dead worker held, and the notification loop.
+//! Running the worker: apalis consumers for the job queue, the delivery loop that turns
+//! webhook deliveries into wake-ups, the reconcile loop, the takeover loop that carries on what
+//! a dead worker held, and the notification loop.
 
 use std::time::Duration;
 
@@ -9,9 +10,12 @@ use futures::StreamExt;
 
 use crate::advance::now_ms;
 use crate::context::Context;
-use crate::queue::{Job, JobStorage};
+use convoy_store::Job;
+
+use crate::advance_release;
+use crate::queue::JobStorage;
 use crate::reconcile::reconcile_forever;
-use crate::{advance_release, process_delivery};
+use crate::webhooks::process_deliveries_forever;
 
 /// How often an idle consumer looks for new jobs.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
@@ -30,6 +34,7 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
         AbortOnDrop(tokio::spawn(reconcile_forever(ctx.clone()))),
         AbortOnDrop(tokio::spawn(take_over_forever(ctx.clone()))),
         AbortOnDrop(tokio::spawn(crate::notify::notify_forever(ctx.clone()))),
+        AbortOnDrop(tokio::spawn(process_deliveries_forever(ctx.clone()))),
     ];
     let stop = {
         let stop = ctx.stop.clone();
@@ -92,12 +97,11 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Carries out one job. An error leaves the durable record (wake flag, unprocessed delivery)
-/// in place for the reconcile loop.
+/// Carries out one job. An error leaves the durable record (the wake flag) in place for the
+/// reconcile loop.
 async fn handle_job(job: Job, ctx: Data<Context>) -> Result<(), BoxDynError> {
     let result = match job {
         Job::AdvanceRelease { release_id } => advance_release(&ctx, release_id).await,
-        Job::ProcessWebhook { delivery_id } => process_delivery(&ctx, delivery_id).await,
     };
     if let Err(error) = &result {
         tracing::warn!(?job, %error, "job failed; reconcile will try again");

@@ -743,6 +743,10 @@ impl Forge for GitLab {
         };
         Ok(hook.into())
     }
+
+    fn follows_event(&self, event_name: &str) -> bool {
+        super::webhook::is_hook_event(event_name)
+    }
 }
 
 #[cfg(test)]

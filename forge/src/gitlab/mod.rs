@@ -1,5 +1,5 @@
-//! The GitLab implementation of [`crate::Forge`] on the `gitlab` crate, and GitLab webhook
-//! payload parsing.
+//! The GitLab implementation of [`crate::Forge`] on the `gitlab` crate, and the webhook events
+//! it follows.
 
 mod adapter;
 mod budget;
@@ -12,4 +12,4 @@ pub mod webhook;
 
 pub use adapter::GitLab;
 pub use client::{ConfigError, GitLabOptions};
-pub use webhook::{WebhookError, parse_webhook};
+pub use webhook::is_hook_event;

@@ -10,7 +10,7 @@ use convoy_core::{
     ComponentEvent, MainReleaseEvent, MainReleaseState, TransitionError, component, main_release,
 };
 use convoy_store::{ComponentRelease, MainRelease, Store};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -18,7 +18,7 @@ use convoy_core::actions::{self, ComponentAction, ComponentFacts, ReleaseAction}
 use convoy_core::component::{self, ComponentTransition};
 use convoy_core::main_release::MainReleaseTransition;
 use convoy_store::{Change, ComponentRelease, MainRelease, Store};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 
 use crate::settings::ServerSettings;
 use crate::views::{self, release_detail};

@@ -6,7 +6,7 @@ use convoy_core::actions::ReleaseAction;
 use convoy_core::validate::{GitRef, InputError, ProjectPath};
 use convoy_core::{ComponentEvent, MainReleaseEvent, MainReleaseState, main_release};
 use convoy_store::{Change, NewMainRelease, Store, StoreError};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 

@@ -11,7 +11,7 @@ use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
 use convoy_server::limits::HttpLimits;
 use convoy_server::{Application, AuthSettings, ServerSettings};
 use convoy_store::{Change, Store};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 

@@ -13,7 +13,7 @@ use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
 use convoy_server::{Application, AuthSettings, ServerSettings, SignInSettings};
 use convoy_simulator::{AccessLevel, RunningSimulator, Scenario, SimulatorConfig, UserSpec};
 use convoy_store::{Change, NewMainRelease, Store};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 use secrecy::SecretString;
 use serde_json::Value;
 

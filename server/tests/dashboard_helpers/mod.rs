@@ -14,7 +14,7 @@ use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
 use convoy_server::live::LiveHub;
 use convoy_server::{Application, ServerSettings};
 use convoy_store::{Change, NewMainRelease, Store};
-use convoy_worker::{Job, Jobs};
+use convoy_store::{Job, Jobs};
 use secrecy::SecretString;
 
 pub const FORGE_WEB_URL: &str = "http://forge.test";
