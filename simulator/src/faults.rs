@@ -3,6 +3,7 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -171,6 +172,34 @@ fn unit_fraction(seed: u64, kind: u64, n: u64) -> f64 {
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^= z >> 31;
     (z >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// What the webhook faults decided for one delivery, at the moment its event happened (so a
+/// test changing faults right after an event knows which faults applied to it).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct DeliveryPlan {
+    pub dropped: bool,
+    pub copies: u32,
+    pub hold_back: Option<Duration>,
+}
+
+impl DeliveryPlan {
+    pub fn decide(faults: &FaultControl) -> DeliveryPlan {
+        let dropped = faults.roll(Roll::WebhookDrop);
+        let copies = if faults.roll(Roll::WebhookDuplicate) {
+            2
+        } else {
+            1
+        };
+        let hold_back = faults
+            .roll(Roll::WebhookReorder)
+            .then(|| Duration::from_millis(faults.reorder_delay_ms()));
+        DeliveryPlan {
+            dropped,
+            copies,
+            hold_back,
+        }
+    }
 }
 
 #[cfg(test)]

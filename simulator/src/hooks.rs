@@ -7,65 +7,9 @@ use std::time::Duration;
 
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use crate::faults::Roll;
-use crate::server::Shared;
+use crate::faults::DeliveryPlan;
+use crate::shared::{DeliveryOutcome, Shared, WebhookDelivery};
 use crate::world::Delivery;
-
-/// What became of one delivery attempt.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum DeliveryOutcome {
-    /// The receiver answered with this 2xx status.
-    Delivered(u16),
-    /// A non-2xx status or a connection error; retried while attempts remain.
-    Failed(String),
-    /// Not sent, on purpose (the `webhook_drop_rate` fault).
-    Dropped,
-}
-
-/// One webhook delivery attempt, as tests inspect them.
-#[derive(Debug, Clone)]
-pub struct WebhookDelivery {
-    pub hook_id: u64,
-    /// The project (path) the event is about.
-    pub project: String,
-    pub url: String,
-    /// The `X-Gitlab-Event` header, e.g. `Pipeline Hook`.
-    pub event: String,
-    pub idempotency_key: String,
-    pub event_uuid: String,
-    pub payload: serde_json::Value,
-    /// 1 for the first attempt.
-    pub attempt: u32,
-    pub outcome: DeliveryOutcome,
-}
-
-/// What the webhook faults decided for one delivery, at the moment its event happened (so a
-/// test changing faults right after an event knows which faults applied to it).
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct DeliveryPlan {
-    pub dropped: bool,
-    pub copies: u32,
-    pub hold_back: Option<Duration>,
-}
-
-impl DeliveryPlan {
-    pub fn decide(faults: &crate::faults::FaultControl) -> DeliveryPlan {
-        let dropped = faults.roll(Roll::WebhookDrop);
-        let copies = if faults.roll(Roll::WebhookDuplicate) {
-            2
-        } else {
-            1
-        };
-        let hold_back = faults
-            .roll(Roll::WebhookReorder)
-            .then(|| Duration::from_millis(faults.reorder_delay_ms()));
-        DeliveryPlan {
-            dropped,
-            copies,
-            hold_back,
-        }
-    }
-}
 
 /// Runs until the queue closes.
 pub(crate) async fn deliver_all(

@@ -34,19 +34,20 @@ mod people;
 pub mod rules;
 mod scenario;
 mod server;
+mod shared;
 mod synthetic;
 mod throttle;
 mod view;
 mod world;
 
 pub use faults::{FaultControl, Faults};
-pub use hooks::{DeliveryOutcome, WebhookDelivery};
 pub use people::{OauthApplication, People, UserInfo};
 pub use scenario::{
     BranchSpec, FileContains, JobFailure, MergeMethod, ProjectSpec, Scenario, TagSpec, Visibility,
     WebhookSettings,
 };
 pub use server::{RunningSimulator, SimulatorConfig, run_standalone};
+pub use shared::{DeliveryOutcome, WebhookDelivery};
 pub use throttle::ApiRateLimit;
 pub use view::{
     CommitInfo, HookInfo, JobInfo, MergeInfo, MergeRequestInfo, NoteInfo, PipelineInfo,

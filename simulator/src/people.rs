@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::scenario::Visibility;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::world::users::AccessLevel;
 
 /// An OAuth application's credentials, as GitLab shows them once after registering it.

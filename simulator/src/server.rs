@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpServer, web};
 use anyhow::Context;
-use tokio::sync::mpsc::{UnboundedSender, unbounded_channel};
+use tokio::sync::mpsc::unbounded_channel;
 use tokio::sync::oneshot;
 
-use crate::faults::FaultControl;
-use crate::hooks::{DeliveryPlan, WebhookDelivery, deliver_all};
+use crate::faults::{DeliveryPlan, FaultControl};
+use crate::hooks::deliver_all;
 use crate::people::People;
-use crate::scenario::{JobFailure, Scenario, WebhookSettings};
+use crate::scenario::{JobFailure, Scenario};
+use crate::shared::Shared;
 use crate::throttle::Throttle;
 use crate::view::WorldView;
 use crate::world::users::Users;
@@ -41,36 +42,6 @@ impl std::fmt::Debug for SimulatorConfig {
             .field("token", &"[redacted]")
             .field("projects", &self.scenario.projects.len())
             .finish()
-    }
-}
-
-/// State shared by the HTTP handlers, the ticker and the delivery task.
-pub(crate) struct Shared {
-    pub world: Mutex<World>,
-    pub token: String,
-    pub base_url: String,
-    pub faults: FaultControl,
-    pub webhook_settings: WebhookSettings,
-    pub deliveries: Mutex<Vec<WebhookDelivery>>,
-    /// Users, memberships and OAuth state (apart from the world: no webhooks come of them).
-    pub users: Mutex<Users>,
-    /// GitLab's authenticated API rate limit, when the scenario sets one.
-    pub throttle: Throttle,
-    hook_queue: UnboundedSender<(Delivery, DeliveryPlan)>,
-}
-
-impl Shared {
-    /// Runs `f` on the world, then queues the webhooks it caused (under the lock, so the
-    /// queue keeps the order in which things happened).
-    pub fn with_world<R>(&self, f: impl FnOnce(&mut World) -> R) -> R {
-        let mut world = self.world.lock().unwrap_or_else(|p| p.into_inner());
-        let result = f(&mut world);
-        for delivery in world.outbox.drain(..) {
-            let plan = DeliveryPlan::decide(&self.faults);
-            // The queue only closes when the simulator stops; nothing to deliver then.
-            let _ = self.hook_queue.send((delivery, plan));
-        }
-        result
     }
 }
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::hooks::{DeliveryOutcome, WebhookDelivery};
-use crate::server::Shared;
+use crate::shared::Shared;
+use crate::shared::{DeliveryOutcome, WebhookDelivery};
 use crate::world::{ApiRequestCounts, World};
 
 /// A project and its branches.

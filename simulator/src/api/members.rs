@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use super::{ApiRequest, Reply, number};
 use crate::error::ApiError;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::world::users::User;
 
 /// Answers a request made with an OAuth access token, or `None` when the bearer token is not

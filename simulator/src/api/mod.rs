@@ -23,7 +23,7 @@ use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::faults::Roll;
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::world::World;
 
 /// A request, decoded: method, path segments after `/api/v4`, and parameters from the query

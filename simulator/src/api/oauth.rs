@@ -12,7 +12,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use base64::Engine;
 use serde_json::json;
 
-use crate::server::Shared;
+use crate::shared::Shared;
 use crate::world::users::{TokenError, User};
 
 /// Registers the OAuth routes (outside `/api/v4`, as in GitLab's `config/routes.rb`).
