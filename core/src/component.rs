@@ -90,29 +90,56 @@ pub enum ComponentEvent {
     Errored { reason: String },
 }
 
-/// Work the worker must carry out after a transition. Each is idempotent on the forge side.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum ComponentCommand {
-    /// Ensure the webhook, check CI config and target branch, bump the podspec version with a
-    /// `[ci skip]` commit if needed, then find or open the merge request.
+/// What a component's state requires of the worker: the one place that says it. The worker
+/// carries out the duty of each state it finds, level-triggered, whatever event led there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
+    /// Prechecks (webhook, CI configuration, target branch), the podspec's version bump, then
+    /// find or open the merge request.
     Prepare,
-    /// Retry (or trigger) the merge request pipeline and set the merge request to merge when
-    /// the pipeline succeeds.
-    RequestMerge,
-    /// Create the version tag on the target branch.
-    CreateTag,
-    /// Create a pipeline for the version tag.
-    CreateTagPipeline,
+    /// Follow the merge request: once the dependencies are released, run its pipeline again and
+    /// merge it when the pipeline succeeds.
+    FollowMergeRequest,
+    /// Once the dependencies are released, tag the target branch.
+    Tag,
+    /// Create the version tag if it is missing, and follow the tag's pipeline.
+    FollowTag,
+    /// Take back what Convoy set at the forge (a merge request's auto-merge).
+    Withdraw,
+    /// Nothing until a person (or the release's analysis or deploy) moves it on.
+    Wait,
 }
 
-/// The outcome of one transition: the new state, what to do, and why (for the event log).
+/// The duty of a component in `state`.
+///
+/// ```
+/// use convoy_core::component::{duty, ComponentState, Duty};
+///
+/// assert_eq!(duty(ComponentState::Merged), Duty::Tag);
+/// assert_eq!(duty(ComponentState::Failed), Duty::Wait);
+/// ```
+pub fn duty(state: ComponentState) -> Duty {
+    match state {
+        ComponentState::Preparing => Duty::Prepare,
+        ComponentState::Pending => Duty::FollowMergeRequest,
+        ComponentState::Merged => Duty::Tag,
+        ComponentState::Deploying => Duty::FollowTag,
+        ComponentState::Canceled => Duty::Withdraw,
+        ComponentState::Created
+        | ComponentState::Analyzing
+        | ComponentState::Waiting
+        | ComponentState::Skipped
+        | ComponentState::Success
+        | ComponentState::Failed => Duty::Wait,
+    }
+}
+
+/// The outcome of one transition: the new state, and why (for the event log). What the new
+/// state requires of the worker is its [`duty`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ComponentTransition {
     /// The state after the event (may equal the state before).
     pub state: ComponentState,
-    /// What the worker must carry out, in order.
-    pub commands: Vec<ComponentCommand>,
     /// One sentence for the event log and the dashboard; `None` when the event says it all.
     pub reason: Option<String>,
     /// Why the owners must act now, if they must (see [`crate::notices`]).
@@ -122,14 +149,14 @@ pub struct ComponentTransition {
 /// Why a component whose merge request was closed stopped, and what a person does about it.
 const MERGE_REQUEST_CLOSED: &str = "merge request was closed without merging: reopen it and retry";
 
-/// Decides the next state and commands of a component release for one event.
+/// Decides the next state of a component release for one event.
 ///
 /// ```
-/// use convoy_core::component::{decide, ComponentCommand, ComponentEvent, ComponentState};
+/// use convoy_core::component::{decide, duty, ComponentEvent, ComponentState, Duty};
 ///
 /// let transition = decide(ComponentState::Merged, &ComponentEvent::DependenciesReleased).unwrap();
 /// assert_eq!(transition.state, ComponentState::Deploying);
-/// assert_eq!(transition.commands, [ComponentCommand::CreateTag]);
+/// assert_eq!(duty(transition.state), Duty::FollowTag);
 ///
 /// let refused = decide(ComponentState::Success, &ComponentEvent::Deploy).unwrap_err();
 /// assert_eq!(refused.to_string(), "cannot deploy while component is success");
@@ -138,7 +165,6 @@ pub fn decide(
     state: ComponentState,
     event: &ComponentEvent,
 ) -> Result<ComponentTransition, TransitionError> {
-    use ComponentCommand as Command;
     use ComponentEvent as Event;
     use ComponentState as State;
 
@@ -147,18 +173,14 @@ pub fn decide(
         (State::Created | State::Analyzing, Event::Analyzed) => moved(State::Waiting),
         // The version only matters before preparing bumps the podspec, or before a retry.
         (State::Waiting | State::Failed, Event::VersionChanged { .. }) => moved(state),
-        (State::Waiting, Event::Deploy) => acting(State::Preparing, Command::Prepare),
+        (State::Waiting, Event::Deploy) => moved(State::Preparing),
         (State::Preparing, Event::PreparedAlreadyMerged) => moved(State::Merged),
         (State::Preparing, Event::PreparedMergeRequestOpened { .. }) => moved(State::Pending),
         (State::Preparing, Event::PreparedNotReleasable { reason }) => {
             explained(State::Skipped, reason)
         }
-        (State::Pending, Event::DependenciesReleased) => {
-            acting(State::Pending, Command::RequestMerge)
-        }
-        (State::Merged, Event::DependenciesReleased) => {
-            acting(State::Deploying, Command::CreateTag)
-        }
+        (State::Pending, Event::DependenciesReleased) => moved(State::Pending),
+        (State::Merged, Event::DependenciesReleased) => moved(State::Deploying),
         // The owner pushes a fix; the new pipeline merges the MR and Convoy carries on.
         (State::Pending, Event::MergeRequestPipelineFailed { reason }) => {
             explained(State::Pending, reason)
@@ -174,9 +196,7 @@ pub fn decide(
             State::Failed,
             &format!("tag {tag} exists: change the version and retry"),
         ),
-        (State::Deploying, Event::TagPipelineMissing) => {
-            acting(State::Deploying, Command::CreateTagPipeline)
-        }
+        (State::Deploying, Event::TagPipelineMissing) => moved(State::Deploying),
         (State::Deploying, Event::TagPipelineSucceeded) => moved(State::Success),
         (State::Deploying, Event::TagPipelineFailed { reason }) => explained(State::Failed, reason),
         (_, Event::MarkedReleased { reason }) if can_be_marked_released(state) => {
@@ -184,7 +204,7 @@ pub fn decide(
         }
         // Preparing is idempotent (finds the MR, the merge, the bumped podspec), so every
         // failure starts again from there.
-        (State::Failed, Event::Retry) => acting(State::Preparing, Command::Prepare),
+        (State::Failed, Event::Retry) => moved(State::Preparing),
         (_, Event::Cancel) if can_be_canceled(state) => moved(State::Canceled),
         (
             State::Preparing | State::Pending | State::Merged | State::Deploying,
@@ -229,17 +249,8 @@ fn can_be_canceled(state: ComponentState) -> bool {
 fn moved(state: ComponentState) -> ComponentTransition {
     ComponentTransition {
         state,
-        commands: Vec::new(),
         reason: None,
         mention: None,
-    }
-}
-
-/// A transition that asks the worker to carry out one command.
-fn acting(state: ComponentState, command: ComponentCommand) -> ComponentTransition {
-    ComponentTransition {
-        commands: vec![command],
-        ..moved(state)
     }
 }
 

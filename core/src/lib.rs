@@ -2,8 +2,8 @@
 //! release and of its component releases, and the scheduler that says who may act now.
 //!
 //! Everything here is a pure function of its inputs, so it is tested without a runtime. The
-//! worker carries out the [`Command`]s that the machines return and feeds back what happened as
-//! events.
+//! worker carries out the duty of each state it finds (`component::duty`, `main_release::duty`)
+//! and feeds back what happened as events, which the machines' `decide` turns into states.
 
 pub mod actions;
 pub mod ci_config;
@@ -17,8 +17,8 @@ pub mod scheduler;
 pub mod validate;
 pub mod version;
 
-pub use component::{ComponentCommand, ComponentEvent, ComponentState};
-pub use main_release::{MainReleaseCommand, MainReleaseEvent, MainReleaseState};
+pub use component::{ComponentEvent, ComponentState};
+pub use main_release::{MainReleaseEvent, MainReleaseState};
 pub use plan::{PlanError, PlannedComponent, ReleasePlan};
 
 /// A machine's state by the one name it is stored, sent and shown under (its lowercase name,

@@ -58,42 +58,63 @@ pub enum MainReleaseEvent {
     Cancel,
 }
 
-/// Work the worker must carry out after a main release transition.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum MainReleaseCommand {
+/// What a main release's state requires of the worker: the one place that says it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Duty {
     /// Find the manifest, read the podspecs, build and store the plan.
     Analyze,
-    /// Rewrite the app's manifest from its template with the released versions pinned.
-    RewriteManifest,
-    /// Cancel every unfinished component.
-    CancelComponents,
+    /// Step every component that may act now; once all are released, rewrite the app's
+    /// manifest with the new versions pinned.
+    Deploy,
+    /// Withdraw what Convoy set at the forge for the canceled components.
+    Withdraw,
+    /// Nothing until a person acts.
+    Wait,
 }
 
-/// The outcome of one main release transition.
+/// The duty of a main release in `state`.
+///
+/// ```
+/// use convoy_core::main_release::{duty, Duty, MainReleaseState};
+///
+/// assert_eq!(duty(MainReleaseState::Analyzing), Duty::Analyze);
+/// assert_eq!(duty(MainReleaseState::Failed), Duty::Wait);
+/// ```
+pub fn duty(state: MainReleaseState) -> Duty {
+    match state {
+        MainReleaseState::Analyzing => Duty::Analyze,
+        MainReleaseState::Deploying => Duty::Deploy,
+        MainReleaseState::Canceled => Duty::Withdraw,
+        MainReleaseState::Created
+        | MainReleaseState::Waiting
+        | MainReleaseState::Success
+        | MainReleaseState::Failed => Duty::Wait,
+    }
+}
+
+/// The outcome of one main release transition: the new state, and why. What the new state
+/// requires of the worker is its [`duty`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MainReleaseTransition {
     /// The state after the event (may equal the state before).
     pub state: MainReleaseState,
-    /// What the worker must carry out, in order.
-    pub commands: Vec<MainReleaseCommand>,
     /// One sentence for the event log and the dashboard; `None` when the event says it all.
     pub reason: Option<String>,
 }
 
-/// Decides the next state and commands of a main release for one event.
+/// Decides the next state of a main release for one event.
 ///
-/// `Retry` moves a failed release back to deploying with no command: the caller retries the
+/// `Retry` moves a failed release back to deploying: the caller retries the
 /// failed components and, when every component is released, the worker rewrites the manifest
 /// again. A release that failed in analysis has no plan to go on with, so the caller refuses
 /// that retry before asking (the state alone cannot tell the two failures apart).
 ///
 /// ```
-/// use convoy_core::main_release::{decide, MainReleaseCommand, MainReleaseEvent, MainReleaseState};
+/// use convoy_core::main_release::{decide, duty, Duty, MainReleaseEvent, MainReleaseState};
 ///
 /// let started = decide(MainReleaseState::Created, &MainReleaseEvent::Start).unwrap();
 /// assert_eq!(started.state, MainReleaseState::Analyzing);
-/// assert_eq!(started.commands, [MainReleaseCommand::Analyze]);
+/// assert_eq!(duty(started.state), Duty::Analyze);
 ///
 /// let refused = decide(MainReleaseState::Success, &MainReleaseEvent::Cancel).unwrap_err();
 /// assert_eq!(refused.to_string(), "cannot cancel while release is success");
@@ -102,19 +123,16 @@ pub fn decide(
     state: MainReleaseState,
     event: &MainReleaseEvent,
 ) -> Result<MainReleaseTransition, TransitionError> {
-    use MainReleaseCommand as Command;
     use MainReleaseEvent as Event;
     use MainReleaseState as State;
 
     let transition = match (state, event) {
-        (State::Created, Event::Start) => acting(State::Analyzing, Command::Analyze),
+        (State::Created, Event::Start) => moved(State::Analyzing),
         (State::Analyzing, Event::Analyzed) => moved(State::Waiting),
         (State::Analyzing, Event::AnalysisFailed { reason }) => explained(State::Failed, reason),
         // Deploying one component at a time keeps the release deploying.
         (State::Waiting | State::Deploying, Event::Deploy) => moved(State::Deploying),
-        (State::Deploying, Event::AllComponentsReleased) => {
-            acting(State::Deploying, Command::RewriteManifest)
-        }
+        (State::Deploying, Event::AllComponentsReleased) => moved(State::Deploying),
         (State::Deploying, Event::ManifestRewritten) => moved(State::Success),
         (State::Deploying, Event::ManifestFailed { reason } | Event::Stalled { reason }) => {
             explained(State::Failed, reason)
@@ -123,7 +141,7 @@ pub fn decide(
         (
             State::Created | State::Analyzing | State::Waiting | State::Deploying | State::Failed,
             Event::Cancel,
-        ) => acting(State::Canceled, Command::CancelComponents),
+        ) => moved(State::Canceled),
         _ => return Err(refused(state, event)),
     };
     Ok(transition)
@@ -133,16 +151,7 @@ pub fn decide(
 fn moved(state: MainReleaseState) -> MainReleaseTransition {
     MainReleaseTransition {
         state,
-        commands: Vec::new(),
         reason: None,
-    }
-}
-
-/// A transition that asks the worker to carry out one command.
-fn acting(state: MainReleaseState, command: MainReleaseCommand) -> MainReleaseTransition {
-    MainReleaseTransition {
-        commands: vec![command],
-        ..moved(state)
     }
 }
 

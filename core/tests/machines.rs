@@ -2,11 +2,9 @@
 //! in the table gives exactly that transition, any other pair is refused in words.
 
 use convoy_core::TransitionError;
-use convoy_core::component::{
-    self, ComponentCommand, ComponentEvent, ComponentState, ComponentTransition,
-};
+use convoy_core::component::{self, ComponentEvent, ComponentState, ComponentTransition, Duty};
 use convoy_core::main_release::{
-    self, MainReleaseCommand, MainReleaseEvent, MainReleaseState, MainReleaseTransition,
+    self, Duty as MainDuty, MainReleaseEvent, MainReleaseState, MainReleaseTransition,
 };
 use convoy_core::notices::Mention;
 
@@ -118,170 +116,140 @@ fn component_event(words: &str) -> ComponentEvent {
 
 /// Every allowed (state, event) pair and its exact transition; the table the machine follows.
 fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)> {
-    use ComponentCommand as C;
     use ComponentState as S;
     // Every stop asks the owners to act (issue 11).
-    let to = |state: S, commands: &[C], reason: Option<&str>| ComponentTransition {
+    let to = |state: S, reason: Option<&str>| ComponentTransition {
         state,
-        commands: commands.to_vec(),
         reason: reason.map(str::to_string),
         mention: (state == S::Failed).then_some(Mention::Failed),
     };
     let closed = "merge request was closed without merging: reopen it and retry";
     let tag_exists = "tag 0.1.0 exists: change the version and retry";
     vec![
-        (S::Created, "start analysis", to(S::Analyzing, &[], None)),
-        (S::Created, "finish analysis", to(S::Waiting, &[], None)),
-        (S::Analyzing, "finish analysis", to(S::Waiting, &[], None)),
-        (S::Waiting, "change the version", to(S::Waiting, &[], None)),
-        (S::Failed, "change the version", to(S::Failed, &[], None)),
-        (S::Waiting, "deploy", to(S::Preparing, &[C::Prepare], None)),
+        (S::Created, "start analysis", to(S::Analyzing, None)),
+        (S::Created, "finish analysis", to(S::Waiting, None)),
+        (S::Analyzing, "finish analysis", to(S::Waiting, None)),
+        (S::Waiting, "change the version", to(S::Waiting, None)),
+        (S::Failed, "change the version", to(S::Failed, None)),
+        (S::Waiting, "deploy", to(S::Preparing, None)),
         (
             S::Preparing,
             "finish preparing an already merged branch",
-            to(S::Merged, &[], None),
+            to(S::Merged, None),
         ),
         (
             S::Preparing,
             "finish preparing a merge request",
-            to(S::Pending, &[], None),
+            to(S::Pending, None),
         ),
         (
             S::Preparing,
             "skip as not releasable",
-            to(S::Skipped, &[], Some(NOT_RELEASABLE)),
+            to(S::Skipped, Some(NOT_RELEASABLE)),
         ),
         (
             S::Pending,
             "act on released dependencies",
-            to(S::Pending, &[C::RequestMerge], None),
+            to(S::Pending, None),
         ),
         (
             S::Merged,
             "act on released dependencies",
-            to(S::Deploying, &[C::CreateTag], None),
+            to(S::Deploying, None),
         ),
         (
             S::Pending,
             "record a failed merge request pipeline",
             ComponentTransition {
                 mention: Some(Mention::PipelineFailed),
-                ..to(S::Pending, &[], Some(LINT_FAILED))
+                ..to(S::Pending, Some(LINT_FAILED))
             },
         ),
         (
             S::Preparing,
             "record a merged merge request",
-            to(S::Merged, &[], None),
+            to(S::Merged, None),
         ),
         (
             S::Pending,
             "record a merged merge request",
-            to(S::Merged, &[], None),
+            to(S::Merged, None),
         ),
         (
             S::Pending,
             "record a closed merge request",
-            to(S::Failed, &[], Some(closed)),
+            to(S::Failed, Some(closed)),
         ),
-        (
-            S::Deploying,
-            "record a created tag",
-            to(S::Deploying, &[], None),
-        ),
+        (S::Deploying, "record a created tag", to(S::Deploying, None)),
         (
             S::Deploying,
             "record an existing tag",
-            to(S::Failed, &[], Some(tag_exists)),
+            to(S::Failed, Some(tag_exists)),
         ),
         (
             S::Deploying,
             "create the tag pipeline",
-            to(S::Deploying, &[C::CreateTagPipeline], None),
+            to(S::Deploying, None),
         ),
         (
             S::Deploying,
             "record a successful tag pipeline",
-            to(S::Success, &[], None),
+            to(S::Success, None),
         ),
         (
             S::Deploying,
             "record a failed tag pipeline",
-            to(S::Failed, &[], Some(PUBLISH_FAILED)),
+            to(S::Failed, Some(PUBLISH_FAILED)),
         ),
         (
             S::Created,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
         (
             S::Analyzing,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
         (
             S::Waiting,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
         (
             S::Preparing,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
         (
             S::Pending,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
         (
             S::Skipped,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
-        (
-            S::Merged,
-            "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
-        ),
+        (S::Merged, "mark as released", to(S::Success, Some(BY_HAND))),
         (
             S::Deploying,
             "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
+            to(S::Success, Some(BY_HAND)),
         ),
-        (
-            S::Failed,
-            "mark as released",
-            to(S::Success, &[], Some(BY_HAND)),
-        ),
-        (S::Failed, "retry", to(S::Preparing, &[C::Prepare], None)),
-        (S::Created, "cancel", to(S::Canceled, &[], None)),
-        (S::Analyzing, "cancel", to(S::Canceled, &[], None)),
-        (S::Waiting, "cancel", to(S::Canceled, &[], None)),
-        (S::Preparing, "cancel", to(S::Canceled, &[], None)),
-        (S::Pending, "cancel", to(S::Canceled, &[], None)),
-        (S::Merged, "cancel", to(S::Canceled, &[], None)),
-        (S::Deploying, "cancel", to(S::Canceled, &[], None)),
-        (
-            S::Preparing,
-            "record an error",
-            to(S::Failed, &[], Some(NO_CI)),
-        ),
-        (
-            S::Pending,
-            "record an error",
-            to(S::Failed, &[], Some(NO_CI)),
-        ),
-        (
-            S::Merged,
-            "record an error",
-            to(S::Failed, &[], Some(NO_CI)),
-        ),
-        (
-            S::Deploying,
-            "record an error",
-            to(S::Failed, &[], Some(NO_CI)),
-        ),
+        (S::Failed, "mark as released", to(S::Success, Some(BY_HAND))),
+        (S::Failed, "retry", to(S::Preparing, None)),
+        (S::Created, "cancel", to(S::Canceled, None)),
+        (S::Analyzing, "cancel", to(S::Canceled, None)),
+        (S::Waiting, "cancel", to(S::Canceled, None)),
+        (S::Preparing, "cancel", to(S::Canceled, None)),
+        (S::Pending, "cancel", to(S::Canceled, None)),
+        (S::Merged, "cancel", to(S::Canceled, None)),
+        (S::Deploying, "cancel", to(S::Canceled, None)),
+        (S::Preparing, "record an error", to(S::Failed, Some(NO_CI))),
+        (S::Pending, "record an error", to(S::Failed, Some(NO_CI))),
+        (S::Merged, "record an error", to(S::Failed, Some(NO_CI))),
+        (S::Deploying, "record an error", to(S::Failed, Some(NO_CI))),
     ]
 }
 
@@ -371,7 +339,6 @@ fn an_existing_tag_fails_the_component_and_says_what_to_do() {
         transition.reason.as_deref(),
         Some("tag 2.3.0 exists: change the version and retry")
     );
-    assert!(transition.commands.is_empty());
 }
 
 #[test]
@@ -384,10 +351,29 @@ fn component_states_and_events_keep_their_wire_shape() {
         serde_json::to_string(&event).unwrap(),
         r#"{"kind":"tag_exists","tag":"0.1.0"}"#
     );
-    assert_eq!(
-        serde_json::to_string(&ComponentCommand::CreateTagPipeline).unwrap(),
-        r#"{"kind":"create_tag_pipeline"}"#
-    );
+}
+
+/// What each component state requires of the worker, for every state.
+#[test]
+fn every_component_state_has_its_duty() {
+    use ComponentState as S;
+    let table = [
+        (S::Created, Duty::Wait),
+        (S::Analyzing, Duty::Wait),
+        (S::Waiting, Duty::Wait),
+        (S::Preparing, Duty::Prepare),
+        (S::Pending, Duty::FollowMergeRequest),
+        (S::Skipped, Duty::Wait),
+        (S::Merged, Duty::Tag),
+        (S::Deploying, Duty::FollowTag),
+        (S::Success, Duty::Wait),
+        (S::Failed, Duty::Wait),
+        (S::Canceled, Duty::Withdraw),
+    ];
+    assert_eq!(table.map(|(state, _)| state), COMPONENT_STATES);
+    for (state, duty) in table {
+        assert_eq!(component::duty(state), duty, "{state:?}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -442,69 +428,43 @@ fn release_events() -> Vec<(&'static str, MainReleaseEvent)> {
 
 /// Every allowed (state, event) pair of a main release and its exact transition.
 fn release_table() -> Vec<(MainReleaseState, &'static str, MainReleaseTransition)> {
-    use MainReleaseCommand as C;
     use MainReleaseState as S;
-    let to = |state: S, commands: &[C], reason: Option<&str>| MainReleaseTransition {
+    let to = |state: S, reason: Option<&str>| MainReleaseTransition {
         state,
-        commands: commands.to_vec(),
         reason: reason.map(str::to_string),
     };
     vec![
-        (S::Created, "start", to(S::Analyzing, &[C::Analyze], None)),
-        (S::Analyzing, "finish analysis", to(S::Waiting, &[], None)),
+        (S::Created, "start", to(S::Analyzing, None)),
+        (S::Analyzing, "finish analysis", to(S::Waiting, None)),
         (
             S::Analyzing,
             "record a failed analysis",
-            to(S::Failed, &[], Some(NO_PODFILE)),
+            to(S::Failed, Some(NO_PODFILE)),
         ),
-        (S::Waiting, "deploy", to(S::Deploying, &[], None)),
-        (S::Deploying, "deploy", to(S::Deploying, &[], None)),
-        (
-            S::Deploying,
-            "rewrite the manifest",
-            to(S::Deploying, &[C::RewriteManifest], None),
-        ),
+        (S::Waiting, "deploy", to(S::Deploying, None)),
+        (S::Deploying, "deploy", to(S::Deploying, None)),
+        (S::Deploying, "rewrite the manifest", to(S::Deploying, None)),
         (
             S::Deploying,
             "record a rewritten manifest",
-            to(S::Success, &[], None),
+            to(S::Success, None),
         ),
         (
             S::Deploying,
             "record a failed manifest rewrite",
-            to(S::Failed, &[], Some(CONFLICT)),
+            to(S::Failed, Some(CONFLICT)),
         ),
         (
             S::Deploying,
             "record a stalled release",
-            to(S::Failed, &[], Some(STALLED)),
+            to(S::Failed, Some(STALLED)),
         ),
-        (S::Failed, "retry", to(S::Deploying, &[], None)),
-        (
-            S::Created,
-            "cancel",
-            to(S::Canceled, &[C::CancelComponents], None),
-        ),
-        (
-            S::Analyzing,
-            "cancel",
-            to(S::Canceled, &[C::CancelComponents], None),
-        ),
-        (
-            S::Waiting,
-            "cancel",
-            to(S::Canceled, &[C::CancelComponents], None),
-        ),
-        (
-            S::Deploying,
-            "cancel",
-            to(S::Canceled, &[C::CancelComponents], None),
-        ),
-        (
-            S::Failed,
-            "cancel",
-            to(S::Canceled, &[C::CancelComponents], None),
-        ),
+        (S::Failed, "retry", to(S::Deploying, None)),
+        (S::Created, "cancel", to(S::Canceled, None)),
+        (S::Analyzing, "cancel", to(S::Canceled, None)),
+        (S::Waiting, "cancel", to(S::Canceled, None)),
+        (S::Deploying, "cancel", to(S::Canceled, None)),
+        (S::Failed, "cancel", to(S::Canceled, None)),
     ]
 }
 
@@ -565,6 +525,25 @@ fn deploying_a_release_still_being_analyzed_is_refused_in_words() {
     );
 }
 
+/// What each main release state requires of the worker, for every state.
+#[test]
+fn every_release_state_has_its_duty() {
+    use MainReleaseState as S;
+    let table = [
+        (S::Created, MainDuty::Wait),
+        (S::Analyzing, MainDuty::Analyze),
+        (S::Waiting, MainDuty::Wait),
+        (S::Deploying, MainDuty::Deploy),
+        (S::Success, MainDuty::Wait),
+        (S::Failed, MainDuty::Wait),
+        (S::Canceled, MainDuty::Withdraw),
+    ];
+    assert_eq!(table.map(|(state, _)| state), RELEASE_STATES);
+    for (state, duty) in table {
+        assert_eq!(main_release::duty(state), duty, "{state:?}");
+    }
+}
+
 #[test]
 fn release_states_and_events_keep_their_wire_shape() {
     assert_eq!(wire_name(MainReleaseState::Waiting), "waiting");
@@ -574,10 +553,6 @@ fn release_states_and_events_keep_their_wire_shape() {
     assert_eq!(
         serde_json::to_string(&event).unwrap(),
         r#"{"kind":"stalled","reason":"B failed and blocks D"}"#
-    );
-    assert_eq!(
-        serde_json::to_string(&MainReleaseCommand::RewriteManifest).unwrap(),
-        r#"{"kind":"rewrite_manifest"}"#
     );
 }
 

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use convoy_core::component::ComponentEvent;
-use convoy_core::main_release::MainReleaseEvent;
+use convoy_core::component::{self, ComponentEvent, Duty};
+use convoy_core::main_release::{self, Duty as MainDuty, MainReleaseEvent};
 use convoy_core::scheduler::{self, ComponentStatus, Schedule, SchedulerOptions};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{Change, ComponentRelease, MainRelease};
@@ -160,19 +160,11 @@ async fn pass(ctx: &Context, release_id: i64) -> Result<(), StepError> {
     let Some(release) = ctx.store.main_release(release_id).await? else {
         return Ok(());
     };
-    let result = match release.state {
-        MainReleaseState::Analyzing => {
-            until_canceled(ctx, release.id, analyze::analyze(ctx, &release)).await
-        }
-        MainReleaseState::Deploying => {
-            until_canceled(ctx, release.id, deploy_pass(ctx, &release)).await
-        }
-        MainReleaseState::Canceled => withdraw_pass(ctx, &release).await,
-        // Nothing to do until a person acts.
-        MainReleaseState::Created
-        | MainReleaseState::Waiting
-        | MainReleaseState::Success
-        | MainReleaseState::Failed => Ok(()),
+    let result = match main_release::duty(release.state) {
+        MainDuty::Analyze => until_canceled(ctx, release.id, analyze::analyze(ctx, &release)).await,
+        MainDuty::Deploy => until_canceled(ctx, release.id, deploy_pass(ctx, &release)).await,
+        MainDuty::Withdraw => withdraw_pass(ctx, &release).await,
+        MainDuty::Wait => Ok(()),
     };
     match result {
         // A person changed the release meanwhile: the next pass acts on what they decided.
@@ -319,15 +311,16 @@ async fn step_component(
     component: &ComponentRelease,
     ready: bool,
 ) -> Result<(), StepError> {
-    let what = format!("{} {}", step_word(component.state), component.name);
+    let duty = component::duty(component.state);
+    let what = format!("{} {}", step_word(duty), component.name);
     let step = async {
-        match component.state {
-            ComponentState::Preparing => steps::prepare::prepare(ctx, component).await.map(Some),
-            ComponentState::Pending => steps::merge::pending(ctx, component, ready).await,
-            ComponentState::Merged => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
-            ComponentState::Deploying => steps::tag::deploying(ctx, component).await,
-            ComponentState::Canceled => steps::merge::withdraw(ctx, component).await.map(|()| None),
-            _ => Ok(None),
+        match duty {
+            Duty::Prepare => steps::prepare::prepare(ctx, component).await.map(Some),
+            Duty::FollowMergeRequest => steps::merge::pending(ctx, component, ready).await,
+            Duty::Tag => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
+            Duty::FollowTag => steps::tag::deploying(ctx, component).await,
+            Duty::Withdraw => steps::merge::withdraw(ctx, component).await.map(|()| None),
+            Duty::Wait => Ok(None),
         }
     };
     let outcome = failures::caught(&what, step).await;
@@ -496,15 +489,15 @@ fn stall_reason(components: &[ComponentRelease], schedule: &Schedule) -> String 
     format!("nothing more can move: {}", parts.join("; "))
 }
 
-/// What the step of a component in `state` does, for a sentence ("preparing CoreKit").
-fn step_word(state: ComponentState) -> &'static str {
-    match state {
-        ComponentState::Preparing => "preparing",
-        ComponentState::Pending => "following the merge request of",
-        ComponentState::Merged => "releasing",
-        ComponentState::Deploying => "tagging",
-        ComponentState::Canceled => "withdrawing",
-        _ => "stepping",
+/// What a component's step does, for a sentence ("preparing CoreKit").
+fn step_word(duty: Duty) -> &'static str {
+    match duty {
+        Duty::Prepare => "preparing",
+        Duty::FollowMergeRequest => "following the merge request of",
+        Duty::Tag => "releasing",
+        Duty::FollowTag => "tagging",
+        Duty::Withdraw => "withdrawing",
+        Duty::Wait => "looking at",
     }
 }
 
