@@ -57,7 +57,7 @@ pub enum ComponentEvent {
     /// The release manager asked to deploy this component.
     Deploy,
     /// Prechecks passed and the branch is already in the target branch (or is the target).
-    PreparedAlreadyMerged,
+    PreparedAlreadyMerged { branch: String, target: String },
     /// Prechecks passed and a merge request (new or found) is open.
     PreparedMergeRequestOpened { iid: u64 },
     /// The component cannot be released automatically (e.g. no publish stage).
@@ -66,8 +66,8 @@ pub enum ComponentEvent {
     DependenciesReleased,
     /// A merge request pipeline failed (the reason names the job and its log tail).
     MergeRequestPipelineFailed { reason: String },
-    /// The merge request was merged.
-    MergeRequestMerged,
+    /// The merge request was merged into `target`.
+    MergeRequestMerged { target: String },
     /// The merge request was closed without merging.
     MergeRequestClosed,
     /// The version tag was created (by Convoy, or found pointing at the merged commit).
@@ -174,30 +174,50 @@ pub fn decide(
         // The version only matters before preparing bumps the podspec, or before a retry.
         (State::Waiting | State::Failed, Event::VersionChanged { .. }) => moved(state),
         (State::Waiting, Event::Deploy) => moved(State::Preparing),
-        (State::Preparing, Event::PreparedAlreadyMerged) => moved(State::Merged),
-        (State::Preparing, Event::PreparedMergeRequestOpened { .. }) => moved(State::Pending),
+        (State::Preparing, Event::PreparedAlreadyMerged { branch, target }) => {
+            explained(State::Merged, &format!("{branch} is already in {target}"))
+        }
+        (State::Preparing, Event::PreparedMergeRequestOpened { iid }) => {
+            explained(State::Pending, &format!("merge request !{iid} is open"))
+        }
         (State::Preparing, Event::PreparedNotReleasable { reason }) => {
             explained(State::Skipped, reason)
         }
-        (State::Pending, Event::DependenciesReleased) => moved(State::Pending),
-        (State::Merged, Event::DependenciesReleased) => moved(State::Deploying),
+        (State::Pending, Event::DependenciesReleased) => explained(
+            State::Pending,
+            "dependencies released: pipeline retried, merges when it succeeds",
+        ),
+        (State::Merged, Event::DependenciesReleased) => explained(
+            State::Deploying,
+            "dependencies released: creating the version tag",
+        ),
         // The owner pushes a fix; the new pipeline merges the MR and Convoy carries on.
         (State::Pending, Event::MergeRequestPipelineFailed { reason }) => {
             explained(State::Pending, reason)
         }
         // The merge webhook can arrive before the preparing job reports the MR it opened.
-        (State::Preparing | State::Pending, Event::MergeRequestMerged) => moved(State::Merged),
+        (State::Preparing | State::Pending, Event::MergeRequestMerged { target }) => {
+            explained(State::Merged, &format!("merged into {target}"))
+        }
         (State::Pending, Event::MergeRequestClosed) => {
             explained(State::Failed, MERGE_REQUEST_CLOSED)
         }
-        (State::Deploying, Event::TagCreated { .. }) => moved(State::Deploying),
+        (State::Deploying, Event::TagCreated { tag }) => explained(
+            State::Deploying,
+            &format!("tag {tag} created: waiting for its pipeline"),
+        ),
         // Tags are never deleted: a person picks another version.
         (State::Deploying, Event::TagExists { tag }) => explained(
             State::Failed,
             &format!("tag {tag} exists: change the version and retry"),
         ),
-        (State::Deploying, Event::TagPipelineMissing) => moved(State::Deploying),
-        (State::Deploying, Event::TagPipelineSucceeded) => moved(State::Success),
+        (State::Deploying, Event::TagPipelineMissing) => explained(
+            State::Deploying,
+            "the tagged commit skips CI: tag pipeline created",
+        ),
+        (State::Deploying, Event::TagPipelineSucceeded) => {
+            explained(State::Success, "tag pipeline succeeded")
+        }
         (State::Deploying, Event::TagPipelineFailed { reason }) => explained(State::Failed, reason),
         (_, Event::MarkedReleased { reason }) if can_be_marked_released(state) => {
             explained(State::Success, reason)
@@ -227,6 +247,15 @@ fn asks_owners(to: ComponentState, event: &ComponentEvent) -> Option<Mention> {
         (_, ComponentEvent::MergeRequestPipelineFailed { .. }) => Some(Mention::PipelineFailed),
         _ => None,
     }
+}
+
+/// True when only a person can move the component on (retry, mark released): it failed, was
+/// skipped or canceled. What depends on it is blocked meanwhile.
+pub fn is_stopped(state: ComponentState) -> bool {
+    matches!(
+        state,
+        ComponentState::Failed | ComponentState::Skipped | ComponentState::Canceled
+    )
 }
 
 /// A person may mark anything released except what is released already or was canceled.
@@ -310,14 +339,14 @@ fn event_words(event: &ComponentEvent) -> &'static str {
         ComponentEvent::Analyzed => "finish analysis",
         ComponentEvent::VersionChanged { .. } => "change the version",
         ComponentEvent::Deploy => "deploy",
-        ComponentEvent::PreparedAlreadyMerged => "finish preparing an already merged branch",
+        ComponentEvent::PreparedAlreadyMerged { .. } => "finish preparing an already merged branch",
         ComponentEvent::PreparedMergeRequestOpened { .. } => "finish preparing a merge request",
         ComponentEvent::PreparedNotReleasable { .. } => "skip as not releasable",
         ComponentEvent::DependenciesReleased => "act on released dependencies",
         ComponentEvent::MergeRequestPipelineFailed { .. } => {
             "record a failed merge request pipeline"
         }
-        ComponentEvent::MergeRequestMerged => "record a merged merge request",
+        ComponentEvent::MergeRequestMerged { .. } => "record a merged merge request",
         ComponentEvent::MergeRequestClosed => "record a closed merge request",
         ComponentEvent::TagCreated { .. } => "record a created tag",
         ComponentEvent::TagExists { .. } => "record an existing tag",

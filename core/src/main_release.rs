@@ -133,7 +133,10 @@ pub fn decide(
         // Deploying one component at a time keeps the release deploying.
         (State::Waiting | State::Deploying, Event::Deploy) => moved(State::Deploying),
         (State::Deploying, Event::AllComponentsReleased) => moved(State::Deploying),
-        (State::Deploying, Event::ManifestRewritten) => moved(State::Success),
+        (State::Deploying, Event::ManifestRewritten) => explained(
+            State::Success,
+            "every component is released and the Podfile pins them",
+        ),
         (State::Deploying, Event::ManifestFailed { reason } | Event::Stalled { reason }) => {
             explained(State::Failed, reason)
         }

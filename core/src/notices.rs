@@ -248,7 +248,12 @@ mod tests {
     #[test]
     fn progress_and_the_end_only_move_the_status() {
         for (from, event) in [
-            (State::Pending, ComponentEvent::MergeRequestMerged),
+            (
+                State::Pending,
+                ComponentEvent::MergeRequestMerged {
+                    target: "main".to_owned(),
+                },
+            ),
             (State::Merged, ComponentEvent::DependenciesReleased),
             (State::Deploying, ComponentEvent::TagPipelineSucceeded),
             (State::Pending, ComponentEvent::Cancel),

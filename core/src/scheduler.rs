@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use fixedbitset::FixedBitSet;
 use serde::{Deserialize, Serialize};
 
-use crate::component::ComponentState;
+use crate::component::{self, ComponentState};
 use crate::plan::PlanGraph;
 
 /// What the scheduler knows of one component besides its state.
@@ -109,14 +109,6 @@ pub fn schedule(
     schedule
 }
 
-/// True when only a person can move the component on (retry, mark released).
-fn is_stopped(state: ComponentState) -> bool {
-    matches!(
-        state,
-        ComponentState::Failed | ComponentState::Skipped | ComponentState::Canceled
-    )
-}
-
 /// The plan's graph and the statuses by plan index, read once.
 struct View<'g, 'a> {
     graph: &'g PlanGraph<'a>,
@@ -138,7 +130,7 @@ impl<'g, 'a> View<'g, 'a> {
         for (i, status) in by_index.iter().enumerate() {
             let state = status.map_or(ComponentState::Created, |status| status.state);
             unreleased.set(i, state != ComponentState::Success);
-            stopped.set(i, is_stopped(state));
+            stopped.set(i, component::is_stopped(state));
         }
         View {
             graph,

@@ -47,7 +47,10 @@ fn component_events() -> Vec<(&'static str, ComponentEvent)> {
         ("deploy", E::Deploy),
         (
             "finish preparing an already merged branch",
-            E::PreparedAlreadyMerged,
+            E::PreparedAlreadyMerged {
+                branch: "release/0.1.0".to_string(),
+                target: "main".to_string(),
+            },
         ),
         (
             "finish preparing a merge request",
@@ -66,7 +69,12 @@ fn component_events() -> Vec<(&'static str, ComponentEvent)> {
                 reason: LINT_FAILED.to_string(),
             },
         ),
-        ("record a merged merge request", E::MergeRequestMerged),
+        (
+            "record a merged merge request",
+            E::MergeRequestMerged {
+                target: "main".to_string(),
+            },
+        ),
         ("record a closed merge request", E::MergeRequestClosed),
         (
             "record a created tag",
@@ -135,12 +143,12 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         (
             S::Preparing,
             "finish preparing an already merged branch",
-            to(S::Merged, None),
+            to(S::Merged, Some("release/0.1.0 is already in main")),
         ),
         (
             S::Preparing,
             "finish preparing a merge request",
-            to(S::Pending, None),
+            to(S::Pending, Some("merge request !7 is open")),
         ),
         (
             S::Preparing,
@@ -150,12 +158,18 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         (
             S::Pending,
             "act on released dependencies",
-            to(S::Pending, None),
+            to(
+                S::Pending,
+                Some("dependencies released: pipeline retried, merges when it succeeds"),
+            ),
         ),
         (
             S::Merged,
             "act on released dependencies",
-            to(S::Deploying, None),
+            to(
+                S::Deploying,
+                Some("dependencies released: creating the version tag"),
+            ),
         ),
         (
             S::Pending,
@@ -168,19 +182,26 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         (
             S::Preparing,
             "record a merged merge request",
-            to(S::Merged, None),
+            to(S::Merged, Some("merged into main")),
         ),
         (
             S::Pending,
             "record a merged merge request",
-            to(S::Merged, None),
+            to(S::Merged, Some("merged into main")),
         ),
         (
             S::Pending,
             "record a closed merge request",
             to(S::Failed, Some(closed)),
         ),
-        (S::Deploying, "record a created tag", to(S::Deploying, None)),
+        (
+            S::Deploying,
+            "record a created tag",
+            to(
+                S::Deploying,
+                Some("tag 0.1.0 created: waiting for its pipeline"),
+            ),
+        ),
         (
             S::Deploying,
             "record an existing tag",
@@ -189,12 +210,15 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         (
             S::Deploying,
             "create the tag pipeline",
-            to(S::Deploying, None),
+            to(
+                S::Deploying,
+                Some("the tagged commit skips CI: tag pipeline created"),
+            ),
         ),
         (
             S::Deploying,
             "record a successful tag pipeline",
-            to(S::Success, None),
+            to(S::Success, Some("tag pipeline succeeded")),
         ),
         (
             S::Deploying,
@@ -447,7 +471,10 @@ fn release_table() -> Vec<(MainReleaseState, &'static str, MainReleaseTransition
         (
             S::Deploying,
             "record a rewritten manifest",
-            to(S::Success, None),
+            to(
+                S::Success,
+                Some("every component is released and the Podfile pins them"),
+            ),
         ),
         (
             S::Deploying,

@@ -170,7 +170,9 @@ impl Run {
     /// (or fails).
     fn complete(&mut self, name: &str, fails: bool) {
         let event = match (self.state(name), fails) {
-            (ComponentState::Pending, false) => ComponentEvent::MergeRequestMerged,
+            (ComponentState::Pending, false) => ComponentEvent::MergeRequestMerged {
+                target: "main".to_owned(),
+            },
             (ComponentState::Pending, true) => ComponentEvent::MergeRequestClosed,
             (_, false) => ComponentEvent::TagPipelineSucceeded,
             (_, true) => ComponentEvent::TagPipelineFailed {

@@ -5,6 +5,7 @@
 //! Every state change is a compare-and-set that appends to the release event log and wakes the
 //! worker in the same transaction, so the state and its log never diverge.
 
+mod apply;
 mod audit;
 mod busy_components;
 mod component_wakes;

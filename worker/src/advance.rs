@@ -9,7 +9,7 @@ use convoy_core::component::{self, ComponentEvent, Duty};
 use convoy_core::main_release::{self, Duty as MainDuty, MainReleaseEvent};
 use convoy_core::scheduler::{self, ComponentStatus, Schedule, SchedulerOptions};
 use convoy_core::{ComponentState, MainReleaseState};
-use convoy_store::{Change, ComponentRelease, MainRelease};
+use convoy_store::{ComponentRelease, MainRelease};
 use futures::StreamExt;
 use tracing::Instrument;
 
@@ -357,19 +357,11 @@ pub(crate) async fn apply_component_event(
     event: &ComponentEvent,
 ) -> Result<(), StepError> {
     let transition = convoy_core::component::decide(component.state, event)?;
-    let change = Change {
-        actor: ACTOR.to_owned(),
-        reason: transition
-            .reason
-            .clone()
-            .or_else(|| describe(component, event)),
-        mention: transition.mention,
-    };
-    let applied = ctx
+    if !ctx
         .store
-        .transition_component(component.id, component.state, transition.state, &change)
-        .await?;
-    if !applied {
+        .apply_component(component, &transition, ACTOR)
+        .await?
+    {
         return Err(StepError::Superseded(format!(
             "component {} changed while Convoy was acting on it",
             component.name
@@ -383,39 +375,6 @@ pub(crate) async fn apply_component_event(
     Ok(())
 }
 
-/// What the worker did or is waiting for, when the machine's transition names no reason. It
-/// becomes the component's reason, so the dashboard says why it stands where it stands.
-fn describe(component: &ComponentRelease, event: &ComponentEvent) -> Option<String> {
-    let target = component
-        .target_branch
-        .as_deref()
-        .unwrap_or("the target branch");
-    let sentence = match (component.state, event) {
-        (_, ComponentEvent::PreparedAlreadyMerged) => {
-            format!("{} is already in {target}", component.branch)
-        }
-        (_, ComponentEvent::PreparedMergeRequestOpened { iid }) => {
-            format!("merge request !{iid} is open")
-        }
-        (ComponentState::Pending, ComponentEvent::DependenciesReleased) => {
-            "dependencies released: pipeline retried, merges when it succeeds".to_owned()
-        }
-        (ComponentState::Merged, ComponentEvent::DependenciesReleased) => {
-            format!("dependencies released: tagging {target}")
-        }
-        (_, ComponentEvent::MergeRequestMerged) => format!("merged into {target}"),
-        (_, ComponentEvent::TagCreated { tag }) => {
-            format!("tag {tag} created: waiting for its pipeline")
-        }
-        (_, ComponentEvent::TagPipelineMissing) => {
-            "the tagged commit skips CI: tag pipeline created".to_owned()
-        }
-        (_, ComponentEvent::TagPipelineSucceeded) => "tag pipeline succeeded".to_owned(),
-        _ => return None,
-    };
-    Some(sentence)
-}
-
 /// Decides a main release event with the core machine and records the transition.
 pub(crate) async fn apply_release_event(
     ctx: &Context,
@@ -423,22 +382,7 @@ pub(crate) async fn apply_release_event(
     event: &MainReleaseEvent,
 ) -> Result<(), StepError> {
     let transition = convoy_core::main_release::decide(release.state, event)?;
-    let reason = match event {
-        MainReleaseEvent::ManifestRewritten => {
-            Some("every component is released and the Podfile pins them".to_owned())
-        }
-        _ => transition.reason.clone(),
-    };
-    let change = Change {
-        actor: ACTOR.to_owned(),
-        reason,
-        mention: None,
-    };
-    let applied = ctx
-        .store
-        .transition_main_release(release.id, release.state, transition.state, &change)
-        .await?;
-    if !applied {
+    if !ctx.store.apply_release(release, &transition, ACTOR).await? {
         return Err(StepError::Superseded(format!(
             "release {} changed while Convoy was acting on it",
             release.id
@@ -466,12 +410,7 @@ async fn finish_if_done(ctx: &Context, release: &MainRelease) -> Result<(), Step
 fn stall_reason(components: &[ComponentRelease], schedule: &Schedule) -> String {
     let stopped: Vec<String> = components
         .iter()
-        .filter(|c| {
-            matches!(
-                c.state,
-                ComponentState::Failed | ComponentState::Skipped | ComponentState::Canceled
-            )
-        })
+        .filter(|c| component::is_stopped(c.state))
         .map(|c| match &c.reason {
             Some(reason) => format!("{} {} ({reason})", c.name, state_word(c.state)),
             None => format!("{} {}", c.name, state_word(c.state)),

@@ -17,7 +17,7 @@ use convoy_core::ComponentEvent;
 use convoy_core::actions::{self, ComponentAction, ComponentFacts, ReleaseAction};
 use convoy_core::component::{self, ComponentTransition};
 use convoy_core::main_release::MainReleaseTransition;
-use convoy_store::{Change, ComponentRelease, MainRelease, Store};
+use convoy_store::{ComponentRelease, MainRelease, Store};
 use convoy_store::{Job, Jobs};
 
 use crate::settings::ServerSettings;
@@ -169,19 +169,7 @@ pub(crate) async fn move_release(
     transition: MainReleaseTransition,
     actor: &str,
 ) -> Result<(), errors::ActionError> {
-    let change = Change {
-        actor: actor.to_string(),
-        reason: transition.reason,
-        mention: None,
-    };
-    if store
-        .transition_main_release(release.id, release.state, transition.state, &change)
-        .await?
-    {
-        Ok(())
-    } else {
-        Err(errors::ActionError::ChangedMeanwhile)
-    }
+    changed_meanwhile_unless(store.apply_release(release, &transition, actor).await?)
 }
 
 /// Records the component's transition (decided by the core) in the name of `actor`, if nobody
@@ -192,15 +180,12 @@ pub(crate) async fn move_component(
     transition: ComponentTransition,
     actor: &str,
 ) -> Result<(), errors::ActionError> {
-    let change = Change {
-        actor: actor.to_string(),
-        reason: transition.reason,
-        mention: transition.mention,
-    };
-    if store
-        .transition_component(component.id, component.state, transition.state, &change)
-        .await?
-    {
+    changed_meanwhile_unless(store.apply_component(component, &transition, actor).await?)
+}
+
+/// A lost compare-and-set, in the API's words.
+fn changed_meanwhile_unless(applied: bool) -> Result<(), errors::ActionError> {
+    if applied {
         Ok(())
     } else {
         Err(errors::ActionError::ChangedMeanwhile)

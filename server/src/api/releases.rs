@@ -113,25 +113,18 @@ pub async fn create_release(
     let app_ref = GitRef::parse("app_ref", &body.app_ref)?;
     let actor = who.actor();
 
-    let id = store
+    let release = store
         .create_main_release(&NewMainRelease {
             app_project: app_project.as_str().to_string(),
             app_ref: app_ref.as_str().to_string(),
             started_by: actor.clone(),
             require_review: body.require_review,
         })
-        .await?
-        .id;
-    let start = main_release::decide(MainReleaseState::Created, &MainReleaseEvent::Start)?;
-    let change = Change {
-        actor,
-        reason: start.reason,
-        mention: None,
-    };
-    // Nobody else knows this release yet, so the compare-and-set cannot lose.
-    store
-        .transition_main_release(id, MainReleaseState::Created, start.state, &change)
         .await?;
+    let id = release.id;
+    let start = main_release::decide(release.state, &MainReleaseEvent::Start)?;
+    // Nobody else knows this release yet, so the compare-and-set cannot lose.
+    store.apply_release(&release, &start, &actor).await?;
     nudge(jobs.get_ref(), Job::AdvanceRelease { release_id: id }).await;
 
     let detail = release_detail(&store, &settings.forge_web_url, id)

@@ -52,7 +52,9 @@ pub(crate) async fn pending(
 /// The event of a merge request that is no longer open.
 fn finished(mr: &MergeRequest) -> Option<ComponentEvent> {
     match mr.state {
-        MergeRequestState::Merged => Some(ComponentEvent::MergeRequestMerged),
+        MergeRequestState::Merged => Some(ComponentEvent::MergeRequestMerged {
+            target: mr.target_branch.clone(),
+        }),
         MergeRequestState::Closed => Some(ComponentEvent::MergeRequestClosed),
         MergeRequestState::Opened | MergeRequestState::Locked => None,
     }

@@ -82,7 +82,10 @@ pub(crate) async fn prepare(
             .is_merged(&c.project_path, &c.branch, &target)
             .await?
     {
-        return Ok(ComponentEvent::PreparedAlreadyMerged);
+        return Ok(ComponentEvent::PreparedAlreadyMerged {
+            branch: c.branch.clone(),
+            target,
+        });
     }
     let mr = open_merge_request(ctx, c, &target, &owners).await?;
     Ok(ComponentEvent::PreparedMergeRequestOpened { iid: mr.iid })
