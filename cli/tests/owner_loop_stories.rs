@@ -12,6 +12,7 @@ use std::time::Duration;
 use convoy_core::notices::parse_channel_rules;
 use convoy_core::owners::parse_owner_rules;
 use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
+use convoy_testkit::eventually;
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use support::receiver::{Received, Receiver};
 use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN, SlackMessage};
@@ -102,15 +103,6 @@ async fn configured_owners_are_assigned_the_merge_request_and_shown_on_the_relea
     assert!(page.contains("no owner"), "{page}");
 }
 
-/// Waits until `done` holds, or [`PATIENCE`] has passed (the assertion after it says what
-/// was expected).
-async fn eventually(done: impl Fn() -> bool) {
-    let deadline = std::time::Instant::now() + PATIENCE;
-    while !done() && std::time::Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
-
 /// Convoy's own notes on the only merge request of `project`: (status notes, mentions).
 fn convoy_notes(world: &WorldView, project: &str) -> (Vec<NoteInfo>, Vec<NoteInfo>) {
     let Some(mr) = world.merge_requests(project).into_iter().next() else {
@@ -146,7 +138,7 @@ async fn assert_one_chat_message_saying_success(slack: &FakeSlack) -> SlackMessa
                 .iter()
                 .all(|(name, _)| top[0].text.contains(&format!("{name} 0.1.0")))
     };
-    eventually(|| says_success(&slack.messages())).await;
+    eventually(PATIENCE, || says_success(&slack.messages())).await;
     let messages = slack.messages();
     assert!(
         says_success(&messages),
@@ -270,7 +262,7 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
             .filter(|m| m.thread_ts.is_some())
             .collect()
     };
-    eventually(|| !replies(slack.messages()).is_empty()).await;
+    eventually(PATIENCE, || !replies(slack.messages()).is_empty()).await;
     let reply = replies(slack.messages())
         .pop()
         .expect("a reply in the thread");
@@ -408,7 +400,7 @@ async fn every_state_change_reaches_a_webhook_signed_and_under_a_stable_id() {
                 .any(|r| r.accepted && r.event_id.as_deref() == Some(id))
         })
     };
-    eventually(|| all_accepted(&receiver.received())).await;
+    eventually(PATIENCE, || all_accepted(&receiver.received())).await;
     let received = receiver.received();
     assert!(all_accepted(&received), "{changes:?}\n{received:#?}");
 
@@ -476,7 +468,7 @@ async fn an_app_told_to_use_only_webhooks_gets_no_notes_and_no_chat() {
                 && r.body.contains("\"to_state\":\"success\"")
         })
     };
-    eventually(|| ended(&receiver.received())).await;
+    eventually(PATIENCE, || ended(&receiver.received())).await;
     assert!(
         ended(&receiver.received()),
         "the webhook got the release's end"

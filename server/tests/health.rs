@@ -3,21 +3,11 @@
 use std::sync::Arc;
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use async_trait::async_trait;
 use convoy_server::{Application, ServerSettings};
 use convoy_store::Store;
-use convoy_store::{Job, Jobs};
+use convoy_testkit::{RecordingJobs, TestDatabase};
 use secrecy::SecretString;
 use serde_json::Value;
-
-struct NoJobs;
-
-#[async_trait]
-impl Jobs for NoJobs {
-    async fn push(&self, _job: Job) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
 
 /// A stand-in for GitLab: `/api/v4/version` answers 401 without a token, as GitLab does.
 fn fake_gitlab() -> String {
@@ -51,14 +41,12 @@ fn closed_port_url() -> String {
 struct Served {
     address: String,
     store: Store,
-    database_url: String,
-    _dir: tempfile::TempDir,
+    database: TestDatabase,
 }
 
 async fn serve(forge_web_url: String) -> Served {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("convoy.db").display());
-    let store = Store::connect(&database_url).await.unwrap();
+    let database = TestDatabase::sqlite();
+    let store = database.store().await;
     let settings = ServerSettings {
         listen: "127.0.0.1:0".parse().unwrap(),
         webhook_secret: SecretString::from("secret"),
@@ -69,7 +57,7 @@ async fn serve(forge_web_url: String) -> Served {
             ..convoy_server::AuthSettings::default()
         },
     };
-    let app = Application::build(settings, store.clone(), Arc::new(NoJobs))
+    let app = Application::build(settings, store.clone(), Arc::new(RecordingJobs::default()))
         .await
         .unwrap();
     let address = format!("http://127.0.0.1:{}", app.port());
@@ -77,8 +65,7 @@ async fn serve(forge_web_url: String) -> Served {
     Served {
         address,
         store,
-        database_url,
-        _dir: dir,
+        database,
     }
 }
 
@@ -128,7 +115,7 @@ async fn not_ready_with_the_reason_when_gitlab_cannot_be_reached() {
 #[tokio::test]
 async fn not_ready_when_a_migration_was_not_applied() {
     let app = serve(fake_gitlab()).await;
-    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database_url)
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&app.database.url)
         .await
         .unwrap();
     sqlx::query("DELETE FROM convoy_migrations WHERE version = 1")
@@ -159,13 +146,12 @@ async fn not_ready_when_the_database_does_not_answer() {
 
 #[tokio::test]
 async fn a_process_without_the_api_serves_health_ready_and_metrics_on_its_probe_port() {
-    let dir = tempfile::tempdir().unwrap();
-    let database_url = format!("sqlite://{}", dir.path().join("convoy.db").display());
-    let store = Store::connect(&database_url).await.unwrap();
+    let database = TestDatabase::sqlite();
+    let store = database.store().await;
     let (port, server) = convoy_server::health::serve_probes(
         "127.0.0.1:0".parse().unwrap(),
         store,
-        Arc::new(NoJobs),
+        Arc::new(RecordingJobs::default()),
         fake_gitlab(),
     )
     .unwrap();

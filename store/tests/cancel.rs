@@ -6,7 +6,8 @@ mod support;
 
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{Change, ComponentRelease, Store};
-use support::{TestDb, abcd_plan, new_release};
+use convoy_testkit::abcd_plan;
+use support::{TestDb, new_release};
 
 on_both_databases!(
     a_cancel_moves_the_release_and_every_unfinished_component_at_once,

@@ -8,8 +8,9 @@ use convoy_store::{
     Change, Channels, MergeRequestRecord, NewDelivery, NewEvent, PipelineKind, PipelineRecord,
     Store, StoreError, TagRecord,
 };
+use convoy_testkit::{abcd_plan, planned};
 use sqlx::Connection;
-use support::{Backend, TestDb, abcd_plan, new_release, planned, release_of};
+use support::{Backend, TestDb, new_release, release_of};
 
 on_both_databases!(
     connecting_again_finds_the_schema_up_to_date,
@@ -511,8 +512,8 @@ async fn saving_a_plan_stores_it_in_order_with_its_edges(db: &TestDb) {
     assert_eq!(b.default_version.as_deref(), Some("0.1.0"));
     assert_eq!(b.podspec_version.as_deref(), Some("0.0.9"));
     assert_eq!(b.podspec_path.as_deref(), Some("B.podspec"));
-    assert_eq!(b.project_path, "pods/b");
-    assert_eq!(b.git_url, "git@gitlab.example.com:pods/b.git");
+    assert_eq!(b.project_path, "ios/b");
+    assert_eq!(b.git_url, "https://gitlab.test/ios/b.git");
     assert_eq!(b.branch, "release/0.1.0");
     assert_eq!(
         (b.reviewed, b.acted, b.target_branch.clone()),
@@ -829,12 +830,12 @@ async fn components_of_active_releases_are_found_by_project(db: &TestDb) {
         .await
         .unwrap();
 
-    let found = store.active_components_for_project("pods/b").await.unwrap();
+    let found = store.active_components_for_project("ios/b").await.unwrap();
 
     assert_eq!(found, vec![active[1].clone()]);
     assert_eq!(found[0].release_id, active_id);
     assert_eq!(
-        store.active_components_for_project("pods/x").await.unwrap(),
+        store.active_components_for_project("ios/x").await.unwrap(),
         vec![]
     );
 }
@@ -845,12 +846,12 @@ async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {
     let a = components[0].id;
     assert_eq!(store.merge_request_of(a).await.unwrap(), None);
     let mut mr = MergeRequestRecord {
-        project_path: "pods/a".to_string(),
+        project_path: "ios/a".to_string(),
         iid: 7,
         source_branch: "release/0.1.0".to_string(),
         target_branch: "main".to_string(),
         state: "opened".to_string(),
-        web_url: "https://gitlab.example.com/pods/a/-/merge_requests/7".to_string(),
+        web_url: "https://gitlab.example.com/ios/a/-/merge_requests/7".to_string(),
         auto_merge: false,
     };
 
@@ -959,9 +960,9 @@ async fn expected_pipeline_time_averages_successful_tag_pipelines(db: &TestDb) {
         store.record_pipeline(a, &record).await.unwrap();
     }
 
-    // Only pods/a has finished tag pipelines; pods/b is in the release but has none.
+    // Only ios/a has finished tag pipelines; ios/b is in the release but has none.
     let expected = store.expected_pipeline_seconds(release).await.unwrap();
-    assert_eq!(expected, [("pods/a".to_string(), 150)].into());
+    assert_eq!(expected, [("ios/a".to_string(), 150)].into());
 }
 
 async fn the_event_log_reads_in_the_order_things_happened(db: &TestDb) {
@@ -1256,7 +1257,7 @@ async fn a_duplicate_delivery_is_recorded_once(db: &TestDb) {
     let stored = store.delivery(id).await.unwrap().unwrap();
     assert_eq!(stored.idempotency_key, "uuid-1");
     assert_eq!(stored.event_name, "Pipeline Hook");
-    assert_eq!(stored.project_path.as_deref(), Some("pods/a"));
+    assert_eq!(stored.project_path.as_deref(), Some("ios/a"));
     assert_eq!(stored.payload, r#"{"object_kind":"pipeline"}"#);
     assert_eq!((stored.processed_at, stored.outcome), (None, None));
 }
@@ -1700,13 +1701,13 @@ async fn planned_release(store: &Store) -> (i64, Vec<convoy_store::ComponentRele
 
 fn pipeline(id: u64, kind: PipelineKind, status: &str) -> PipelineRecord {
     PipelineRecord {
-        project_path: "pods/a".to_string(),
+        project_path: "ios/a".to_string(),
         pipeline_id: id,
         kind,
         git_ref: "release/0.1.0".to_string(),
         sha: "0123abcd".to_string(),
         status: status.to_string(),
-        web_url: format!("https://gitlab.example.com/pods/a/-/pipelines/{id}"),
+        web_url: format!("https://gitlab.example.com/ios/a/-/pipelines/{id}"),
         failed_job: None,
         failure_log: None,
         duration: None,
@@ -1715,7 +1716,7 @@ fn pipeline(id: u64, kind: PipelineKind, status: &str) -> PipelineRecord {
 
 fn tag(name: &str) -> TagRecord {
     TagRecord {
-        project_path: "pods/a".to_string(),
+        project_path: "ios/a".to_string(),
         name: name.to_string(),
         sha: "0123abcd".to_string(),
     }
@@ -1735,7 +1736,7 @@ fn new_delivery(key: &str) -> NewDelivery {
     NewDelivery {
         idempotency_key: key.to_string(),
         event_name: "Pipeline Hook".to_string(),
-        project_path: Some("pods/a".to_string()),
+        project_path: Some("ios/a".to_string()),
         payload: r#"{"object_kind":"pipeline"}"#.to_string(),
     }
 }

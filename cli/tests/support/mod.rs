@@ -38,9 +38,9 @@ use convoy::wiring::{self, Storage, WorkerHandle, WorkerOptions};
 use convoy_core::notices::ChannelRule;
 use convoy_core::owners::OwnerRule;
 use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
+use convoy_testkit::TestDatabase;
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use secrecy::SecretString;
-use sqlx::Connection;
 
 pub const APP: &str = "mobile/app";
 pub const APP_REF: &str = "release/2.0.0";
@@ -58,11 +58,8 @@ const BOOTSTRAP_TOKEN: &str = "test-bootstrap-token";
 /// How the event log names the stories' human actions (the bootstrap admin token).
 pub const ACTOR: &str = "bootstrap admin token";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Database {
-    Sqlite,
-    Postgres,
-}
+/// Which database a story runs on (the test kit makes a fresh one).
+pub use convoy_testkit::Backend as Database;
 
 /// The demo scenario with short pipelines, so a release takes seconds.
 pub fn fast_demo() -> Scenario {
@@ -82,7 +79,9 @@ pub struct TestConvoy {
     chat: Option<ChatSettings>,
     webhooks: Option<WebhookSettings>,
     notify_rules: Vec<ChannelRule>,
+    /// Holds the worker processes' logs.
     _dir: tempfile::TempDir,
+    database: TestDatabase,
 }
 
 /// Options of one test's Convoy.
@@ -123,13 +122,8 @@ impl Default for Options {
 
 pub async fn spawn_convoy(options: Options) -> TestConvoy {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let database_url = match options.database {
-        Database::Sqlite => format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("convoy.db").display()
-        ),
-        Database::Postgres => fresh_postgres_database().await,
-    };
+    let database = TestDatabase::new(options.database).await;
+    let database_url = database.url.clone();
     let config = SimulatorConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         token: TOKEN.to_owned(),
@@ -190,6 +184,7 @@ pub async fn spawn_convoy(options: Options) -> TestConvoy {
         webhooks: options.webhooks,
         notify_rules: options.notify_rules,
         _dir: dir,
+        database,
     }
 }
 
@@ -227,22 +222,7 @@ fn spawn_worker(
 impl TestConvoy {
     /// Drops this test's PostgreSQL database (a failed test leaves it, to look at).
     pub async fn remove_postgres_database(&self) {
-        let Some(name) = self
-            .database_url
-            .strip_prefix("postgres")
-            .and_then(|_| self.database_url.rsplit('/').next())
-        else {
-            return;
-        };
-        let mut admin = sqlx::PgConnection::connect(&postgres_admin_url())
-            .await
-            .expect("PostgreSQL is reachable");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
-        )))
-        .execute(&mut admin)
-        .await
-        .expect("the test database is dropped");
+        self.database.remove().await;
     }
 
     /// Kills the worker wherever it is (like a crashed process) and starts a new one.
@@ -553,29 +533,4 @@ pub fn entered(events: &[EventView], component: &str, state: &str) -> i64 {
         })
         .unwrap_or_else(|| panic!("{component} entered {state}"))
         .id
-}
-
-fn postgres_admin_url() -> String {
-    std::env::var("CONVOY_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
-}
-
-async fn fresh_postgres_database() -> String {
-    let admin_url = postgres_admin_url();
-    let mut admin = sqlx::PgConnection::connect(&admin_url)
-        .await
-        .unwrap_or_else(|e| {
-            panic!(
-                "PostgreSQL must run at {admin_url} for this test (bash .ci/setup starts it): {e}"
-            )
-        });
-    let name = format!("convoy_it_{}", uuid::Uuid::new_v4().simple());
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut admin)
-        .await
-        .expect("create database");
-    match admin_url.rsplit_once('/') {
-        Some((base, _)) => format!("{base}/{name}"),
-        None => panic!("CONVOY_TEST_POSTGRES_URL must end with /DATABASE"),
-    }
 }

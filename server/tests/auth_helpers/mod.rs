@@ -8,12 +8,11 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_trait::async_trait;
 use convoy_core::{MainReleaseState, PlannedComponent, ReleasePlan};
 use convoy_server::{Application, AuthSettings, ServerSettings, SignInSettings};
 use convoy_simulator::{AccessLevel, RunningSimulator, Scenario, SimulatorConfig, UserSpec};
 use convoy_store::{Change, NewMainRelease, Store};
-use convoy_store::{Job, Jobs};
+use convoy_testkit::RecordingJobs;
 use secrecy::SecretString;
 use serde_json::Value;
 
@@ -21,26 +20,6 @@ pub const SERVICE_TOKEN: &str = "service-token";
 pub const APP: &str = "mobile/app";
 /// The GitLab group whose Maintainers are release managers (`CONVOY_RELEASE_MANAGER_GROUPS`).
 pub const RELEASE_MANAGERS: &str = "mobile/release-managers";
-
-/// Counts nudges: a refused request must push none.
-#[derive(Default)]
-pub struct RecordingJobs {
-    pushed: Mutex<Vec<Job>>,
-}
-
-impl RecordingJobs {
-    pub fn count(&self) -> usize {
-        self.pushed.lock().unwrap().len()
-    }
-}
-
-#[async_trait]
-impl Jobs for RecordingJobs {
-    async fn push(&self, job: Job) -> anyhow::Result<()> {
-        self.pushed.lock().unwrap().push(job);
-        Ok(())
-    }
-}
 
 pub struct TrustApp {
     pub address: String,

@@ -9,32 +9,21 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{App, HttpServer, web};
-use async_trait::async_trait;
-use convoy_core::{ComponentState, PlannedComponent, ReleasePlan};
+use convoy_core::{ComponentState, ReleasePlan};
 use convoy_server::live::LiveHub;
 use convoy_server::{Application, ServerSettings};
 use convoy_store::{Change, NewMainRelease, Store};
-use convoy_store::{Job, Jobs};
+use convoy_testkit::{RecordingJobs, TestDatabase, planned};
 use secrecy::SecretString;
 
 pub const FORGE_WEB_URL: &str = "http://forge.test";
-
-/// The dashboard never pushes jobs; the API may, and nothing runs them here.
-struct NoJobs;
-
-#[async_trait]
-impl Jobs for NoJobs {
-    async fn push(&self, _job: Job) -> anyhow::Result<()> {
-        Ok(())
-    }
-}
 
 pub struct TestDashboard {
     /// `http://127.0.0.1:PORT`
     pub address: String,
     pub store: Store,
     pub client: reqwest::Client,
-    _database_dir: tempfile::TempDir,
+    _database: TestDatabase,
 }
 
 impl TestDashboard {
@@ -52,14 +41,9 @@ impl TestDashboard {
     }
 }
 
-async fn open_store() -> (Store, tempfile::TempDir) {
-    let database_dir = tempfile::tempdir().expect("a temporary directory");
-    let url = format!(
-        "sqlite://{}",
-        database_dir.path().join("convoy.db").display()
-    );
-    let store = Store::connect(&url).await.expect("the test database opens");
-    (store, database_dir)
+async fn open_store() -> (Store, TestDatabase) {
+    let database = TestDatabase::sqlite();
+    (database.store().await, database)
 }
 
 fn settings() -> ServerSettings {
@@ -77,17 +61,21 @@ fn settings() -> ServerSettings {
 
 /// The whole server, as `convoy serve` runs it.
 pub async fn spawn_dashboard() -> TestDashboard {
-    let (store, database_dir) = open_store().await;
-    let application = Application::build(settings(), store.clone(), Arc::new(NoJobs))
-        .await
-        .expect("the application builds");
+    let (store, database) = open_store().await;
+    let application = Application::build(
+        settings(),
+        store.clone(),
+        Arc::new(RecordingJobs::default()),
+    )
+    .await
+    .expect("the application builds");
     let address = format!("http://127.0.0.1:{}", application.port());
     tokio::spawn(application.run_until_stopped());
     TestDashboard {
         address,
         store,
         client: reqwest::Client::new(),
-        _database_dir: database_dir,
+        _database: database,
     }
 }
 
@@ -99,7 +87,7 @@ pub async fn spawn_dashboard_with_hub_capacity(capacity: usize) -> TestDashboard
 /// Only the dashboard's routes, with a live hub whose channel holds `capacity` events and that
 /// reads the log every `safety_poll` when no commit wakes it.
 pub async fn spawn_dashboard_with_hub(capacity: usize, safety_poll: Duration) -> TestDashboard {
-    let (store, database_dir) = open_store().await;
+    let (store, database) = open_store().await;
     let hub = web::Data::new(LiveHub::start_with(store.clone(), capacity, safety_poll));
     let data = web::Data::new(store.clone());
     let settings = web::Data::new(settings());
@@ -127,21 +115,7 @@ pub async fn spawn_dashboard_with_hub(capacity: usize, safety_poll: Duration) ->
         address: format!("http://127.0.0.1:{port}"),
         store,
         client: reqwest::Client::new(),
-        _database_dir: database_dir,
-    }
-}
-
-fn planned(name: &str, dependencies: &[&str]) -> PlannedComponent {
-    let slug = name.to_lowercase();
-    PlannedComponent {
-        name: name.to_string(),
-        git_url: format!("https://gitlab.test/ios/{slug}.git"),
-        branch: "release/0.1.0".to_string(),
-        project_path: format!("ios/{slug}"),
-        podspec_path: format!("{name}.podspec"),
-        podspec_version: Some("0.0.9".to_string()),
-        default_version: "0.1.0".to_string(),
-        dependencies: dependencies.iter().map(|d| d.to_string()).collect(),
+        _database: database,
     }
 }
 
