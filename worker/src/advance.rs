@@ -15,10 +15,7 @@ use tracing::Instrument;
 
 use crate::context::Context;
 use crate::error::StepError;
-use crate::{analyze, failures, manifest, steps};
-
-/// Who the event log names for what the worker does.
-pub(crate) const ACTOR: &str = "convoy";
+use crate::{analyze, failures, manifest, record, steps};
 
 /// A pass that still changes something after this many rounds is left to the next wake.
 const MAX_PASSES: usize = 25;
@@ -269,7 +266,7 @@ async fn withdraw_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepE
             continue;
         };
         if component.state == ComponentState::Canceled {
-            steps::merge::withdraw(ctx, &component).await?;
+            steps::withdraw::withdraw(ctx, &component).await?;
         }
         ctx.store.settle_component_wake(component.id, seen).await?;
     }
@@ -316,10 +313,14 @@ async fn step_component(
     let step = async {
         match duty {
             Duty::Prepare => steps::prepare::prepare(ctx, component).await.map(Some),
-            Duty::FollowMergeRequest => steps::merge::pending(ctx, component, ready).await,
+            Duty::FollowMergeRequest => {
+                steps::follow_merge_request::follow_merge_request(ctx, component, ready).await
+            }
             Duty::Tag => Ok(ready.then_some(ComponentEvent::DependenciesReleased)),
-            Duty::FollowTag => steps::tag::deploying(ctx, component).await,
-            Duty::Withdraw => steps::merge::withdraw(ctx, component).await.map(|()| None),
+            Duty::FollowTag => steps::follow_tag::follow_tag(ctx, component).await,
+            Duty::Withdraw => steps::withdraw::withdraw(ctx, component)
+                .await
+                .map(|()| None),
             Duty::Wait => Ok(None),
         }
     };
@@ -347,48 +348,7 @@ async fn step_component(
         }
     };
     ctx.failures.clear(component.id);
-    apply_component_event(ctx, component, &event).await
-}
-
-/// Decides a component event with the core machine and records the transition.
-pub(crate) async fn apply_component_event(
-    ctx: &Context,
-    component: &ComponentRelease,
-    event: &ComponentEvent,
-) -> Result<(), StepError> {
-    let transition = convoy_core::component::decide(component.state, event)?;
-    if !ctx
-        .store
-        .apply_component(component, &transition, ACTOR)
-        .await?
-    {
-        return Err(StepError::Superseded(format!(
-            "component {} changed while Convoy was acting on it",
-            component.name
-        )));
-    }
-    tracing::info!(from = ?component.state, to = ?transition.state, "component moved");
-    if transition.state == ComponentState::Deploying {
-        // Its next step (create the tag, find the tag's pipeline) needs no news from GitLab.
-        ctx.store.request_component_wake(component.id).await?;
-    }
-    Ok(())
-}
-
-/// Decides a main release event with the core machine and records the transition.
-pub(crate) async fn apply_release_event(
-    ctx: &Context,
-    release: &MainRelease,
-    event: &MainReleaseEvent,
-) -> Result<(), StepError> {
-    let transition = convoy_core::main_release::decide(release.state, event)?;
-    if !ctx.store.apply_release(release, &transition, ACTOR).await? {
-        return Err(StepError::Superseded(format!(
-            "release {} changed while Convoy was acting on it",
-            release.id
-        )));
-    }
-    Ok(())
+    record::component_event(ctx, component, &event).await
 }
 
 /// Ends the release when every component is released (after pinning them in the manifest), or
@@ -397,11 +357,11 @@ async fn finish_if_done(ctx: &Context, release: &MainRelease) -> Result<(), Step
     let schedule = current_schedule(ctx, release).await?;
     if schedule.all_released {
         let event = manifest::rewrite_manifest(ctx, release).await?;
-        return apply_release_event(ctx, release, &event).await;
+        return record::release_event(ctx, release, &event).await;
     }
     if schedule.stalled {
         let reason = stall_reason(&ctx.store.components(release.id).await?, &schedule);
-        return apply_release_event(ctx, release, &MainReleaseEvent::Stalled { reason }).await;
+        return record::release_event(ctx, release, &MainReleaseEvent::Stalled { reason }).await;
     }
     Ok(())
 }

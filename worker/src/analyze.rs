@@ -11,9 +11,9 @@ use convoy_forge::{FileContent, ForgeError};
 use convoy_store::{Change, MainRelease, NewEvent};
 use futures::{StreamExt, TryStreamExt};
 
-use crate::advance::{ACTOR, apply_release_event};
 use crate::context::Context;
 use crate::error::StepError;
+use crate::record::{self, ACTOR};
 
 /// The release's reason once its plan is stored.
 pub(crate) const PLAN_READY: &str = "plan ready: review the versions, then deploy";
@@ -32,7 +32,7 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
             }
             if let Some(reason) = component_released_elsewhere(ctx, release.id, &plan).await? {
                 let failed = MainReleaseEvent::AnalysisFailed { reason };
-                return apply_release_event(ctx, release, &failed).await;
+                return record::release_event(ctx, release, &failed).await;
             }
             // Recorded only once the plan stands, so a retried analysis does not repeat them.
             for warning in warnings {
@@ -59,7 +59,7 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
             Ok(())
         }
         Err(StepError::Fatal(reason)) => {
-            apply_release_event(ctx, release, &MainReleaseEvent::AnalysisFailed { reason }).await
+            record::release_event(ctx, release, &MainReleaseEvent::AnalysisFailed { reason }).await
         }
         Err(transient) => Err(transient),
     }

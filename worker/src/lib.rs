@@ -19,6 +19,7 @@ pub mod notify;
 mod owners;
 pub mod queue;
 mod reconcile;
+mod record;
 pub mod runner;
 mod steps;
 mod webhooks;

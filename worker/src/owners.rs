@@ -8,7 +8,7 @@ use convoy_store::ComponentRelease;
 
 use crate::context::Context;
 use crate::error::StepError;
-use crate::steps::prepare::note_once;
+use crate::record::note_once;
 
 /// How many of the branch's newest commits are searched for one Convoy did not make.
 const COMMITS_SEARCHED: usize = 20;

@@ -5,12 +5,12 @@ use convoy_core::component::ComponentEvent;
 use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
 use convoy_core::version::parse_pod_version;
 use convoy_forge::{FileUpdate, ForgeError, MergeRequest, NewMergeRequest, Project};
-use convoy_store::{ComponentRelease, MergeRequestRecord, NewEvent};
+use convoy_store::{ComponentRelease, MergeRequestRecord};
 
-use crate::advance::ACTOR;
 use crate::context::Context;
 use crate::error::StepError;
 use crate::owners::{assignee_ids, merge_request_description, owners};
+use crate::record::{note, note_once};
 
 /// Branches Convoy releases into.
 const RELEASE_TARGETS: [&str; 2] = ["main", "master"];
@@ -309,36 +309,6 @@ pub(crate) fn merge_request_record(project: &str, mr: &MergeRequest) -> MergeReq
         state: mr.state.as_str().to_owned(),
         web_url: mr.web_url.clone(),
         auto_merge: mr.auto_merge,
-    }
-}
-
-/// Records what the worker did for a component in the event log.
-pub(crate) async fn note(
-    ctx: &Context,
-    c: &ComponentRelease,
-    reason: String,
-) -> Result<(), StepError> {
-    ctx.store.append_event(&note_event(c, reason)).await?;
-    Ok(())
-}
-
-/// A note about a setting that every pass would find again: written the first time only.
-pub(crate) async fn note_once(
-    ctx: &Context,
-    c: &ComponentRelease,
-    reason: String,
-) -> Result<(), StepError> {
-    ctx.store.append_event_once(&note_event(c, reason)).await?;
-    Ok(())
-}
-
-fn note_event(c: &ComponentRelease, reason: String) -> NewEvent {
-    NewEvent {
-        release_id: c.release_id,
-        component_id: Some(c.id),
-        actor: ACTOR.to_owned(),
-        kind: "note".to_owned(),
-        reason: Some(reason),
     }
 }
 

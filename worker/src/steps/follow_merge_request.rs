@@ -1,4 +1,4 @@
-//! pending: the merge request waits for the component's dependencies; then Convoy makes sure
+//! Duty `FollowMergeRequest` (state pending): the merge request waits for the component's dependencies; then Convoy makes sure
 //! a pipeline GitLab will run exists for the merge request's head (retrying a failed one,
 //! starting one when there is none or only a skipped one), waits until GitLab shows that
 //! pipeline as the merge request's head pipeline, and only then asks GitLab to merge when it
@@ -15,7 +15,7 @@ use crate::context::Context;
 use crate::error::StepError;
 
 /// Looks at the merge request and acts when the component is ready.
-pub(crate) async fn pending(
+pub(crate) async fn follow_merge_request(
     ctx: &Context,
     c: &ComponentRelease,
     ready: bool,
@@ -50,7 +50,7 @@ pub(crate) async fn pending(
 }
 
 /// The event of a merge request that is no longer open.
-fn finished(mr: &MergeRequest) -> Option<ComponentEvent> {
+pub(super) fn finished(mr: &MergeRequest) -> Option<ComponentEvent> {
     match mr.state {
         MergeRequestState::Merged => Some(ComponentEvent::MergeRequestMerged {
             target: mr.target_branch.clone(),
@@ -255,35 +255,6 @@ fn refusal_advice(mr: &MergeRequest) -> Option<String> {
         _ => return None,
     };
     Some(advice)
-}
-
-/// A canceled component: withdraw the auto-merge Convoy set, so GitLab merges nothing more.
-///
-/// GitLab is asked, not the record: a worker that set the auto-merge and died before
-/// recording it leaves a record that says "no auto-merge".
-pub(crate) async fn withdraw(ctx: &Context, c: &ComponentRelease) -> Result<(), StepError> {
-    let Some(record) = ctx.store.merge_request_of(c.id).await? else {
-        return Ok(());
-    };
-    if record.state != "opened" {
-        return Ok(());
-    }
-    let now = ctx.forge.merge_request(&c.project_path, record.iid).await?;
-    if !now.auto_merge || finished(&now).is_some() {
-        ctx.store
-            .record_merge_request(c.id, &merge_request_record(&c.project_path, &now))
-            .await?;
-        return Ok(());
-    }
-    let mr = ctx
-        .forge
-        .cancel_auto_merge(&c.project_path, record.iid)
-        .await?;
-    ctx.store
-        .record_merge_request(c.id, &merge_request_record(&c.project_path, &mr))
-        .await?;
-    let reason = format!("auto-merge of merge request !{} canceled", record.iid);
-    super::prepare::note(ctx, c, reason).await
 }
 
 #[cfg(test)]

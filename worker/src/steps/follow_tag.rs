@@ -1,4 +1,4 @@
-//! deploying: the version tag on the target branch, then its pipeline.
+//! Duty `FollowTag` (state deploying): the version tag on the target branch, then its pipeline.
 
 use convoy_core::component::ComponentEvent;
 use convoy_forge::{ForgeError, Pipeline, PipelineStatus, Tag};
@@ -9,7 +9,7 @@ use crate::context::Context;
 use crate::error::StepError;
 
 /// Creates the tag if needed and follows its pipeline to success or failure.
-pub(crate) async fn deploying(
+pub(crate) async fn follow_tag(
     ctx: &Context,
     c: &ComponentRelease,
 ) -> Result<Option<ComponentEvent>, StepError> {
