@@ -18,11 +18,20 @@ const MIGRATIONS_TABLE: &str = "convoy_migrations";
 
 /// Run on every new SQLite connection. WAL lets readers work while the worker writes; the busy
 /// timeout makes a writer wait for another instead of failing at once.
-const SQLITE_PRAGMAS: [&str; 3] = [
-    "PRAGMA busy_timeout = 5000",
-    "PRAGMA foreign_keys = ON",
-    "PRAGMA journal_mode = WAL",
-];
+fn sqlite_pragmas() -> [String; 3] {
+    [
+        format!("PRAGMA busy_timeout = {}", SQLITE_BUSY_TIMEOUT.as_millis()),
+        "PRAGMA foreign_keys = ON".to_owned(),
+        "PRAGMA journal_mode = WAL".to_owned(),
+    ]
+}
+
+/// How long a SQLite writer waits for the write lock before it fails with "database is
+/// locked": the `busy_timeout` of every pool on the file, Convoy's and the job queue's.
+pub const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(5000);
+
+/// Connections of a PostgreSQL pool, Convoy's and the job queue's.
+pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 
 /// Connections of a SQLite file pool. A worker steps up to 8 components of a release at once,
 /// each holding a connection for a query or a short transaction, while the server answers
@@ -70,8 +79,10 @@ impl Store {
                 sqlite_pool_options(is_in_memory(database_url))
                     .after_connect(|conn, _| {
                         Box::pin(async move {
-                            for pragma in SQLITE_PRAGMAS {
-                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            for pragma in sqlite_pragmas() {
+                                sqlx::query(sqlx::AssertSqlSafe(pragma))
+                                    .execute(&mut *conn)
+                                    .await?;
                             }
                             Ok(())
                         })
@@ -81,7 +92,7 @@ impl Store {
             }
             DbKind::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(10)
+                    .max_connections(POSTGRES_MAX_CONNECTIONS)
                     .connect(database_url)
                     .await?
             }

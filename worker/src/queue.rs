@@ -15,10 +15,14 @@ impl JobStorage {
     /// Opens apalis' storage on `database_url` and runs its migrations. It uses its own pool
     /// because apalis' SQLite setup changes pragmas on the pool it is given, and its own
     /// migrations table (Convoy's is `convoy_migrations`), so the two coexist in one database.
+    /// The pool is configured as the store's (`convoy_store::SQLITE_BUSY_TIMEOUT`,
+    /// `POSTGRES_MAX_CONNECTIONS`); on SQLite it keeps to 4 connections, enough for its polls.
     pub async fn connect(database_url: &str) -> anyhow::Result<JobStorage> {
         use anyhow::Context as _;
         if database_url.starts_with("postgres") {
-            let pool = sqlx::PgPool::connect(database_url)
+            let pool = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(convoy_store::POSTGRES_MAX_CONNECTIONS)
+                .connect(database_url)
                 .await
                 .context("cannot connect to PostgreSQL for the job queue")?;
             apalis_postgres::PostgresStorage::setup(&pool)
@@ -33,7 +37,7 @@ impl JobStorage {
             .context("the SQLite database URL is not valid")?;
         let options = options
             .create_if_missing(true)
-            .busy_timeout(std::time::Duration::from_secs(10))
+            .busy_timeout(convoy_store::SQLITE_BUSY_TIMEOUT)
             .journal_mode(sqlx::sqlite::SqliteJournalMode::Wal);
         let pool = sqlx::sqlite::SqlitePoolOptions::new()
             .max_connections(4)
