@@ -1,11 +1,12 @@
-//! The component release (sub-release) state machine.
+//! The component release (sub-release) state machine. A component release comes to be in
+//! `waiting` when the release's analysis stores its plan (while the release is `analyzing`).
 //!
 //! ```text
-//! created -> analyzing -> waiting --deploy--> preparing --+--> merged ----(deps released)--> deploying --> success
-//!                                                         +--> pending --(deps released: retry MR
-//!                                                         |              pipeline, auto-merge)
-//!                                                         |              --(MR merged)--> merged
-//!                                                         +--> skipped (cannot be auto-released)
+//! waiting --deploy--> preparing --+--> merged ----(deps released)--> deploying --> success
+//!                                 +--> pending --(deps released: retry MR
+//!                                 |              pipeline, auto-merge)
+//!                                 |              --(MR merged)--> merged
+//!                                 +--> skipped (cannot be auto-released)
 //! any non-success state --mark released--> success;  failed --retry--> preparing;
 //! any unfinished state --cancel--> canceled
 //! ```
@@ -20,10 +21,6 @@ use crate::{StateName, TransitionError};
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ComponentState {
-    /// Found in the manifest; nothing read yet.
-    Created,
-    /// Its podspec is being read.
-    Analyzing,
     /// In the plan, version editable, waiting for the release manager to deploy it.
     Waiting,
     /// Prechecks, podspec version bump and merge request are being made.
@@ -48,10 +45,6 @@ pub enum ComponentState {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ComponentEvent {
-    /// Analysis started reading the component's podspec.
-    AnalysisStarted,
-    /// The podspec was read and the component is in the plan.
-    Analyzed,
     /// The release manager changed the version to release.
     VersionChanged { version: String },
     /// The release manager asked to deploy this component.
@@ -125,9 +118,7 @@ pub fn duty(state: ComponentState) -> Duty {
         ComponentState::Merged => Duty::Tag,
         ComponentState::Deploying => Duty::FollowTag,
         ComponentState::Canceled => Duty::Withdraw,
-        ComponentState::Created
-        | ComponentState::Analyzing
-        | ComponentState::Waiting
+        ComponentState::Waiting
         | ComponentState::Skipped
         | ComponentState::Success
         | ComponentState::Failed => Duty::Wait,
@@ -169,8 +160,6 @@ pub fn decide(
     use ComponentState as State;
 
     let transition = match (state, event) {
-        (State::Created, Event::AnalysisStarted) => moved(State::Analyzing),
-        (State::Created | State::Analyzing, Event::Analyzed) => moved(State::Waiting),
         // The version only matters before preparing bumps the podspec, or before a retry.
         (State::Waiting | State::Failed, Event::VersionChanged { .. }) => moved(state),
         (State::Waiting, Event::Deploy) => moved(State::Preparing),
@@ -302,8 +291,6 @@ fn refused(state: ComponentState, event: &ComponentEvent) -> TransitionError {
 
 impl StateName for ComponentState {
     const ALL: &'static [ComponentState] = &[
-        ComponentState::Created,
-        ComponentState::Analyzing,
         ComponentState::Waiting,
         ComponentState::Preparing,
         ComponentState::Pending,
@@ -317,8 +304,6 @@ impl StateName for ComponentState {
 
     fn as_str(self) -> &'static str {
         match self {
-            ComponentState::Created => "created",
-            ComponentState::Analyzing => "analyzing",
             ComponentState::Waiting => "waiting",
             ComponentState::Preparing => "preparing",
             ComponentState::Pending => "pending",
@@ -335,8 +320,6 @@ impl StateName for ComponentState {
 /// What an event attempts, completing "cannot … while component is …".
 fn event_words(event: &ComponentEvent) -> &'static str {
     match event {
-        ComponentEvent::AnalysisStarted => "start analysis",
-        ComponentEvent::Analyzed => "finish analysis",
         ComponentEvent::VersionChanged { .. } => "change the version",
         ComponentEvent::Deploy => "deploy",
         ComponentEvent::PreparedAlreadyMerged { .. } => "finish preparing an already merged branch",

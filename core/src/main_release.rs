@@ -44,8 +44,6 @@ pub enum MainReleaseEvent {
     AnalysisFailed { reason: String },
     /// The release manager deployed all components, or one.
     Deploy,
-    /// Every component is released: the manifest must be rewritten.
-    AllComponentsReleased,
     /// The app's manifest now pins the released versions.
     ManifestRewritten,
     /// The manifest could not be rewritten (changed since read, template missing, …).
@@ -102,6 +100,9 @@ pub struct MainReleaseTransition {
     pub reason: Option<String>,
 }
 
+/// Why a release waits once analysis stored its plan.
+const PLAN_READY: &str = "plan ready: review the versions, then deploy";
+
 /// Decides the next state of a main release for one event.
 ///
 /// `Retry` moves a failed release back to deploying: the caller retries the
@@ -128,11 +129,10 @@ pub fn decide(
 
     let transition = match (state, event) {
         (State::Created, Event::Start) => moved(State::Analyzing),
-        (State::Analyzing, Event::Analyzed) => moved(State::Waiting),
+        (State::Analyzing, Event::Analyzed) => explained(State::Waiting, PLAN_READY),
         (State::Analyzing, Event::AnalysisFailed { reason }) => explained(State::Failed, reason),
         // Deploying one component at a time keeps the release deploying.
         (State::Waiting | State::Deploying, Event::Deploy) => moved(State::Deploying),
-        (State::Deploying, Event::AllComponentsReleased) => moved(State::Deploying),
         (State::Deploying, Event::ManifestRewritten) => explained(
             State::Success,
             "every component is released and the Podfile pins them",
@@ -206,7 +206,6 @@ fn event_words(event: &MainReleaseEvent) -> &'static str {
         MainReleaseEvent::Analyzed => "finish analysis",
         MainReleaseEvent::AnalysisFailed { .. } => "record a failed analysis",
         MainReleaseEvent::Deploy => "deploy",
-        MainReleaseEvent::AllComponentsReleased => "rewrite the manifest",
         MainReleaseEvent::ManifestRewritten => "record a rewritten manifest",
         MainReleaseEvent::ManifestFailed { .. } => "record a failed manifest rewrite",
         MainReleaseEvent::Stalled { .. } => "record a stalled release",

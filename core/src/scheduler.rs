@@ -67,7 +67,7 @@ const DEFAULT_EXPECTED_SECONDS: u64 = 60;
 
 /// Computes who may act now, on the plan's graph (built once per plan: [`ReleasePlan::graph`]).
 ///
-/// A component of the plan that has no status counts as `created`; statuses of components
+/// A component of the plan that has no status counts as `waiting`; statuses of components
 /// outside the plan are ignored. Linear in the plan's size and edges, plus a bitset
 /// intersection per blocked component.
 ///
@@ -112,7 +112,7 @@ pub fn schedule(
 /// The plan's graph and the statuses by plan index, read once.
 struct View<'g, 'a> {
     graph: &'g PlanGraph<'a>,
-    /// The status of each plan component, `None` when it has none (counts as created).
+    /// The status of each plan component, `None` when it has none (counts as waiting).
     statuses: Vec<Option<&'g ComponentStatus>>,
     /// Plan components not in `success`.
     unreleased: FixedBitSet,
@@ -128,7 +128,7 @@ impl<'g, 'a> View<'g, 'a> {
         let mut unreleased = FixedBitSet::with_capacity(graph.len());
         let mut stopped = FixedBitSet::with_capacity(graph.len());
         for (i, status) in by_index.iter().enumerate() {
-            let state = status.map_or(ComponentState::Created, |status| status.state);
+            let state = status.map_or(ComponentState::Waiting, |status| status.state);
             unreleased.set(i, state != ComponentState::Success);
             stopped.set(i, component::is_stopped(state));
         }
@@ -388,7 +388,7 @@ mod tests {
     }
 
     #[test]
-    fn a_plan_component_without_status_counts_as_created() {
+    fn a_plan_component_without_status_counts_as_waiting() {
         let schedule = schedule(&diamond().graph(), &BTreeMap::new(), &no_cap());
         assert!(schedule.ready.is_empty());
         assert_eq!(schedule.waiting_on["D"], names(&["B", "C"]));

@@ -12,9 +12,7 @@ use convoy_core::notices::Mention;
 // Component release
 // ---------------------------------------------------------------------------------------------
 
-const COMPONENT_STATES: [ComponentState; 11] = [
-    ComponentState::Created,
-    ComponentState::Analyzing,
+const COMPONENT_STATES: [ComponentState; 9] = [
     ComponentState::Waiting,
     ComponentState::Preparing,
     ComponentState::Pending,
@@ -36,8 +34,6 @@ const NO_CI: &str = "the repository has no .gitlab-ci.yml";
 fn component_events() -> Vec<(&'static str, ComponentEvent)> {
     use ComponentEvent as E;
     vec![
-        ("start analysis", E::AnalysisStarted),
-        ("finish analysis", E::Analyzed),
         (
             "change the version",
             E::VersionChanged {
@@ -134,9 +130,6 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
     let closed = "merge request was closed without merging: reopen it and retry";
     let tag_exists = "tag 0.1.0 exists: change the version and retry";
     vec![
-        (S::Created, "start analysis", to(S::Analyzing, None)),
-        (S::Created, "finish analysis", to(S::Waiting, None)),
-        (S::Analyzing, "finish analysis", to(S::Waiting, None)),
         (S::Waiting, "change the version", to(S::Waiting, None)),
         (S::Failed, "change the version", to(S::Failed, None)),
         (S::Waiting, "deploy", to(S::Preparing, None)),
@@ -226,16 +219,6 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
             to(S::Failed, Some(PUBLISH_FAILED)),
         ),
         (
-            S::Created,
-            "mark as released",
-            to(S::Success, Some(BY_HAND)),
-        ),
-        (
-            S::Analyzing,
-            "mark as released",
-            to(S::Success, Some(BY_HAND)),
-        ),
-        (
             S::Waiting,
             "mark as released",
             to(S::Success, Some(BY_HAND)),
@@ -263,8 +246,6 @@ fn component_table() -> Vec<(ComponentState, &'static str, ComponentTransition)>
         ),
         (S::Failed, "mark as released", to(S::Success, Some(BY_HAND))),
         (S::Failed, "retry", to(S::Preparing, None)),
-        (S::Created, "cancel", to(S::Canceled, None)),
-        (S::Analyzing, "cancel", to(S::Canceled, None)),
         (S::Waiting, "cancel", to(S::Canceled, None)),
         (S::Preparing, "cancel", to(S::Canceled, None)),
         (S::Pending, "cancel", to(S::Canceled, None)),
@@ -308,7 +289,7 @@ fn every_component_state_and_event_gives_the_tabled_transition_or_a_refusal() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 11 * 20);
+    assert_eq!(checked, COMPONENT_STATES.len() * component_events().len());
 }
 
 #[test]
@@ -382,8 +363,6 @@ fn component_states_and_events_keep_their_wire_shape() {
 fn every_component_state_has_its_duty() {
     use ComponentState as S;
     let table = [
-        (S::Created, Duty::Wait),
-        (S::Analyzing, Duty::Wait),
         (S::Waiting, Duty::Wait),
         (S::Preparing, Duty::Prepare),
         (S::Pending, Duty::FollowMergeRequest),
@@ -431,7 +410,6 @@ fn release_events() -> Vec<(&'static str, MainReleaseEvent)> {
             },
         ),
         ("deploy", E::Deploy),
-        ("rewrite the manifest", E::AllComponentsReleased),
         ("record a rewritten manifest", E::ManifestRewritten),
         (
             "record a failed manifest rewrite",
@@ -459,7 +437,14 @@ fn release_table() -> Vec<(MainReleaseState, &'static str, MainReleaseTransition
     };
     vec![
         (S::Created, "start", to(S::Analyzing, None)),
-        (S::Analyzing, "finish analysis", to(S::Waiting, None)),
+        (
+            S::Analyzing,
+            "finish analysis",
+            to(
+                S::Waiting,
+                Some("plan ready: review the versions, then deploy"),
+            ),
+        ),
         (
             S::Analyzing,
             "record a failed analysis",
@@ -467,7 +452,6 @@ fn release_table() -> Vec<(MainReleaseState, &'static str, MainReleaseTransition
         ),
         (S::Waiting, "deploy", to(S::Deploying, None)),
         (S::Deploying, "deploy", to(S::Deploying, None)),
-        (S::Deploying, "rewrite the manifest", to(S::Deploying, None)),
         (
             S::Deploying,
             "record a rewritten manifest",
@@ -517,7 +501,7 @@ fn every_release_state_and_event_gives_the_tabled_transition_or_a_refusal() {
             checked += 1;
         }
     }
-    assert_eq!(checked, 7 * 10);
+    assert_eq!(checked, RELEASE_STATES.len() * release_events().len());
 }
 
 #[test]

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use convoy_core::StateName;
+use convoy_core::main_release::MainReleaseTransition;
 use convoy_core::notices::Mention;
 use convoy_core::{ComponentState, MainReleaseState, PlannedComponent, ReleasePlan};
 use sqlx::any::AnyRow;
@@ -37,16 +38,23 @@ impl Store {
     }
 
     /// Ends the analysis of release `release_id`: records where its manifest is, stores the
-    /// plan (as `save_plan`) and moves the release from analyzing to waiting, in one
-    /// transaction — only if the release is still analyzing when the transaction holds its
-    /// row. Returns false, writing nothing, when it is not (a cancel came during analysis).
+    /// plan (as `save_plan`) and moves the release from analyzing as `analyzed` says (the
+    /// core's transition for `MainReleaseEvent::Analyzed`), in one transaction — only if the
+    /// release is still analyzing when the transaction holds its row. Returns false, writing
+    /// nothing, when it is not (a cancel came during analysis).
     pub async fn save_analysis(
         &self,
         release_id: i64,
         manifest: (&str, &str),
         plan: &ReleasePlan,
-        change: &Change,
+        analyzed: &MainReleaseTransition,
+        actor: &str,
     ) -> Result<bool, StoreError> {
+        let change = Change {
+            actor: actor.to_owned(),
+            reason: analyzed.reason.clone(),
+            mention: None,
+        };
         let (manifest_path, manifest_commit_id) = manifest;
         let mut tx = self.pool.begin().await?;
         lock_and_wake_release(&mut tx, release_id).await?;
@@ -65,13 +73,13 @@ impl Store {
         .bind(manifest_commit_id)
         .execute(&mut *tx)
         .await?;
-        insert_plan(&mut tx, release_id, plan, &change.actor).await?;
+        insert_plan(&mut tx, release_id, plan, actor).await?;
         let moved = move_release_in(
             &mut tx,
             release_id,
             MainReleaseState::Analyzing,
-            MainReleaseState::Waiting,
-            change,
+            analyzed.state,
+            &change,
         )
         .await?;
         if !moved {

@@ -4,6 +4,7 @@
 
 mod support;
 
+use convoy_core::main_release::{self, MainReleaseEvent, MainReleaseTransition};
 use convoy_core::{ComponentState, MainReleaseState};
 use convoy_store::{Change, ComponentRelease, Store};
 use convoy_testkit::abcd_plan;
@@ -235,7 +236,8 @@ async fn an_analysis_ending_after_a_cancel_stores_no_plan(db: &TestDb) {
             release.id,
             ("Podfile", "abc123"),
             &abcd_plan(),
-            &Change::by("convoy").because("plan ready"),
+            &analyzed(),
+            "convoy",
         )
         .await
         .unwrap();
@@ -268,7 +270,8 @@ async fn an_analysis_ending_while_analyzing_stores_the_plan_and_moves_on(db: &Te
             release.id,
             ("Example/Podfile", "abc123"),
             &abcd_plan(),
-            &Change::by("convoy").because("plan ready"),
+            &analyzed(),
+            "convoy",
         )
         .await
         .unwrap();
@@ -276,8 +279,13 @@ async fn an_analysis_ending_while_analyzing_stores_the_plan_and_moves_on(db: &Te
     assert!(saved);
     let after = store.main_release(release.id).await.unwrap().unwrap();
     assert_eq!(after.state, MainReleaseState::Waiting);
-    assert_eq!(after.reason.as_deref(), Some("plan ready"));
+    assert_eq!(after.reason, analyzed().reason);
     assert_eq!(after.manifest_path.as_deref(), Some("Example/Podfile"));
     assert_eq!(after.manifest_commit_id.as_deref(), Some("abc123"));
     assert_eq!(states(&store, release.id).await.len(), 4);
+}
+
+/// The core's transition for a finished analysis.
+fn analyzed() -> MainReleaseTransition {
+    main_release::decide(MainReleaseState::Analyzing, &MainReleaseEvent::Analyzed).unwrap()
 }

@@ -3,20 +3,17 @@
 use std::collections::HashMap;
 
 use convoy_core::MainReleaseState;
-use convoy_core::main_release::MainReleaseEvent;
+use convoy_core::main_release::{self, MainReleaseEvent};
 use convoy_core::manifest::podfile::{PodSource, Podfile, parse_podfile};
 use convoy_core::manifest::podspec::parse_podspec_file;
 use convoy_core::plan::{ComponentInput, ReleasePlan, project_path_from_git_url};
 use convoy_forge::{FileContent, ForgeError};
-use convoy_store::{Change, MainRelease, NewEvent};
+use convoy_store::{MainRelease, NewEvent};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::context::Context;
 use crate::error::StepError;
 use crate::record::{self, ACTOR};
-
-/// The release's reason once its plan is stored.
-pub(crate) const PLAN_READY: &str = "plan ready: review the versions, then deploy";
 
 /// The Podfile may sit this many directories below the root (`Example/Podfile` is 1).
 const PODFILE_MAX_DEPTH: usize = 5;
@@ -40,15 +37,11 @@ pub(crate) async fn analyze(ctx: &Context, release: &MainRelease) -> Result<(), 
             }
             // The plan is stored and the release moves on only if it is still analyzing in
             // that same transaction: a cancel that came meanwhile wins.
-            let change = Change {
-                actor: ACTOR.to_owned(),
-                reason: Some(PLAN_READY.to_owned()),
-                mention: None,
-            };
+            let analyzed = main_release::decide(release.state, &MainReleaseEvent::Analyzed)?;
             let manifest = (podfile.path.as_str(), podfile.last_commit_id.as_str());
             if !ctx
                 .store
-                .save_analysis(release.id, manifest, &plan, &change)
+                .save_analysis(release.id, manifest, &plan, &analyzed, ACTOR)
                 .await?
             {
                 tracing::info!(

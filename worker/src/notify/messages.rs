@@ -120,7 +120,7 @@ pub(super) fn title(c: &ComponentRelease) -> String {
 fn where_it_stands(c: &ComponentRelease) -> String {
     use ComponentState as State;
     match c.state {
-        State::Created | State::Analyzing | State::Waiting => "waiting to be deployed".to_owned(),
+        State::Waiting => "waiting to be deployed".to_owned(),
         State::Preparing => "preparing its merge request".to_owned(),
         State::Pending if c.reason.is_some() => {
             format!("its pipeline failed; push a fix to `{}`", c.branch)
