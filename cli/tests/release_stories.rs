@@ -41,16 +41,15 @@ async fn the_diamond_is_released(database: Database) {
     let core_released = entered(&events, "CoreKit", "success");
     assert!(core_released < entered(&events, "NetworkKit", "merged"));
     assert!(core_released < entered(&events, "StorageKit", "merged"));
-    // NetworkKit and StorageKit ran at the same time: both were deploying before either ended.
-    let both_deploying = entered(&events, "NetworkKit", "deploying").max(entered(
-        &events,
-        "StorageKit",
-        "deploying",
-    ));
+    // NetworkKit and StorageKit ran at the same time: once CoreKit was out, Convoy started both
+    // merge request pipelines before either was released. (The same pass starts both, so
+    // this holds however fast or slow the pipelines and the machine are.)
+    let both_started = acted_on_released_dependencies(&events, "NetworkKit")
+        .max(acted_on_released_dependencies(&events, "StorageKit"));
     let first_done =
         entered(&events, "NetworkKit", "success").min(entered(&events, "StorageKit", "success"));
     assert!(
-        both_deploying < first_done,
+        both_started < first_done,
         "NetworkKit and StorageKit overlap"
     );
     // FeatureKit merged only after both were released.
@@ -61,6 +60,21 @@ async fn the_diamond_is_released(database: Database) {
     convoy.assert_side_effects_once();
     convoy.assert_podfile_pins(&RELEASED);
     convoy.remove_postgres_database().await;
+}
+
+/// The id of the event in which Convoy acted on `component`'s released dependencies (retried
+/// its merge request pipeline, or tagged it).
+fn acted_on_released_dependencies(events: &[convoy::client::EventView], component: &str) -> i64 {
+    events
+        .iter()
+        .find(|e| {
+            e.component_name.as_deref() == Some(component)
+                && e.reason
+                    .as_deref()
+                    .is_some_and(|r| r.starts_with("dependencies released"))
+        })
+        .unwrap_or_else(|| panic!("Convoy acted on {component}'s released dependencies"))
+        .id
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

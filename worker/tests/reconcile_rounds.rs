@@ -15,9 +15,9 @@ use convoy_core::component::ComponentEvent;
 use convoy_core::main_release::{self, MainReleaseEvent};
 use convoy_core::{ComponentState, MainReleaseState, component};
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
-use convoy_simulator::{RunningSimulator, Scenario, SimulatorConfig};
+use convoy_simulator::{RunningSimulator, SimulatorConfig};
 use convoy_store::{NewMainRelease, Store};
-use convoy_testkit::{RecordingJobs, TestDatabase};
+use convoy_testkit::{RecordingJobs, TestDatabase, fast_demo};
 use convoy_worker::{Context, StopSignal, WorkerSettings, reconcile_once};
 
 const TOKEN: &str = "worker-test-token";
@@ -32,8 +32,7 @@ const PATIENCE: Duration = Duration::from_secs(60);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_release_ends_on_reconcile_rounds_alone_and_a_repeated_step_writes_nothing() {
-    let mut scenario = Scenario::demo();
-    scenario.pipeline_duration_ms = 50;
+    let mut scenario = fast_demo();
     // GitLab links a new head pipeline at once, so nothing changes while the runners rest.
     scenario.head_pipeline_lag_ms = 0;
     let projects: Vec<String> = scenario.projects.iter().map(|p| p.path.clone()).collect();

@@ -61,12 +61,7 @@ pub const ACTOR: &str = "bootstrap admin token";
 /// Which database a story runs on (the test kit makes a fresh one).
 pub use convoy_testkit::Backend as Database;
 
-/// The demo scenario with short pipelines, so a release takes seconds.
-pub fn fast_demo() -> Scenario {
-    let mut scenario = Scenario::demo();
-    scenario.pipeline_duration_ms = 150;
-    scenario
-}
+pub use convoy_testkit::fast_demo;
 
 pub struct TestConvoy {
     pub sim: RunningSimulator,
