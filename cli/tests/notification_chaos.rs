@@ -12,8 +12,7 @@ mod support;
 use std::time::Duration;
 
 use convoy_simulator::{Faults, Scenario, WorldView};
-use convoy_worker::notify::ChatSettings;
-use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN};
+use support::slack::FakeSlack;
 use support::{Options, spawn_convoy};
 
 const KILLS: usize = 20;
@@ -42,11 +41,7 @@ async fn a_worker_killed_as_its_notes_reach_gitlab_leaves_one_status_note_per_me
     let slack = FakeSlack::start(&[]);
     let mut convoy = spawn_convoy(Options {
         scenario,
-        chat: Some(ChatSettings {
-            api_url: slack.api_url.clone(),
-            token: SLACK_TOKEN.to_owned().into(),
-            channel: SLACK_CHANNEL.to_owned(),
-        }),
+        chat: Some(slack.settings()),
         ..Options::default()
     })
     .await;

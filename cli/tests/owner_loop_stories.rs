@@ -13,9 +13,9 @@ use convoy_core::notices::parse_channel_rules;
 use convoy_core::owners::parse_owner_rules;
 use convoy_simulator::{Faults, FileContains, JobFailure, NoteInfo, WorldView};
 use convoy_testkit::eventually;
-use convoy_worker::notify::{ChatSettings, WebhookSettings};
+use convoy_worker::notify::WebhookSettings;
 use support::receiver::{Received, Receiver};
-use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN, SlackMessage};
+use support::slack::{FakeSlack, SlackMessage};
 use support::{COMPONENTS, Options, TestConvoy, fast_demo, spawn_convoy};
 
 /// Generous: a condition that never holds fails the test, a slow machine does not.
@@ -119,14 +119,6 @@ fn convoy_notes(world: &WorldView, project: &str) -> (Vec<NoteInfo>, Vec<NoteInf
     (of_kind("status"), of_kind("mention"))
 }
 
-fn chat_settings(slack: &FakeSlack) -> Option<ChatSettings> {
-    Some(ChatSettings {
-        api_url: slack.api_url.clone(),
-        token: SLACK_TOKEN.to_owned().into(),
-        channel: SLACK_CHANNEL.to_owned(),
-    })
-}
-
 /// The release's one chat message ends saying success with every component (a chat message is
 /// edited after the release moves, so this waits for it).
 async fn assert_one_chat_message_saying_success(slack: &FakeSlack) -> SlackMessage {
@@ -185,7 +177,7 @@ async fn an_owner_is_mentioned_once_when_their_pipeline_fails_after_the_dependen
     let convoy = spawn_convoy(Options {
         scenario,
         owners: parse_owner_rules("NetworkKit=jose").unwrap(),
-        chat: chat_settings(&slack),
+        chat: Some(slack.settings()),
         ..Options::default()
     })
     .await;
@@ -333,7 +325,7 @@ async fn notes_and_chat_refused_for_the_whole_release_delay_only_themselves() {
     let slack = FakeSlack::start(&[]);
     slack.set_unavailable(true);
     let convoy = spawn_convoy(Options {
-        chat: chat_settings(&slack),
+        chat: Some(slack.settings()),
         ..Options::default()
     })
     .await;
@@ -451,7 +443,7 @@ async fn an_app_told_to_use_only_webhooks_gets_no_notes_and_no_chat() {
     let slack = FakeSlack::start(&[]);
     let receiver = Receiver::start(0);
     let convoy = spawn_convoy(Options {
-        chat: chat_settings(&slack),
+        chat: Some(slack.settings()),
         webhooks: Some(WebhookSettings {
             urls: vec![receiver.url.clone()],
             secret: "s".to_owned().into(),

@@ -16,8 +16,7 @@ mod support;
 use std::time::Duration;
 
 use convoy_simulator::{DeliveryOutcome, Faults};
-use convoy_worker::notify::ChatSettings;
-use support::slack::{FakeSlack, SLACK_CHANNEL, SLACK_TOKEN};
+use support::slack::FakeSlack;
 use support::{APP, APP_REF, Database, Options, TestConvoy, entered, spawn_convoy};
 
 const RELEASED: [(&str, &str); 4] = [
@@ -254,11 +253,7 @@ async fn an_existing_tag_fails_with_advice_and_a_new_version_then_succeeds() {
 async fn a_failed_tag_pipeline_blocks_only_its_descendants_until_marked_released() {
     let slack = FakeSlack::start(&[]);
     let convoy = spawn_convoy(Options {
-        chat: Some(ChatSettings {
-            api_url: slack.api_url.clone(),
-            token: SLACK_TOKEN.to_owned().into(),
-            channel: SLACK_CHANNEL.to_owned(),
-        }),
+        chat: Some(slack.settings()),
         ..Options::default()
     })
     .await;

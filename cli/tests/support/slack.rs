@@ -9,12 +9,13 @@ use std::net::TcpListener;
 use std::sync::{Arc, Mutex};
 
 use actix_web::{HttpRequest, HttpResponse, web};
+use convoy_worker::notify::ChatSettings;
 use serde_json::{Value, json};
 
 /// The bot token the fake accepts.
-pub const SLACK_TOKEN: &str = "xoxb-test-bot-token";
+const SLACK_TOKEN: &str = "xoxb-test-bot-token";
 /// The one channel it has.
-pub const SLACK_CHANNEL: &str = "C0RELEASES";
+const SLACK_CHANNEL: &str = "C0RELEASES";
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SlackMessage {
@@ -46,6 +47,15 @@ pub struct FakeSlack {
 }
 
 impl FakeSlack {
+    /// The worker's chat settings for this fake, with the token and channel it expects.
+    pub fn settings(&self) -> ChatSettings {
+        ChatSettings {
+            api_url: self.api_url.clone(),
+            token: SLACK_TOKEN.to_owned().into(),
+            channel: SLACK_CHANNEL.to_owned(),
+        }
+    }
+
     /// Starts the fake on a free port, knowing `users` as `(email, user id)`.
     pub fn start(users: &[(&str, &str)]) -> FakeSlack {
         let state = Arc::new(Mutex::new(State {
