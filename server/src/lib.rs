@@ -6,6 +6,7 @@
 pub mod api;
 pub mod auth;
 pub mod dashboard;
+pub mod delivery_writer;
 pub mod health;
 pub mod limits;
 pub mod live;

@@ -13,6 +13,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::auth::Permissions;
 use crate::auth::gitlab::GitLabPeople;
+use crate::delivery_writer::DeliveryWriter;
 use crate::limits::ChangeLimiter;
 use crate::live::LiveHub;
 use crate::settings::ServerSettings;
@@ -39,6 +40,7 @@ impl Application {
         crate::metrics::recorder();
         let gitlab = web::Data::new(crate::health::GitLabAddress(settings.forge_web_url.clone()));
         let live = web::Data::new(LiveHub::start(store.clone()));
+        let deliveries = web::Data::new(DeliveryWriter::start(store.clone()));
         let permissions = web::Data::new(permissions(&settings)?);
         let store = web::Data::new(store);
         let jobs: web::Data<dyn Jobs> = web::Data::from(jobs);
@@ -61,6 +63,7 @@ impl Application {
                 .app_data(jobs.clone())
                 .app_data(settings.clone())
                 .app_data(live.clone())
+                .app_data(deliveries.clone())
                 .app_data(gitlab.clone())
                 .app_data(limits.clone())
                 .app_data(change_limiter.clone())

@@ -1,13 +1,13 @@
 //! `POST /webhooks/gitlab`: GitLab's webhook deliveries.
 //!
 //! The endpoint only authenticates, records and acknowledges: one write, answered after its
-//! commit. The recorded delivery is the worker's work item (its delivery loop hears of it at
+//! commit (shared with the deliveries that arrive meanwhile, `crate::delivery_writer`). The recorded delivery is the worker's work item (its delivery loop hears of it at
 //! once, see `convoy_store::Store::delivery_wakeups`); no job is queued for it. GitLab disables a hook that answers slowly or with errors, so every authentic JSON
 //! delivery gets a 200 at once, even of an event Convoy ignores (the worker marks it ignored).
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, ResponseError, web};
-use convoy_store::{NewDelivery, Store, StoreError};
+use convoy_store::NewDelivery;
 use secrecy::ExposeSecret;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -15,6 +15,7 @@ use subtle::ConstantTimeEq;
 use utoipa::ToSchema;
 
 use crate::api::errors::{ErrorBody, INTERNAL_ERROR, error_response, log_internal};
+use crate::delivery_writer::{DeliveryWriter, RecordError};
 use crate::settings::ServerSettings;
 
 /// The largest delivery accepted. GitLab's push events list commits and can be large.
@@ -50,7 +51,7 @@ pub enum WebhookError {
     #[error("the delivery body could not be read: {0}")]
     Unreadable(actix_web::Error),
     #[error(transparent)]
-    Store(#[from] StoreError),
+    NotRecorded(#[from] RecordError),
 }
 
 /// The body did not arrive within the server's body timeout (`crate::limits`).
@@ -71,13 +72,13 @@ impl ResponseError for WebhookError {
             WebhookError::Unreadable(cause) if timed_out(cause) => StatusCode::REQUEST_TIMEOUT,
             WebhookError::Unreadable(_) => StatusCode::BAD_REQUEST,
             WebhookError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            WebhookError::Store(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            WebhookError::NotRecorded(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         match self {
-            WebhookError::Store(cause) => {
+            WebhookError::NotRecorded(cause) => {
                 log_internal(cause);
                 error_response(self.status_code(), INTERNAL_ERROR)
             }
@@ -123,7 +124,7 @@ pub struct Acknowledgement {
 pub async fn gitlab_webhook(
     request: HttpRequest,
     payload: web::Payload,
-    store: web::Data<Store>,
+    deliveries: web::Data<DeliveryWriter>,
     settings: web::Data<ServerSettings>,
 ) -> Result<HttpResponse, WebhookError> {
     let token = header(&request, "X-Gitlab-Token").unwrap_or("");
@@ -154,13 +155,14 @@ pub async fn gitlab_webhook(
         project_path,
         payload: String::from_utf8_lossy(&body).into_owned(),
     };
-    let status = match store.record_delivery(&delivery).await? {
+    let key = delivery.idempotency_key.clone();
+    let status = match deliveries.record(delivery).await? {
         Some(delivery_id) => {
             tracing::info!(delivery_id, event = %event_name, "webhook delivery recorded");
             "accepted"
         }
         None => {
-            tracing::info!(event = %event_name, key = %delivery.idempotency_key, "duplicate webhook delivery");
+            tracing::info!(event = %event_name, %key, "duplicate webhook delivery");
             "duplicate"
         }
     };

@@ -278,3 +278,40 @@ async fn a_non_ascii_event_header_gets_its_own_sentence() {
             .is_empty()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn deliveries_arriving_together_are_each_recorded_once_and_answered_after_the_commit() {
+    let app = spawn_app().await;
+    // 40 deliveries at once, 10 of them twice: they share commits, and a duplicate inside one
+    // batch is still a duplicate.
+    let keys: Vec<String> = (0..40)
+        .chain(0..10)
+        .map(|n| format!("together-{n}"))
+        .collect();
+    let answers = futures::future::join_all(keys.iter().map(|key| {
+        let app = &app;
+        async move {
+            let response = app
+                .deliver(
+                    &[
+                        ("X-Gitlab-Token", WEBHOOK_SECRET),
+                        ("X-Gitlab-Event", "Pipeline Hook"),
+                        ("Idempotency-Key", key),
+                    ],
+                    &pipeline_payload().to_string(),
+                )
+                .await;
+            assert_eq!(response.status().as_u16(), 200);
+            let body: Value = response.json().await.unwrap();
+            body["status"].as_str().unwrap().to_owned()
+        }
+    }))
+    .await;
+
+    let accepted = answers.iter().filter(|s| *s == "accepted").count();
+    let duplicate = answers.iter().filter(|s| *s == "duplicate").count();
+    assert_eq!((accepted, duplicate), (40, 10), "{answers:?}");
+    // Each answer came after its commit: every accepted delivery is there to read.
+    let recorded = app.store.unprocessed_deliveries(100).await.unwrap();
+    assert_eq!(recorded.len(), 40);
+}

@@ -13,28 +13,47 @@ const DELIVERIES_CHANNEL: &str = "convoy_deliveries";
 
 impl Store {
     /// Records a delivery and returns its id, or None when a delivery with the same
-    /// idempotency key was recorded before (a duplicate). Safe under concurrent deliveries:
-    /// the unique key decides, not a prior read. The recorded delivery is the worker's work
-    /// item: one write, then a wake-up for the worker's delivery loop
-    /// ([`Store::delivery_wakeups`]).
+    /// idempotency key was recorded before (a duplicate). See [`Store::record_deliveries`].
     pub async fn record_delivery(&self, delivery: &NewDelivery) -> Result<Option<i64>, StoreError> {
-        let id = sqlx::query_scalar(
-            "INSERT INTO webhook_deliveries \
-             (idempotency_key, event_name, project_path, payload, received_at) \
-             VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
-        )
-        .bind(&delivery.idempotency_key)
-        .bind(&delivery.event_name)
-        .bind(&delivery.project_path)
-        .bind(&delivery.payload)
-        .bind(time_text(now()))
-        .fetch_optional(&self.pool)
-        .await?;
-        if id.is_some() {
+        let mut ids = self
+            .record_deliveries(std::slice::from_ref(delivery))
+            .await?;
+        Ok(ids.pop().flatten())
+    }
+
+    /// Records deliveries in one transaction, so that they cost one commit to disk together,
+    /// and returns for each its id, or None for a duplicate (of one recorded before, or of one
+    /// earlier in `deliveries`). Safe under concurrent deliveries: the unique key decides, not a
+    /// prior read. The recorded delivery is the worker's work item: no job is queued for it, a
+    /// wake-up tells the worker's delivery loop ([`Store::delivery_wakeups`]).
+    pub async fn record_deliveries(
+        &self,
+        deliveries: &[NewDelivery],
+    ) -> Result<Vec<Option<i64>>, StoreError> {
+        let received_at = time_text(now());
+        let mut tx = self.begin_write().await?;
+        let mut ids = Vec::with_capacity(deliveries.len());
+        for delivery in deliveries {
+            let id = sqlx::query_scalar(
+                "INSERT INTO webhook_deliveries \
+                 (idempotency_key, event_name, project_path, payload, received_at) \
+                 VALUES ($1, $2, $3, $4, $5) \
+                 ON CONFLICT (idempotency_key) DO NOTHING RETURNING id",
+            )
+            .bind(&delivery.idempotency_key)
+            .bind(&delivery.event_name)
+            .bind(&delivery.project_path)
+            .bind(&delivery.payload)
+            .bind(&received_at)
+            .fetch_optional(&mut *tx)
+            .await?;
+            ids.push(id);
+        }
+        tx.commit().await?;
+        if ids.iter().any(Option::is_some) {
             self.announce_delivery().await;
         }
-        Ok(id)
+        Ok(ids)
     }
 
     /// Wake-ups for the worker's delivery loop: they fire after a delivery was recorded, by

@@ -49,6 +49,7 @@ on_both_databases!(
     a_recorded_delivery_wakes_the_delivery_loop_also_of_another_process,
     a_component_wake_is_settled_only_if_no_news_came_meanwhile,
     a_duplicate_delivery_is_recorded_once,
+    deliveries_recorded_together_are_each_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
     deliveries_wait_until_marked_processed,
     a_lease_is_exclusive_until_it_expires,
@@ -1730,6 +1731,23 @@ fn note(release_id: i64, text: &str) -> NewEvent {
         kind: "note".to_string(),
         reason: Some(text.to_string()),
     }
+}
+
+async fn deliveries_recorded_together_are_each_recorded_once(db: &TestDb) {
+    let store = db.store().await;
+    let before = store
+        .record_delivery(&new_delivery("seen-before"))
+        .await
+        .unwrap();
+    assert!(before.is_some());
+
+    let batch = ["a", "seen-before", "b", "a"].map(new_delivery);
+    let ids = store.record_deliveries(&batch).await.unwrap();
+
+    // New ones get ids; one seen before, and the second of two in the batch, are duplicates.
+    assert!(ids[0].is_some() && ids[2].is_some(), "{ids:?}");
+    assert_eq!((ids[1], ids[3]), (None, None), "{ids:?}");
+    assert_eq!(store.unprocessed_deliveries(10).await.unwrap().len(), 3);
 }
 
 fn new_delivery(key: &str) -> NewDelivery {
