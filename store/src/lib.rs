@@ -34,7 +34,7 @@ pub use jobs::{Job, Jobs, QueueDepth};
 pub use model::{
     Change, ComponentRelease, MainRelease, MainReleaseSummary, MergeRequestRecord, NewDelivery,
     NewEvent, NewMainRelease, PipelineKind, PipelineRecord, ReleaseEvent, TagRecord,
-    WebhookDelivery,
+    WaitingDelivery, WebhookDelivery,
 };
 pub use notifications::{CHAT, Channels, MERGE_REQUEST_NOTE, Notification, WEBHOOK};
 pub use operability::{COMPONENT_STATE_SECONDS, describe_metrics};

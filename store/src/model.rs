@@ -206,6 +206,16 @@ pub struct NewDelivery {
     pub payload: String,
 }
 
+/// A delivery waiting to be routed: what the worker's delivery loop needs of it (not its
+/// payload).
+#[derive(Debug, Clone, PartialEq)]
+pub struct WaitingDelivery {
+    pub id: i64,
+    pub event_name: String,
+    pub project_path: Option<String>,
+    pub received_at: DateTime<Utc>,
+}
+
 /// A recorded webhook delivery.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookDelivery {

@@ -5,7 +5,7 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Store, not_found_unless_changed, now, parse_optional_time, parse_time, time_text};
 use crate::error::StoreError;
-use crate::model::{NewDelivery, WebhookDelivery};
+use crate::model::{NewDelivery, WaitingDelivery, WebhookDelivery};
 use crate::wakeups::Wakeups;
 
 /// The PostgreSQL `NOTIFY` channel on which every recorded delivery is announced.
@@ -98,17 +98,48 @@ impl Store {
         .await?)
     }
 
-    /// Marks a delivery processed, with what came of it ("routed to component 3", "ignored: …").
-    pub async fn mark_delivery_processed(&self, id: i64, outcome: &str) -> Result<(), StoreError> {
-        let done = sqlx::query(
-            "UPDATE webhook_deliveries SET processed_at = $2, outcome = $3 WHERE id = $1",
+    /// Deliveries not processed yet, oldest first, without their payloads.
+    pub async fn waiting_deliveries(&self, limit: u32) -> Result<Vec<WaitingDelivery>, StoreError> {
+        sqlx::query(
+            "SELECT id, event_name, project_path, received_at FROM webhook_deliveries \
+             WHERE processed_at IS NULL ORDER BY id LIMIT $1",
         )
-        .bind(id)
-        .bind(time_text(now()))
-        .bind(outcome)
-        .execute(&self.pool)
-        .await?;
-        not_found_unless_changed(done.rows_affected(), || format!("webhook delivery {id}"))
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|row| {
+            Ok(WaitingDelivery {
+                id: row.try_get("id")?,
+                event_name: row.try_get("event_name")?,
+                project_path: row.try_get("project_path")?,
+                received_at: parse_time(&row.try_get::<String, _>("received_at")?)?,
+            })
+        })
+        .collect()
+    }
+
+    /// Marks deliveries processed, each with what came of it ("woke release 3", "ignored: …"),
+    /// in one transaction. A delivery that does not exist fails it all, writing nothing.
+    pub async fn mark_deliveries_processed(
+        &self,
+        outcomes: &[(i64, String)],
+    ) -> Result<(), StoreError> {
+        let processed_at = time_text(now());
+        let mut tx = self.begin_write().await?;
+        for (id, outcome) in outcomes {
+            let done = sqlx::query(
+                "UPDATE webhook_deliveries SET processed_at = $2, outcome = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(&processed_at)
+            .bind(outcome)
+            .execute(&mut *tx)
+            .await?;
+            not_found_unless_changed(done.rows_affected(), || format!("webhook delivery {id}"))?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }
 

@@ -1301,8 +1301,14 @@ async fn deliveries_wait_until_marked_processed(db: &TestDb) {
         .unwrap()
         .unwrap();
 
+    let waiting = store.waiting_deliveries(10).await.unwrap();
+    assert_eq!(
+        waiting.iter().map(|d| d.id).collect::<Vec<_>>(),
+        [first, second, third]
+    );
+    assert_eq!(waiting[1].project_path.as_deref(), Some("ios/a"));
     store
-        .mark_delivery_processed(second, "routed to component 3")
+        .mark_deliveries_processed(&[(second, "woke release 3".to_owned())])
         .await
         .unwrap();
 
@@ -1313,11 +1319,18 @@ async fn deliveries_wait_until_marked_processed(db: &TestDb) {
     assert_eq!(store.unprocessed_deliveries(1).await.unwrap(), vec![first]);
     let processed = store.delivery(second).await.unwrap().unwrap();
     assert!(processed.processed_at.unwrap() >= processed.received_at);
-    assert_eq!(processed.outcome.as_deref(), Some("routed to component 3"));
+    assert_eq!(processed.outcome.as_deref(), Some("woke release 3"));
+    // One that does not exist fails the whole batch: the first stays unprocessed.
     assert!(matches!(
-        store.mark_delivery_processed(999, "x").await,
+        store
+            .mark_deliveries_processed(&[(first, "x".to_owned()), (999, "x".to_owned())])
+            .await,
         Err(StoreError::NotFound(_))
     ));
+    assert_eq!(
+        store.unprocessed_deliveries(10).await.unwrap(),
+        vec![first, third]
+    );
 }
 
 async fn a_lease_is_exclusive_until_it_expires(db: &TestDb) {

@@ -3,8 +3,8 @@
 //! queue's depth, read from apalis' storage.
 
 use apalis::prelude::Metrics as _;
-use chrono::Utc;
-use convoy_store::{QueueDepth, WebhookDelivery};
+use chrono::{DateTime, Utc};
+use convoy_store::QueueDepth;
 
 use crate::queue::JobStorage;
 
@@ -66,16 +66,14 @@ pub(crate) fn reconcile_found(found: &'static str, how_many: usize) {
 }
 
 /// Counts a processed delivery by the first word of its outcome, and its lag.
-pub(crate) fn delivery_processed(delivery: &WebhookDelivery, outcome: &str) {
+pub(crate) fn delivery_processed(received_at: DateTime<Utc>, outcome: &str) {
     let kind = match outcome.split(':').next().unwrap_or("") {
         "ignored" => "ignored",
         _ if outcome.starts_with("woke") => "woke",
         _ => "idle",
     };
     metrics::counter!(WEBHOOKS_PROCESSED, "outcome" => kind).increment(1);
-    let lag = (Utc::now() - delivery.received_at)
-        .as_seconds_f64()
-        .max(0.0);
+    let lag = (Utc::now() - received_at).as_seconds_f64().max(0.0);
     metrics::histogram!(WEBHOOK_LAG_SECONDS).record(lag);
 }
 

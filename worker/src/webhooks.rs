@@ -6,10 +6,10 @@
 //! delivery loop here hears of it at once ([`convoy_store::Store::delivery_wakeups`]) and wakes
 //! the releases that have a component in that project.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use convoy_store::{Job, WebhookDelivery};
+use convoy_store::{Job, WaitingDelivery};
 
 use crate::context::Context;
 
@@ -17,7 +17,7 @@ use crate::context::Context;
 /// another process on SQLite (`convoy serve` beside `convoy work`) waits at most this long.
 /// The look is one read of an index that holds only the unprocessed deliveries.
 const SAFETY_POLL: Duration = Duration::from_millis(500);
-/// Deliveries read per query.
+/// Deliveries routed (and marked processed) together.
 const BATCH: u32 = 200;
 
 /// Processes every recorded delivery as it arrives, until the worker stops.
@@ -35,54 +35,54 @@ pub(crate) async fn process_deliveries_forever(ctx: Context) {
     }
 }
 
-/// Processes the deliveries not processed yet, oldest first, until none is left or one
-/// fails (it stays unprocessed; the next round tries it again). Returns how many it found.
+/// Processes the deliveries not processed yet, oldest first, a batch at a time, until none is
+/// left: each project a batch names is woken once, and the batch is marked processed in one
+/// transaction. A failure leaves the batch unprocessed, for the next round. Returns how many
+/// deliveries it found.
 pub(crate) async fn process_waiting_deliveries(ctx: &Context) -> anyhow::Result<usize> {
     let mut found = 0;
     loop {
-        let waiting = ctx.store.unprocessed_deliveries(BATCH).await?;
+        let waiting = ctx.store.waiting_deliveries(BATCH).await?;
         found += waiting.len();
-        let mut failed = false;
-        for delivery_id in waiting.iter().copied() {
-            if let Err(error) = process_delivery(ctx, delivery_id).await {
-                tracing::warn!(delivery_id, %error, "delivery not processed; will retry");
-                failed = true;
-            }
+        let mut woken: BTreeMap<&str, String> = BTreeMap::new();
+        let mut outcomes = Vec::with_capacity(waiting.len());
+        for delivery in &waiting {
+            let outcome = match project_to_wake(ctx, delivery) {
+                Ok(project) => match woken.get(project) {
+                    Some(outcome) => outcome.clone(),
+                    None => {
+                        let outcome = wake_releases_of(ctx, project).await?;
+                        woken.insert(project, outcome.clone());
+                        outcome
+                    }
+                },
+                Err(ignored) => ignored,
+            };
+            outcomes.push((delivery.id, outcome));
         }
-        if failed || waiting.len() < BATCH as usize {
+        ctx.store.mark_deliveries_processed(&outcomes).await?;
+        for (delivery, (_, outcome)) in waiting.iter().zip(&outcomes) {
+            crate::metrics::delivery_processed(delivery.received_at, outcome);
+        }
+        if waiting.len() < BATCH as usize {
             return Ok(found);
         }
     }
 }
 
-/// Processes one delivery (once: a processed delivery is left alone).
-async fn process_delivery(ctx: &Context, delivery_id: i64) -> anyhow::Result<()> {
-    let Some(delivery) = ctx.store.delivery(delivery_id).await? else {
-        return Ok(());
-    };
-    if delivery.processed_at.is_some() {
-        return Ok(());
-    }
-    let outcome = outcome(ctx, &delivery).await?;
-    ctx.store
-        .mark_delivery_processed(delivery_id, &outcome)
-        .await?;
-    crate::metrics::delivery_processed(&delivery, &outcome);
-    Ok(())
-}
-
-/// What the delivery leads to, in a sentence for the delivery's record.
-async fn outcome(ctx: &Context, delivery: &WebhookDelivery) -> anyhow::Result<String> {
+/// The project whose releases the delivery wakes, or why it wakes none (a sentence for the
+/// delivery's record).
+fn project_to_wake<'d>(ctx: &Context, delivery: &'d WaitingDelivery) -> Result<&'d str, String> {
     if !ctx.forge.follows_event(&delivery.event_name) {
-        return Ok(format!(
+        return Err(format!(
             "ignored: Convoy does not use {} events",
             delivery.event_name
         ));
     }
-    match &delivery.project_path {
-        Some(project) => wake_releases_of(ctx, project).await,
-        None => Ok("ignored: the delivery names no project".to_owned()),
-    }
+    delivery
+        .project_path
+        .as_deref()
+        .ok_or_else(|| "ignored: the delivery names no project".to_owned())
 }
 
 async fn wake_releases_of(ctx: &Context, project: &str) -> anyhow::Result<String> {
