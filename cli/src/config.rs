@@ -433,6 +433,17 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    /// Settings from the environment: GitLab and the webhook secret, plus `extra`.
+    fn with(extra: &[(&str, &str)]) -> anyhow::Result<Settings> {
+        let base = [
+            ("CONVOY_GITLAB_URL", "http://gitlab"),
+            ("CONVOY_GITLAB_TOKEN", "t"),
+            ("CONVOY_WEBHOOK_SECRET", "s"),
+        ];
+        let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
+        Settings::from_sources(FileConfig::default(), &env_of(&pairs))
+    }
+
     #[test]
     fn environment_variables_override_the_config_file() {
         let file = FileConfig {
@@ -581,15 +592,6 @@ mod tests {
 
     #[test]
     fn chat_needs_a_bot_token_and_a_channel() {
-        let base = [
-            ("CONVOY_GITLAB_URL", "http://gitlab"),
-            ("CONVOY_GITLAB_TOKEN", "t"),
-            ("CONVOY_WEBHOOK_SECRET", "s"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
-            Settings::from_sources(FileConfig::default(), &env_of(&pairs))
-        };
         assert!(with(&[]).unwrap().chat.is_none());
         let chat = with(&[
             ("CONVOY_SLACK_TOKEN", "xoxb-1"),
@@ -621,15 +623,6 @@ mod tests {
 
     #[test]
     fn webhooks_need_http_urls_and_a_secret() {
-        let base = [
-            ("CONVOY_GITLAB_URL", "http://gitlab"),
-            ("CONVOY_GITLAB_TOKEN", "t"),
-            ("CONVOY_WEBHOOK_SECRET", "s"),
-        ];
-        let with = |extra: &[(&'static str, &'static str)]| {
-            let pairs: Vec<_> = base.iter().chain(extra).copied().collect();
-            Settings::from_sources(FileConfig::default(), &env_of(&pairs))
-        };
         assert!(with(&[]).unwrap().webhooks.is_none());
         let hooks = with(&[
             (

@@ -12,6 +12,7 @@ pub mod main_release;
 pub mod manifest;
 pub mod notices;
 pub mod owners;
+mod pattern_rules;
 pub mod plan;
 pub mod scheduler;
 pub mod validate;

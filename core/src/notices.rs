@@ -10,6 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::component::ComponentState;
+use crate::pattern_rules;
 
 /// Something to tell about one state change of a component.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -153,34 +154,21 @@ impl ChannelRule {
 /// Reads `CONVOY_NOTIFY`: rules separated by `;`, each `app-pattern=channel,channel`
 /// (`mobile/*=notes,chat; legacy/app=none`).
 pub fn parse_channel_rules(text: &str) -> Result<Vec<ChannelRule>, String> {
-    text.split(';')
-        .map(str::trim)
-        .filter(|rule| !rule.is_empty())
-        .map(|rule| {
-            let (pattern, names) = rule.split_once('=').ok_or_else(|| {
-                format!(
-                    "notification rule \"{rule}\" has no '=': write app-path=notes,chat,webhooks"
-                )
-            })?;
-            let names: Vec<String> = names
-                .split(',')
-                .map(str::trim)
-                .filter(|n| !n.is_empty())
-                .map(str::to_owned)
-                .collect();
-            ChannelRule::new(pattern, &names)
-        })
+    pattern_rules::parse(text, "notification rule", "app-path=notes,chat,webhooks")?
+        .into_iter()
+        .map(|(pattern, names)| ChannelRule::new(&pattern, &names))
         .collect()
 }
 
 /// The channels of app `app_project`: those of the most specific matching rule (a pattern
 /// without `*` first, then the longest), or every channel when no rule matches.
 pub fn channels_for(rules: &[ChannelRule], app_project: &str) -> ChannelChoice {
-    rules
-        .iter()
-        .filter(|rule| crate::owners::glob_matches(&rule.pattern, app_project))
-        .max_by_key(|rule| (!rule.pattern.contains('*'), rule.pattern.len()))
-        .map_or(ChannelChoice::ALL, |rule| rule.channels)
+    pattern_rules::most_specific(
+        rules,
+        |rule| &rule.pattern,
+        |rule| pattern_rules::glob_matches(&rule.pattern, app_project),
+    )
+    .map_or(ChannelChoice::ALL, |rule| rule.channels)
 }
 
 #[cfg(test)]

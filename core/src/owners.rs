@@ -2,6 +2,8 @@
 //! component name or a project path (with `*` globs) to usernames; the worker falls back to the
 //! author of the release branch's newest commit that Convoy did not make, else nobody.
 
+use crate::pattern_rules;
+
 /// One line of the owner table: who owns the components whose name or project path matches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OwnerRule {
@@ -39,28 +41,17 @@ impl OwnerRule {
     }
 
     fn matches(&self, name: &str, project_path: &str) -> bool {
-        glob_matches(&self.pattern, name) || glob_matches(&self.pattern, project_path)
+        pattern_rules::glob_matches(&self.pattern, name)
+            || pattern_rules::glob_matches(&self.pattern, project_path)
     }
 }
 
 /// Reads `CONVOY_OWNERS`: rules separated by `;`, each `pattern=user,user`
 /// (`CoreKit=alice,bob; ios/*=carol`).
 pub fn parse_owner_rules(text: &str) -> Result<Vec<OwnerRule>, String> {
-    text.split(';')
-        .map(str::trim)
-        .filter(|rule| !rule.is_empty())
-        .map(|rule| {
-            let (pattern, users) = rule.split_once('=').ok_or_else(|| {
-                format!("owner rule \"{rule}\" has no '=': write component-or-path=user,user")
-            })?;
-            let usernames: Vec<String> = users
-                .split(',')
-                .map(str::trim)
-                .filter(|u| !u.is_empty())
-                .map(str::to_owned)
-                .collect();
-            OwnerRule::new(pattern, &usernames)
-        })
+    pattern_rules::parse(text, "owner rule", "component-or-path=user,user")?
+        .into_iter()
+        .map(|(pattern, usernames)| OwnerRule::new(&pattern, &usernames))
         .collect()
 }
 
@@ -71,31 +62,12 @@ pub fn configured_owners<'a>(
     name: &str,
     project_path: &str,
 ) -> Option<&'a [String]> {
-    rules
-        .iter()
-        .filter(|rule| rule.matches(name, project_path))
-        .max_by_key(|rule| (!rule.pattern.contains('*'), rule.pattern.len()))
-        .map(|rule| rule.usernames.as_slice())
-}
-
-/// True when `text` matches `pattern`, where `*` matches any run of characters (`/` included).
-pub fn glob_matches(pattern: &str, text: &str) -> bool {
-    let mut parts = pattern.split('*');
-    let first = parts.next().unwrap_or_default();
-    let Some(mut rest) = text.strip_prefix(first) else {
-        return false;
-    };
-    let parts: Vec<&str> = parts.collect();
-    let Some((last, middle)) = parts.split_last() else {
-        return rest.is_empty();
-    };
-    for part in middle {
-        match rest.find(part) {
-            Some(at) => rest = &rest[at + part.len()..],
-            None => return false,
-        }
-    }
-    rest.len() >= last.len() && rest.ends_with(last)
+    pattern_rules::most_specific(
+        rules,
+        |rule| &rule.pattern,
+        |rule| rule.matches(name, project_path),
+    )
+    .map(|rule| rule.usernames.as_slice())
 }
 
 /// GitLab's username characters (`Gitlab::PathRegex`: letters, digits, `_`, `-`, `.`).
@@ -113,18 +85,6 @@ mod tests {
     fn rule(pattern: &str, users: &[&str]) -> OwnerRule {
         let users: Vec<String> = users.iter().map(|u| u.to_string()).collect();
         OwnerRule::new(pattern, &users).unwrap()
-    }
-
-    #[test]
-    fn globs_match_any_run_of_characters() {
-        assert!(glob_matches("ios/*", "ios/core-kit"));
-        assert!(glob_matches("ios/*", "ios/sub/kit"));
-        assert!(glob_matches("*Kit", "CoreKit"));
-        assert!(glob_matches("a*b*c", "axxbyyc"));
-        assert!(glob_matches("CoreKit", "CoreKit"));
-        assert!(!glob_matches("CoreKit", "CoreKit2"));
-        assert!(!glob_matches("ios/*", "android/kit"));
-        assert!(!glob_matches("a*ab", "ab"));
     }
 
     #[test]

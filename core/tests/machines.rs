@@ -1,28 +1,19 @@
 //! Both state machines, checked for every state × every event against one table each: a pair
 //! in the table gives exactly that transition, any other pair is refused in words.
 
-use convoy_core::TransitionError;
 use convoy_core::component::{self, ComponentEvent, ComponentState, ComponentTransition, Duty};
 use convoy_core::main_release::{
     self, Duty as MainDuty, MainReleaseEvent, MainReleaseState, MainReleaseTransition,
 };
 use convoy_core::notices::Mention;
+use convoy_core::{StateName, TransitionError};
 
 // ---------------------------------------------------------------------------------------------
 // Component release
 // ---------------------------------------------------------------------------------------------
 
-const COMPONENT_STATES: [ComponentState; 9] = [
-    ComponentState::Waiting,
-    ComponentState::Preparing,
-    ComponentState::Pending,
-    ComponentState::Skipped,
-    ComponentState::Merged,
-    ComponentState::Deploying,
-    ComponentState::Success,
-    ComponentState::Failed,
-    ComponentState::Canceled,
-];
+/// Every component state (the machine's own list, which `as_str` names).
+const COMPONENT_STATES: &[ComponentState] = ComponentState::ALL;
 
 const NOT_RELEASABLE: &str = "no publish stage in .gitlab-ci.yml: release it by hand";
 const LINT_FAILED: &str = "job lint failed: Unable to find a specification for `A (~> 0.1)`";
@@ -271,7 +262,7 @@ fn wire_name<T: serde::Serialize>(value: T) -> String {
 fn every_component_state_and_event_gives_the_tabled_transition_or_a_refusal() {
     let table = component_table();
     let mut checked = 0;
-    for state in COMPONENT_STATES {
+    for &state in COMPONENT_STATES {
         for (words, event) in component_events() {
             let expected = match table.iter().find(|(s, w, _)| *s == state && *w == words) {
                 Some((_, _, transition)) => Ok(transition.clone()),
@@ -383,15 +374,8 @@ fn every_component_state_has_its_duty() {
 // Main release
 // ---------------------------------------------------------------------------------------------
 
-const RELEASE_STATES: [MainReleaseState; 7] = [
-    MainReleaseState::Created,
-    MainReleaseState::Analyzing,
-    MainReleaseState::Waiting,
-    MainReleaseState::Deploying,
-    MainReleaseState::Success,
-    MainReleaseState::Failed,
-    MainReleaseState::Canceled,
-];
+/// Every main release state (the machine's own list).
+const RELEASE_STATES: &[MainReleaseState] = MainReleaseState::ALL;
 
 const NO_PODFILE: &str = "no Podfile in the repository or 5 levels below it";
 const CONFLICT: &str = "Example/Podfile changed since Convoy read it: retry";
@@ -483,7 +467,7 @@ fn release_table() -> Vec<(MainReleaseState, &'static str, MainReleaseTransition
 fn every_release_state_and_event_gives_the_tabled_transition_or_a_refusal() {
     let table = release_table();
     let mut checked = 0;
-    for state in RELEASE_STATES {
+    for &state in RELEASE_STATES {
         for (words, event) in release_events() {
             let expected = match table.iter().find(|(s, w, _)| *s == state && *w == words) {
                 Some((_, _, transition)) => Ok(transition.clone()),
