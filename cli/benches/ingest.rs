@@ -95,7 +95,7 @@ async fn measure(database: &str, url: &str, deliveries: usize, connections: usiz
     let refused = answers.iter().filter(|(status, _)| *status != 200).count();
     let recorded = storage
         .store
-        .unprocessed_deliveries(u32::try_from(deliveries * 2).unwrap_or(u32::MAX))
+        .waiting_deliveries(u32::try_from(deliveries * 2).unwrap_or(u32::MAX))
         .await
         .expect("the deliveries can be read")
         .len();

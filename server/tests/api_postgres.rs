@@ -82,7 +82,7 @@ async fn a_webhook_delivery_is_recorded_once_on_postgres() {
 
     assert_eq!(first, json!({"status": "accepted"}));
     assert_eq!(second, json!({"status": "duplicate"}));
-    assert_eq!(app.store.unprocessed_deliveries(10).await.unwrap().len(), 1);
+    assert_eq!(app.store.waiting_deliveries(10).await.unwrap().len(), 1);
     assert!(
         app.jobs.pushed().is_empty(),
         "the delivery is the work item"

@@ -49,13 +49,7 @@ async fn a_delivery_with_the_wrong_token_is_refused_and_not_recorded() {
         "wrong or missing X-Gitlab-Token: use the secret Convoy was configured with"
     );
     assert!(app.jobs.pushed().is_empty());
-    assert!(
-        app.store
-            .unprocessed_deliveries(10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.store.waiting_deliveries(10).await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -94,9 +88,9 @@ async fn an_authentic_delivery_is_recorded_as_the_workers_work_item_and_announce
     assert_eq!(response.status().as_u16(), 200);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, json!({"status": "accepted"}));
-    let recorded = app.store.unprocessed_deliveries(10).await.unwrap();
+    let recorded = app.store.waiting_deliveries(10).await.unwrap();
     assert_eq!(recorded.len(), 1);
-    let delivery = app.store.delivery(recorded[0]).await.unwrap().unwrap();
+    let delivery = app.store.delivery(recorded[0].id).await.unwrap().unwrap();
     assert_eq!(delivery.event_name, "Pipeline Hook");
     assert_eq!(delivery.project_path.as_deref(), Some("ios/a"));
     assert_eq!(
@@ -125,7 +119,7 @@ async fn the_same_delivery_twice_is_a_duplicate_and_recorded_once() {
     assert_eq!(second.status().as_u16(), 200);
     let body: Value = second.json().await.unwrap();
     assert_eq!(body, json!({"status": "duplicate"}));
-    assert_eq!(app.store.unprocessed_deliveries(10).await.unwrap().len(), 1);
+    assert_eq!(app.store.waiting_deliveries(10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -141,7 +135,7 @@ async fn without_any_key_the_same_body_is_recognised_as_a_duplicate() {
 
     let body: Value = again.json().await.unwrap();
     assert_eq!(body, json!({"status": "duplicate"}));
-    assert_eq!(app.store.unprocessed_deliveries(10).await.unwrap().len(), 1);
+    assert_eq!(app.store.waiting_deliveries(10).await.unwrap().len(), 1);
 }
 
 #[tokio::test]
@@ -159,9 +153,9 @@ async fn an_event_convoy_ignores_is_still_accepted_so_gitlab_keeps_the_hook() {
         .await;
 
     assert_eq!(response.status().as_u16(), 200);
-    let recorded = app.store.unprocessed_deliveries(10).await.unwrap();
+    let recorded = app.store.waiting_deliveries(10).await.unwrap();
     assert_eq!(recorded.len(), 1);
-    let delivery = app.store.delivery(recorded[0]).await.unwrap().unwrap();
+    let delivery = app.store.delivery(recorded[0].id).await.unwrap().unwrap();
     assert_eq!(delivery.project_path, None);
 }
 
@@ -270,13 +264,7 @@ async fn a_non_ascii_event_header_gets_its_own_sentence() {
         error_of(response).await,
         "the X-Gitlab-Event header is not readable text (only visible ASCII is allowed): send the event name GitLab uses, such as \"Pipeline Hook\""
     );
-    assert!(
-        app.store
-            .unprocessed_deliveries(10)
-            .await
-            .unwrap()
-            .is_empty()
-    );
+    assert!(app.store.waiting_deliveries(10).await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -312,6 +300,6 @@ async fn deliveries_arriving_together_are_each_recorded_once_and_answered_after_
     let duplicate = answers.iter().filter(|s| *s == "duplicate").count();
     assert_eq!((accepted, duplicate), (40, 10), "{answers:?}");
     // Each answer came after its commit: every accepted delivery is there to read.
-    let recorded = app.store.unprocessed_deliveries(100).await.unwrap();
+    let recorded = app.store.waiting_deliveries(100).await.unwrap();
     assert_eq!(recorded.len(), 40);
 }

@@ -37,12 +37,21 @@ impl Store {
         transition: &MainReleaseTransition,
         actor: &str,
     ) -> Result<bool, StoreError> {
-        let change = Change {
-            actor: actor.to_owned(),
-            reason: transition.reason.clone(),
-            mention: None,
-        };
-        self.transition_main_release(release.id, release.state, transition.state, &change)
-            .await
+        self.transition_main_release(
+            release.id,
+            release.state,
+            transition.state,
+            &release_change(transition, actor),
+        )
+        .await
+    }
+}
+
+/// The change a release's transition records in the name of `actor`.
+pub(crate) fn release_change(transition: &MainReleaseTransition, actor: &str) -> Change {
+    Change {
+        actor: actor.to_owned(),
+        reason: transition.reason.clone(),
+        mention: None,
     }
 }

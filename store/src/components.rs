@@ -50,11 +50,7 @@ impl Store {
         analyzed: &MainReleaseTransition,
         actor: &str,
     ) -> Result<bool, StoreError> {
-        let change = Change {
-            actor: actor.to_owned(),
-            reason: analyzed.reason.clone(),
-            mention: None,
-        };
+        let change = crate::apply::release_change(analyzed, actor);
         let (manifest_path, manifest_commit_id) = manifest;
         let mut tx = self.pool.begin().await?;
         lock_and_wake_release(&mut tx, release_id).await?;

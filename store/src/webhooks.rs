@@ -88,16 +88,6 @@ impl Store {
             .transpose()
     }
 
-    /// Ids of deliveries not processed yet, oldest first.
-    pub async fn unprocessed_deliveries(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
-        Ok(sqlx::query_scalar(
-            "SELECT id FROM webhook_deliveries WHERE processed_at IS NULL ORDER BY id LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?)
-    }
-
     /// Deliveries not processed yet, oldest first, without their payloads.
     pub async fn waiting_deliveries(&self, limit: u32) -> Result<Vec<WaitingDelivery>, StoreError> {
         sqlx::query(

@@ -12,5 +12,5 @@ mod wait;
 pub use database::{Backend, TestDatabase, postgres_admin_url};
 pub use jobs::RecordingJobs;
 pub use plans::{abcd_plan, planned};
-pub use scenarios::fast_demo;
+pub use scenarios::{APP, APP_REF, fast_demo};
 pub use wait::eventually;

@@ -17,12 +17,10 @@ use convoy_core::{ComponentState, MainReleaseState, component};
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_simulator::{RunningSimulator, SimulatorConfig};
 use convoy_store::{NewMainRelease, Store};
-use convoy_testkit::{RecordingJobs, TestDatabase, fast_demo};
+use convoy_testkit::{APP, APP_REF, RecordingJobs, TestDatabase, fast_demo};
 use convoy_worker::{Context, StopSignal, WorkerSettings, reconcile_once};
 
 const TOKEN: &str = "worker-test-token";
-const APP: &str = "mobile/app";
-const APP_REF: &str = "release/2.0.0";
 /// Rounds on a GitLab that stands still before they must have settled.
 const ROUNDS_TO_SETTLE: usize = 10;
 /// Times GitLab is let run before the release must have ended (a hang guard).

@@ -42,8 +42,7 @@ use convoy_testkit::TestDatabase;
 use convoy_worker::notify::{ChatSettings, WebhookSettings};
 use secrecy::SecretString;
 
-pub const APP: &str = "mobile/app";
-pub const APP_REF: &str = "release/2.0.0";
+pub use convoy_testkit::{APP, APP_REF};
 /// The demo's components in plan order, with their projects.
 pub const COMPONENTS: [(&str, &str); 4] = [
     ("CoreKit", "ios/core-kit"),

@@ -183,6 +183,16 @@ async fn event_reason(ctx: &Context, n: &Notification) -> anyhow::Result<Option<
         .and_then(|e| e.reason))
 }
 
+/// The HTTP client of a channel: answers within `timeout`, and no redirect is followed (a
+/// token or signature goes only to the configured address).
+fn http_client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(timeout)
+        .build()
+        .expect("a TLS backend is built in")
+}
+
 /// Who a mention asks: the owners, or with none the release manager.
 fn people_to_ask(release: &MainRelease, c: &ComponentRelease) -> Vec<String> {
     match c.owners.as_deref() {

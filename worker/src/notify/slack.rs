@@ -99,11 +99,7 @@ const HISTORY_LIMIT: u32 = 200;
 
 impl Slack {
     pub(super) fn new(settings: ChatSettings) -> Slack {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .build()
-            .expect("a TLS backend is built in");
+        let http = super::http_client(TIMEOUT);
         Slack {
             http,
             settings,

@@ -44,11 +44,7 @@ pub(super) struct Webhooks {
 
 impl Webhooks {
     pub(super) fn new(settings: &WebhookSettings) -> Webhooks {
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .timeout(TIMEOUT)
-            .build()
-            .expect("a TLS backend is built in");
+        let http = super::http_client(TIMEOUT);
         Webhooks {
             http,
             secret: settings.secret.clone(),
