@@ -5,8 +5,21 @@
 //! needs no outside news, or reconcile's periodic full look. Everything else waits for news, so
 //! a pass costs what changed, not the size of the release.
 
+use std::collections::{BTreeMap, BTreeSet};
+
 use crate::db::Store;
 use crate::error::StoreError;
+use crate::releases::active_states;
+
+/// What [`Store::wake_projects`] woke.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ProjectWakes {
+    /// Per project, the active releases with a component in it.
+    pub releases: BTreeMap<String, BTreeSet<i64>>,
+    /// The releases whose wake flag was not raised already: only these need a job. A raised
+    /// flag has its job on the way, or a pass in progress that sees it.
+    pub raised: BTreeSet<i64>,
+}
 
 impl Store {
     /// The components of release `release_id` woken since their last settled look, each with
@@ -49,6 +62,51 @@ impl Store {
         .execute(&self.pool)
         .await?;
         Ok(())
+    }
+
+    /// Wakes every component in each of `projects` that belongs to an active release, and
+    /// those releases, in one transaction (a webhook batch costs one commit).
+    pub async fn wake_projects(&self, projects: &[&str]) -> Result<ProjectWakes, StoreError> {
+        let mut wakes = ProjectWakes::default();
+        let mut tx = self.begin_write().await?;
+        for &project in projects {
+            let releases: Vec<i64> = sqlx::query_scalar(concat!(
+                "SELECT DISTINCT c.release_id FROM component_releases c \
+                 JOIN main_releases m ON m.id = c.release_id \
+                 WHERE c.project_path = $1 AND m.state IN ",
+                active_states!(),
+                " ORDER BY c.release_id"
+            ))
+            .bind(project)
+            .fetch_all(&mut *tx)
+            .await?;
+            for &release_id in &releases {
+                // The release's row first, as every writer of a release takes it.
+                let raised = sqlx::query(
+                    "UPDATE main_releases SET wake_requested = 1 \
+                     WHERE id = $1 AND wake_requested <> 1",
+                )
+                .bind(release_id)
+                .execute(&mut *tx)
+                .await?;
+                if raised.rows_affected() == 1 {
+                    wakes.raised.insert(release_id);
+                }
+                sqlx::query(
+                    "UPDATE component_releases SET wake_requested = wake_requested + 1 \
+                     WHERE release_id = $1 AND project_path = $2",
+                )
+                .bind(release_id)
+                .bind(project)
+                .execute(&mut *tx)
+                .await?;
+            }
+            wakes
+                .releases
+                .insert(project.to_owned(), releases.into_iter().collect());
+        }
+        tx.commit().await?;
+        Ok(wakes)
     }
 
     /// Wakes every canceled component whose current merge request is recorded open with

@@ -16,7 +16,7 @@ use crate::db::{
 use crate::error::StoreError;
 use crate::events::{EventInsert, insert_event};
 use crate::model::{Change, ComponentRelease};
-use crate::releases::{active_states, move_release_in};
+use crate::releases::move_release_in;
 
 impl Store {
     /// Stores the plan of release `release_id`: one component per planned component, in plan
@@ -125,27 +125,6 @@ impl Store {
             .as_ref()
             .map(component_from_row)
             .transpose()
-    }
-
-    /// Components of releases that can still move whose project is `project_path` (to route a
-    /// webhook), by release then plan order.
-    pub async fn active_components_for_project(
-        &self,
-        project_path: &str,
-    ) -> Result<Vec<ComponentRelease>, StoreError> {
-        sqlx::query(concat!(
-            "SELECT c.* FROM component_releases c \
-             JOIN main_releases m ON m.id = c.release_id \
-             WHERE c.project_path = $1 AND m.state IN ",
-            active_states!(),
-            " ORDER BY c.release_id, c.position"
-        ))
-        .bind(project_path)
-        .fetch_all(&self.pool)
-        .await?
-        .iter()
-        .map(component_from_row)
-        .collect()
     }
 
     /// Moves component `id` from `from` to `to` if it is still in `from` and its release is not

@@ -110,6 +110,17 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// Whether release `release_id` has a wake-up waiting (requested, or claimed by a pass that
+    /// never settled it).
+    pub async fn wake_waiting(&self, release_id: i64) -> Result<bool, StoreError> {
+        let flag: Option<i64> =
+            sqlx::query_scalar("SELECT wake_requested FROM main_releases WHERE id = $1")
+                .bind(release_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(flag.is_some_and(|flag| flag != 0))
+    }
+
     /// Clears the wake-up a successful pass claimed, unless another was requested meanwhile.
     pub async fn settle_wake(&self, release_id: i64) -> Result<(), StoreError> {
         sqlx::query(

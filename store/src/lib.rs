@@ -27,6 +27,7 @@ mod webhooks;
 
 pub use audit::{AuditEntry, AuditFilter, NewAuditEntry};
 pub use busy_components::BusyComponent;
+pub use component_wakes::ProjectWakes;
 pub use db::{POSTGRES_MAX_CONNECTIONS, SQLITE_BUSY_TIMEOUT, Store};
 pub use error::StoreError;
 pub use identity::{ApiTokenRecord, NewApiToken, SessionRecord, UserRecord};

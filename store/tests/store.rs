@@ -2,6 +2,8 @@
 
 mod support;
 
+use std::collections::BTreeSet;
+
 use convoy_core::notices::{Mention, Notice};
 use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
 use convoy_store::{
@@ -37,7 +39,7 @@ on_both_databases!(
     marking_a_component_reviewed_is_logged_once,
     component_details_are_saved_without_events,
     changing_a_missing_component_is_not_found,
-    components_of_active_releases_are_found_by_project,
+    a_webhook_batch_wakes_the_components_of_active_releases_in_its_projects,
     recording_a_merge_request_twice_keeps_one_current_record,
     recording_pipelines_keeps_each_once_and_the_last_as_current,
     recording_a_tag_makes_it_current,
@@ -817,7 +819,7 @@ async fn changing_a_missing_component_is_not_found(db: &TestDb) {
     assert_eq!(store.main_release(missing).await.unwrap(), None);
 }
 
-async fn components_of_active_releases_are_found_by_project(db: &TestDb) {
+async fn a_webhook_batch_wakes_the_components_of_active_releases_in_its_projects(db: &TestDb) {
     let store = db.store().await;
     let (active_id, active) = planned_release(&store).await;
     let (finished_id, _) = planned_release(&store).await;
@@ -830,15 +832,27 @@ async fn components_of_active_releases_are_found_by_project(db: &TestDb) {
         )
         .await
         .unwrap();
+    // The plan's own wake-up was handled: nothing waits.
+    assert!(store.claim_wake(active_id).await.unwrap());
+    store.settle_wake(active_id).await.unwrap();
+    let woken_before = store.component_wakes(active_id).await.unwrap();
 
-    let found = store.active_components_for_project("ios/b").await.unwrap();
+    let wakes = store.wake_projects(&["ios/b", "ios/x"]).await.unwrap();
 
-    assert_eq!(found, vec![active[1].clone()]);
-    assert_eq!(found[0].release_id, active_id);
-    assert_eq!(
-        store.active_components_for_project("ios/x").await.unwrap(),
-        vec![]
-    );
+    assert_eq!(wakes.releases["ios/b"], BTreeSet::from([active_id]));
+    assert!(wakes.releases["ios/x"].is_empty());
+    assert_eq!(wakes.raised, BTreeSet::from([active_id]));
+    // Only b (the component in ios/b) was woken once more.
+    let b = active[1].id;
+    let expected: Vec<(i64, i64)> = woken_before
+        .iter()
+        .map(|&(id, count)| (id, if id == b { count + 1 } else { count }))
+        .collect();
+    assert_eq!(store.component_wakes(active_id).await.unwrap(), expected);
+    // Woken again before a pass looked: the job on the way serves both, so none is raised.
+    let again = store.wake_projects(&["ios/b"]).await.unwrap();
+    assert!(again.raised.is_empty(), "{again:?}");
+    assert!(store.claim_wake(active_id).await.unwrap());
 }
 
 async fn recording_a_merge_request_twice_keeps_one_current_record(db: &TestDb) {

@@ -17,7 +17,8 @@ use crate::context::Context;
 use crate::error::StepError;
 use crate::{analyze, failures, manifest, record, steps};
 
-/// A pass that still changes something after this many rounds is left to the next wake.
+/// A pass that still changes something after this many rounds is queued again (fair to the
+/// other releases waiting for a job consumer).
 const MAX_PASSES: usize = 25;
 /// Failed passes in one advance before the error is left to the next nudge or reconcile.
 const MAX_FAILED_PASSES: usize = 3;
@@ -26,6 +27,8 @@ const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
 /// Components stepped at once within a release.
 const COMPONENT_CONCURRENCY: usize = 8;
+/// Steps of one component in a row within a pass: the merge, the tag, the tag's creation.
+const STEPS_IN_A_ROW: usize = 3;
 
 /// Carries out whatever the release's states require now. Safe to call at any time, from any
 /// number of workers: one holds the release's lease, the others return at once (the holder
@@ -62,7 +65,22 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
         .await;
     heartbeat.stop();
     ctx.store.release_lease(release_id, &owner).await?;
+    if result.is_ok() && !heartbeat.lost() && !ctx.stop.is_requested() {
+        queue_again_if_woken(ctx, release_id).await?;
+    }
     result
+}
+
+/// A wake-up that came while this worker still held the lease, after its last look (or after
+/// its last pass of [`MAX_PASSES`]), had its job find the release taken: queue the release
+/// again, so that the wake-up is not left to reconcile.
+async fn queue_again_if_woken(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+    if ctx.store.wake_waiting(release_id).await? {
+        ctx.jobs
+            .push(convoy_store::Job::AdvanceRelease { release_id })
+            .await?;
+    }
+    Ok(())
 }
 
 /// Renews a release's lease while its holder works, so that the lease can be short: a holder
@@ -224,7 +242,7 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
             let span = tracing::info_span!("component", component = %component.name);
             let seen = woken.get(&component.id).copied();
             async move {
-                step_component(ctx, release, &component, is_ready).await?;
+                step_while_it_moves(ctx, release, &component, is_ready).await?;
                 // A step that failed stays woken: the next pass looks again.
                 if let Some(seen) = seen {
                     ctx.store.settle_component_wake(component.id, seen).await?;
@@ -300,14 +318,63 @@ pub(crate) async fn current_schedule(
     Ok(scheduler::schedule(&plan.graph(), &statuses, &options))
 }
 
-/// Runs the step a component's state requires, and records the event it produced. A fatal
-/// error fails only this component.
-async fn step_component(
+/// Steps a component, and steps it again at once while its new state's step needs no news
+/// (see [`goes_on_at_once`]): a merge, the tag and the tag's creation then cost one step of
+/// one pass instead of a pass each.
+async fn step_while_it_moves(
     ctx: &Context,
     release: &MainRelease,
     component: &ComponentRelease,
     ready: bool,
 ) -> Result<(), StepError> {
+    let (mut current, mut ready) = (component.clone(), ready);
+    for _ in 0..STEPS_IN_A_ROW {
+        let moved = match step_component(ctx, release, &current, ready).await {
+            Ok(moved) => moved,
+            Err(error) if current.state != component.state => {
+                // A step that followed at once failed: the next pass looks again.
+                ctx.store.request_component_wake(current.id).await?;
+                return Err(error);
+            }
+            Err(error) => return Err(error),
+        };
+        if !moved {
+            return Ok(());
+        }
+        let Some(next) = ctx.store.component(current.id).await? else {
+            return Ok(());
+        };
+        if !goes_on_at_once(&current, &next) {
+            return Ok(());
+        }
+        (current, ready) = (next, true);
+    }
+    // Left mid-way (never with the steps known today): the next pass goes on.
+    ctx.store.request_component_wake(current.id).await?;
+    Ok(())
+}
+
+/// Whether a component's next step follows at once, without news from GitLab or a new
+/// decision of the scheduler: tagging a merged component Convoy acted on (it acted because
+/// every dependency was released, and the tag pipeline takes over the slot its merge request
+/// pipeline held), and creating the tag of a component that has just entered deploying.
+fn goes_on_at_once(before: &ComponentRelease, after: &ComponentRelease) -> bool {
+    match after.state {
+        ComponentState::Merged => after.acted,
+        ComponentState::Deploying => before.state != ComponentState::Deploying,
+        _ => false,
+    }
+}
+
+/// Runs the step a component's state requires, and records the event it produced. A fatal
+/// error fails only this component. Returns whether the component moved (an event was
+/// recorded).
+async fn step_component(
+    ctx: &Context,
+    release: &MainRelease,
+    component: &ComponentRelease,
+    ready: bool,
+) -> Result<bool, StepError> {
     let duty = component::duty(component.state);
     let what = format!("{} {}", step_word(duty), component.name);
     let step = async {
@@ -329,12 +396,12 @@ async fn step_component(
         Ok(Some(event)) => event,
         Ok(None) => {
             ctx.failures.clear(component.id);
-            return Ok(());
+            return Ok(false);
         }
         Err(StepError::Fatal(reason)) => ComponentEvent::Errored { reason },
         Err(StepError::Superseded(why)) => {
             tracing::info!(release = release.id, component = %component.name, %why, "step stopped before writing to GitLab");
-            return Ok(());
+            return Ok(false);
         }
         Err(StepError::Transient(message))
             if ctx.failures.count(component.id, &message) >= failures::MAX_SAME_FAILURES =>
@@ -348,7 +415,8 @@ async fn step_component(
         }
     };
     ctx.failures.clear(component.id);
-    record::component_event(ctx, component, &event).await
+    record::component_event(ctx, component, &event).await?;
+    Ok(true)
 }
 
 /// Ends the release when every component is released (after pinning them in the manifest), or

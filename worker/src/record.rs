@@ -2,7 +2,6 @@
 //! notes in the release's log. Every step, the analysis and the passes record through here, so
 //! none of them needs another's module.
 
-use convoy_core::ComponentState;
 use convoy_core::component::ComponentEvent;
 use convoy_core::main_release::MainReleaseEvent;
 use convoy_store::{ComponentRelease, MainRelease, NewEvent};
@@ -31,10 +30,6 @@ pub(crate) async fn component_event(
         )));
     }
     tracing::info!(from = ?component.state, to = ?transition.state, "component moved");
-    if transition.state == ComponentState::Deploying {
-        // Its next step (create the tag, find the tag's pipeline) needs no news from GitLab.
-        ctx.store.request_component_wake(component.id).await?;
-    }
     Ok(())
 }
 

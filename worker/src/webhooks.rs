@@ -6,10 +6,10 @@
 //! delivery loop here hears of it at once ([`convoy_store::Store::delivery_wakeups`]) and wakes
 //! the releases that have a component in that project.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use convoy_store::{Job, WaitingDelivery};
+use convoy_store::{Job, ProjectWakes, WaitingDelivery};
 
 use crate::context::Context;
 
@@ -36,30 +36,27 @@ pub(crate) async fn process_deliveries_forever(ctx: Context) {
 }
 
 /// Processes the deliveries not processed yet, oldest first, a batch at a time, until none is
-/// left: each project a batch names is woken once, and the batch is marked processed in one
-/// transaction. A failure leaves the batch unprocessed, for the next round. Returns how many
-/// deliveries it found.
+/// left: the projects a batch names are woken in one transaction, and the batch is marked
+/// processed in another. A failure leaves the batch unprocessed, for the next round. Returns
+/// how many deliveries it found.
 pub(crate) async fn process_waiting_deliveries(ctx: &Context) -> anyhow::Result<usize> {
     let mut found = 0;
     loop {
         let waiting = ctx.store.waiting_deliveries(BATCH).await?;
         found += waiting.len();
-        let mut woken: BTreeMap<&str, String> = BTreeMap::new();
-        let mut outcomes = Vec::with_capacity(waiting.len());
-        for delivery in &waiting {
-            let outcome = match project_to_wake(ctx, delivery) {
-                Ok(project) => match woken.get(project) {
-                    Some(outcome) => outcome.clone(),
-                    None => {
-                        let outcome = wake_releases_of(ctx, project).await?;
-                        woken.insert(project, outcome.clone());
-                        outcome
-                    }
-                },
-                Err(ignored) => ignored,
-            };
-            outcomes.push((delivery.id, outcome));
-        }
+        let projects: BTreeSet<&str> = waiting
+            .iter()
+            .filter_map(|delivery| project_to_wake(ctx, delivery).ok())
+            .collect();
+        let wakes = ctx
+            .store
+            .wake_projects(&projects.into_iter().collect::<Vec<_>>())
+            .await?;
+        queue(ctx, &wakes.raised).await;
+        let outcomes: Vec<(i64, String)> = waiting
+            .iter()
+            .map(|delivery| (delivery.id, outcome(ctx, delivery, &wakes)))
+            .collect();
         ctx.store.mark_deliveries_processed(&outcomes).await?;
         for (delivery, (_, outcome)) in waiting.iter().zip(&outcomes) {
             crate::metrics::delivery_processed(delivery.received_at, outcome);
@@ -85,29 +82,27 @@ fn project_to_wake<'d>(ctx: &Context, delivery: &'d WaitingDelivery) -> Result<&
         .ok_or_else(|| "ignored: the delivery names no project".to_owned())
 }
 
-async fn wake_releases_of(ctx: &Context, project: &str) -> anyhow::Result<String> {
-    let components = ctx.store.active_components_for_project(project).await?;
-    // The next pass looks at these components (and only these, of what waits for news).
-    for c in &components {
-        ctx.store.request_component_wake(c.id).await?;
+/// What a delivery did, for its record: "woke release 3", or why it woke none.
+fn outcome(ctx: &Context, delivery: &WaitingDelivery, wakes: &ProjectWakes) -> String {
+    let project = match project_to_wake(ctx, delivery) {
+        Ok(project) => project,
+        Err(ignored) => return ignored,
+    };
+    match wakes.releases.get(project) {
+        Some(releases) if !releases.is_empty() => {
+            let ids: Vec<String> = releases.iter().map(i64::to_string).collect();
+            format!("woke release {}", ids.join(", "))
+        }
+        _ => format!("no active release has a component in {project}"),
     }
-    let releases: BTreeSet<i64> = components.iter().map(|c| c.release_id).collect();
-    if releases.is_empty() {
-        return Ok(format!("no active release has a component in {project}"));
-    }
-    for release_id in &releases {
-        ctx.store.request_wake(*release_id).await?;
-        if let Err(error) = ctx
-            .jobs
-            .push(Job::AdvanceRelease {
-                release_id: *release_id,
-            })
-            .await
-        {
+}
+
+/// Queues a job for each release whose wake flag the batch raised.
+async fn queue(ctx: &Context, releases: &BTreeSet<i64>) {
+    for &release_id in releases {
+        if let Err(error) = ctx.jobs.push(Job::AdvanceRelease { release_id }).await {
             // The wake flag is recorded; the reconcile loop will pick it up.
             tracing::warn!(release_id, %error, "could not queue the release; reconcile will");
         }
     }
-    let ids: Vec<String> = releases.iter().map(i64::to_string).collect();
-    Ok(format!("woke release {}", ids.join(", ")))
 }
