@@ -4,7 +4,9 @@
 //!
 //! Run: `cargo bench -p convoy --bench release`. `CONVOY_BENCH_PLANS` picks the runs
 //! (`LAYERSxWIDTHxPIPELINE_MS`, comma-separated; default `10x20x1000,10x20x50,5x100x50`) and
-//! `CONVOY_BENCH_VIEWERS` how many live-feed viewers watch each release (default 200).
+//! `CONVOY_BENCH_VIEWERS` how many live-feed viewers watch each release (default 200). With
+//! `CONVOY_BENCH_KEEP` set, each run's directory (its scenario and `bench.db`, the release's
+//! whole event log) is kept, and its path printed.
 //!
 //! Per run it prints: the makespan against the critical path (per layer, GitLab's own time: the
 //! merge request pipeline, or the simulator's head-pipeline lag if that is longer, since GitLab
@@ -152,7 +154,11 @@ fn print_row(plan: Plan, run: &Run) {
 
 /// Runs one release of a generated plan while reading its detail and watching its live feed.
 async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
-    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut dir = tempfile::tempdir().expect("a temporary directory");
+    if std::env::var_os("CONVOY_BENCH_KEEP").is_some() {
+        dir.disable_cleanup(true);
+        eprintln!("kept {}", dir.path().display());
+    }
     let scenario_path = dir.path().join("scenario.yaml");
     let yaml = serde_yaml::to_string(&plan.scenario()).expect("the scenario serializes");
     std::fs::write(&scenario_path, yaml).expect("the scenario is written");

@@ -139,6 +139,7 @@ pub fn spawn_worker(
         settings,
         stop: stop_signal,
         failures: Default::default(),
+        looks_again: Default::default(),
     };
     let jobs = storage.jobs.clone();
     let task = tokio::spawn(async move {

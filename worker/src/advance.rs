@@ -8,7 +8,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use convoy_core::component::{self, ComponentEvent, Duty};
 use convoy_core::main_release::{self, Duty as MainDuty, MainReleaseEvent};
 use convoy_core::scheduler::{self, ComponentStatus, Schedule, SchedulerOptions};
-use convoy_core::{ComponentState, MainReleaseState};
+use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
 use convoy_store::{ComponentRelease, MainRelease};
 use futures::StreamExt;
 use tracing::Instrument;
@@ -227,12 +227,10 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
         .await?
         .into_iter()
         .collect();
-    let schedule = current_schedule(ctx, release).await?;
+    let plan = ctx.store.plan(release.id).await?;
+    let (schedule, components) = schedule_of(ctx, release, &plan).await?;
     let ready: BTreeSet<String> = schedule.ready.iter().cloned().collect();
-    let components: Vec<ComponentRelease> = ctx
-        .store
-        .components(release.id)
-        .await?
+    let components: Vec<ComponentRelease> = components
         .into_iter()
         .filter(|c| needs_step(c, &ready, &woken))
         .collect();
@@ -259,7 +257,7 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
             return Err(error);
         }
     }
-    finish_if_done(ctx, release).await
+    finish_if_done(ctx, release, &plan).await
 }
 
 /// Whether this pass steps the component: it is ready (Convoy acts), its state always needs
@@ -297,6 +295,15 @@ pub(crate) async fn current_schedule(
     release: &MainRelease,
 ) -> Result<Schedule, StepError> {
     let plan = ctx.store.plan(release.id).await?;
+    Ok(schedule_of(ctx, release, &plan).await?.0)
+}
+
+/// The schedule of `plan` from the components' states as stored now, with those components.
+async fn schedule_of(
+    ctx: &Context,
+    release: &MainRelease,
+    plan: &ReleasePlan,
+) -> Result<(Schedule, Vec<ComponentRelease>), StepError> {
     let components = ctx.store.components(release.id).await?;
     let mut options = SchedulerOptions {
         max_running: ctx.settings.max_running_pipelines,
@@ -315,7 +322,8 @@ pub(crate) async fn current_schedule(
         };
         statuses.insert(c.name.clone(), status);
     }
-    Ok(scheduler::schedule(&plan.graph(), &statuses, &options))
+    let schedule = scheduler::schedule(&plan.graph(), &statuses, &options);
+    Ok((schedule, components))
 }
 
 /// Steps a component, and steps it again at once while its new state's step needs no news
@@ -421,14 +429,18 @@ async fn step_component(
 
 /// Ends the release when every component is released (after pinning them in the manifest), or
 /// fails it when nothing more can move.
-async fn finish_if_done(ctx: &Context, release: &MainRelease) -> Result<(), StepError> {
-    let schedule = current_schedule(ctx, release).await?;
+async fn finish_if_done(
+    ctx: &Context,
+    release: &MainRelease,
+    plan: &ReleasePlan,
+) -> Result<(), StepError> {
+    let (schedule, components) = schedule_of(ctx, release, plan).await?;
     if schedule.all_released {
         let event = manifest::rewrite_manifest(ctx, release).await?;
         return record::release_event(ctx, release, &event).await;
     }
     if schedule.stalled {
-        let reason = stall_reason(&ctx.store.components(release.id).await?, &schedule);
+        let reason = stall_reason(&components, &schedule);
         return record::release_event(ctx, release, &MainReleaseEvent::Stalled { reason }).await;
     }
     Ok(())

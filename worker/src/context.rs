@@ -78,23 +78,53 @@ pub struct Context {
     pub stop: StopSignal,
     /// The failures of each component's step in a row.
     pub failures: Arc<RepeatedFailures>,
+    /// The components this process will look at again soon.
+    pub looks_again: Arc<LooksAgain>,
 }
 
 /// How long Convoy waits before it looks again at something GitLab is still working on by
-/// itself (linking a head pipeline, checking mergeability) and sends no webhook for.
-pub const LOOK_AGAIN_AFTER: Duration = Duration::from_secs(1);
+/// itself (linking a head pipeline, checking mergeability) and sends no webhook for: GitLab
+/// does it within a moment (a Sidekiq job), and each look is one request.
+pub const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(250);
+
+/// The components with a look-again on the way: one at a time each, however many steps of
+/// theirs ask for one meanwhile (every webhook of a busy project wakes a step).
+#[derive(Debug, Default)]
+pub struct LooksAgain(std::sync::Mutex<std::collections::BTreeSet<i64>>);
+
+impl LooksAgain {
+    /// True when none was on the way for `component_id` (this call books it).
+    fn book(&self, component_id: i64) -> bool {
+        self.lock().insert(component_id)
+    }
+
+    fn done(&self, component_id: i64) {
+        self.lock().remove(&component_id);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
+        // The set stays consistent whatever panicked while it was held.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 impl Context {
     /// Wakes the component and its release again after [`LOOK_AGAIN_AFTER`]: for waits that
     /// end at GitLab without a webhook, such as `UpdateHeadPipelineWorker` linking a pipeline
     /// that already passed. Lost on a crash, which reconcile's full look covers.
     pub fn look_again_soon(&self, release_id: i64, component_id: i64) {
+        if !self.looks_again.book(component_id) {
+            return;
+        }
         let ctx = self.clone();
         tokio::spawn(async move {
             tokio::select! {
                 () = tokio::time::sleep(LOOK_AGAIN_AFTER) => {}
                 () = ctx.stop.requested() => return,
             }
+            ctx.looks_again.done(component_id);
             if let Err(error) = ctx.wake(release_id, component_id).await {
                 tracing::warn!(release_id, component_id, %error, "could not look again; reconcile will");
             }

@@ -207,5 +207,6 @@ fn context(sim: &RunningSimulator, store: Store) -> Context {
         },
         stop,
         failures: Default::default(),
+        looks_again: Default::default(),
     }
 }

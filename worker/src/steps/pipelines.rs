@@ -31,7 +31,9 @@ pub(crate) async fn record(
         failure_log: failure.map(|f| f.log_tail.clone()),
         duration: pipeline.duration,
     };
-    ctx.store.record_pipeline(c.id, &record).await?;
+    if previous.as_ref() != Some(&record) {
+        ctx.store.record_pipeline(c.id, &record).await?;
+    }
     Ok(previous)
 }
 
