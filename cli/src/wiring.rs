@@ -135,11 +135,11 @@ pub fn spawn_worker(
     let ctx = Context {
         store: storage.store.clone(),
         forge,
-        jobs: Arc::new(storage.jobs.clone()),
         settings,
         stop: stop_signal,
         failures: Default::default(),
         looks_again: Default::default(),
+        nudges: Default::default(),
     };
     let jobs = storage.jobs.clone();
     let task = tokio::spawn(async move {

@@ -17,8 +17,8 @@ use crate::context::Context;
 use crate::error::StepError;
 use crate::{analyze, failures, manifest, record, steps};
 
-/// A pass that still changes something after this many rounds is queued again (fair to the
-/// other releases waiting for a job consumer).
+/// A pass that still changes something after this many rounds is nudged again (fair to the
+/// other releases).
 const MAX_PASSES: usize = 25;
 /// Failed passes in one advance before the error is left to the next nudge or reconcile.
 const MAX_FAILED_PASSES: usize = 3;
@@ -72,13 +72,11 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
 }
 
 /// A wake-up that came while this worker still held the lease, after its last look (or after
-/// its last pass of [`MAX_PASSES`]), had its job find the release taken: queue the release
-/// again, so that the wake-up is not left to reconcile.
+/// its last pass of [`MAX_PASSES`]), found the release taken: nudge it again, so that the
+/// wake-up is not left to reconcile.
 async fn queue_again_if_woken(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
     if ctx.store.wake_waiting(release_id).await? {
-        ctx.jobs
-            .push(convoy_store::Job::AdvanceRelease { release_id })
-            .await?;
+        ctx.nudges.nudge(release_id);
     }
     Ok(())
 }

@@ -1,4 +1,5 @@
-//! What every step needs: the store, the forge, the job queue and the worker's settings.
+//! What every step needs: the store, the forge, the worker's settings and its in-process
+//! wake-ups.
 
 use convoy_core::StateName;
 use std::sync::Arc;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use convoy_core::owners::OwnerRule;
 use convoy_forge::Forge;
-use convoy_store::{ComponentRelease, Jobs, MainRelease, Store};
+use convoy_store::{ComponentRelease, MainRelease, Store};
 
 use crate::error::StepError;
 use crate::failures::RepeatedFailures;
@@ -73,13 +74,51 @@ impl WorkerSettings {
 pub struct Context {
     pub store: Store,
     pub forge: Arc<dyn Forge>,
-    pub jobs: Arc<dyn Jobs>,
     pub settings: WorkerSettings,
     pub stop: StopSignal,
     /// The failures of each component's step in a row.
     pub failures: Arc<RepeatedFailures>,
     /// The components this process will look at again soon.
     pub looks_again: Arc<LooksAgain>,
+    /// The releases this process advances next (see [`Nudges`]).
+    pub nudges: Arc<Nudges>,
+}
+
+/// Releases to advance at once, in this process: the worker's own wake-ups (a webhook batch, a
+/// look-again, a wake-up that came while it held the lease) are carried out by the nudge loop
+/// (`runner::nudge_forever`) without a trip through the job queue, whose polls wait on the
+/// database. The wake flag is still the durable record: a nudge lost with the process is
+/// found by the next worker's takeover or reconcile.
+#[derive(Debug, Default)]
+pub struct Nudges {
+    waiting: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+    arrived: tokio::sync::Notify,
+}
+
+impl Nudges {
+    /// Asks the nudge loop to advance release `release_id` (once, however often it is asked
+    /// before the loop takes it).
+    pub fn nudge(&self, release_id: i64) {
+        self.lock().insert(release_id);
+        self.arrived.notify_one();
+    }
+
+    /// Waits for nudges and takes them all.
+    pub async fn take(&self) -> Vec<i64> {
+        loop {
+            let taken: Vec<i64> = std::mem::take(&mut *self.lock()).into_iter().collect();
+            if !taken.is_empty() {
+                return taken;
+            }
+            self.arrived.notified().await;
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
+        self.waiting
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// How long Convoy waits before it looks again at something GitLab is still working on by
@@ -182,9 +221,8 @@ impl Context {
     async fn wake(&self, release_id: i64, component_id: i64) -> anyhow::Result<()> {
         self.store.request_component_wake(component_id).await?;
         self.store.request_wake(release_id).await?;
-        self.jobs
-            .push(convoy_store::Job::AdvanceRelease { release_id })
-            .await
+        self.nudges.nudge(release_id);
+        Ok(())
     }
 }
 

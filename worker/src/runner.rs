@@ -35,6 +35,7 @@ pub async fn run(ctx: Context, storage: JobStorage) -> anyhow::Result<()> {
         AbortOnDrop(tokio::spawn(take_over_forever(ctx.clone()))),
         AbortOnDrop(tokio::spawn(crate::notify::notify_forever(ctx.clone()))),
         AbortOnDrop(tokio::spawn(process_deliveries_forever(ctx.clone()))),
+        AbortOnDrop(tokio::spawn(nudge_forever(ctx.clone()))),
     ];
     let stop = {
         let stop = ctx.stop.clone();
@@ -107,6 +108,28 @@ async fn handle_job(job: Job, ctx: Data<Context>) -> Result<(), BoxDynError> {
         tracing::warn!(?job, %error, "job failed; reconcile will try again");
     }
     Ok(())
+}
+
+/// Advances each release nudged in this process ([`crate::context::Nudges`]) in a task of
+/// its own: releases run side by side, and a release whose lease is held returns at once (its
+/// holder sees the wake flag). The tasks end with the loop.
+async fn nudge_forever(ctx: Context) {
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            nudged = ctx.nudges.take() => {
+                for release_id in nudged {
+                    let ctx = ctx.clone();
+                    running.spawn(async move {
+                        if let Err(error) = advance_release(&ctx, release_id).await {
+                            tracing::warn!(release_id, %error, "release not advanced; reconcile will");
+                        }
+                    });
+                }
+            }
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+        }
+    }
 }
 
 /// Every few seconds (a sixth of the lease), advances the releases whose holder stopped

@@ -9,7 +9,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use convoy_store::{Job, ProjectWakes, WaitingDelivery};
+use convoy_store::{ProjectWakes, WaitingDelivery};
 
 use crate::context::Context;
 
@@ -52,7 +52,9 @@ pub(crate) async fn process_waiting_deliveries(ctx: &Context) -> anyhow::Result<
             .store
             .wake_projects(&projects.into_iter().collect::<Vec<_>>())
             .await?;
-        queue(ctx, &wakes.raised).await;
+        for &release_id in &wakes.raised {
+            ctx.nudges.nudge(release_id);
+        }
         let outcomes: Vec<(i64, String)> = waiting
             .iter()
             .map(|delivery| (delivery.id, outcome(ctx, delivery, &wakes)))
@@ -94,15 +96,5 @@ fn outcome(ctx: &Context, delivery: &WaitingDelivery, wakes: &ProjectWakes) -> S
             format!("woke release {}", ids.join(", "))
         }
         _ => format!("no active release has a component in {project}"),
-    }
-}
-
-/// Queues a job for each release whose wake flag the batch raised.
-async fn queue(ctx: &Context, releases: &BTreeSet<i64>) {
-    for &release_id in releases {
-        if let Err(error) = ctx.jobs.push(Job::AdvanceRelease { release_id }).await {
-            // The wake flag is recorded; the reconcile loop will pick it up.
-            tracing::warn!(release_id, %error, "could not queue the release; reconcile will");
-        }
     }
 }

@@ -17,7 +17,7 @@ use convoy_core::{ComponentState, MainReleaseState, component};
 use convoy_forge::gitlab::{GitLab, GitLabOptions};
 use convoy_simulator::{RunningSimulator, SimulatorConfig};
 use convoy_store::{NewMainRelease, Store};
-use convoy_testkit::{APP, APP_REF, RecordingJobs, TestDatabase, fast_demo};
+use convoy_testkit::{APP, APP_REF, TestDatabase, fast_demo};
 use convoy_worker::{Context, StopSignal, WorkerSettings, reconcile_once};
 
 const TOKEN: &str = "worker-test-token";
@@ -191,7 +191,6 @@ fn context(sim: &RunningSimulator, store: Store) -> Context {
     Context {
         store,
         forge: Arc::new(forge),
-        jobs: Arc::new(RecordingJobs::default()),
         settings: WorkerSettings {
             worker_id: "worker-test".to_owned(),
             public_url: None,
@@ -208,5 +207,6 @@ fn context(sim: &RunningSimulator, store: Store) -> Context {
         stop,
         failures: Default::default(),
         looks_again: Default::default(),
+        nudges: Default::default(),
     }
 }
