@@ -48,7 +48,7 @@ impl Store {
         )
         .bind(component_id)
         .bind(seen)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -59,7 +59,7 @@ impl Store {
             "UPDATE component_releases SET wake_requested = wake_requested + 1 WHERE id = $1",
         )
         .bind(component_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         Ok(())
     }
@@ -122,7 +122,7 @@ impl Store {
                WHERE mr.auto_merge = 1 AND mr.state = 'opened') \
              RETURNING release_id",
         )
-        .fetch_all(&self.writer)
+        .fetch_all(&self.pool)
         .await?;
         releases.sort_unstable();
         releases.dedup();
@@ -140,7 +140,7 @@ impl Store {
              WHERE release_id = $1",
         )
         .bind(release_id)
-        .execute(&self.writer)
+        .execute(&self.pool)
         .await?;
         self.request_wake(release_id).await
     }
