@@ -132,12 +132,16 @@ impl Store {
         Ok(releases)
     }
 
-    /// Asks the next pass to look at every component of release `release_id` (reconcile's full
-    /// look: webhooks may have been lost) and wakes the release.
+    /// Asks the next pass to look at every component of release `release_id` that follows
+    /// something at GitLab (reconcile's full look: webhooks may have been lost), and wakes the
+    /// release. Left out: components that wait for their dependencies (waiting, or pending
+    /// before Convoy acted; a pass looks at each once it is ready) and those that ended.
     pub async fn request_full_look(&self, release_id: i64) -> Result<(), StoreError> {
         sqlx::query(
             "UPDATE component_releases SET wake_requested = wake_requested + 1 \
-             WHERE release_id = $1",
+             WHERE release_id = $1 \
+             AND (state IN ('preparing', 'merged', 'deploying', 'canceled') \
+                  OR (state = 'pending' AND acted = 1))",
         )
         .bind(release_id)
         .execute(&self.pool)

@@ -50,6 +50,7 @@ on_both_databases!(
     a_commit_that_appends_events_wakes_readers_of_the_log,
     a_recorded_delivery_wakes_the_delivery_loop_also_of_another_process,
     a_component_wake_is_settled_only_if_no_news_came_meanwhile,
+    reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies,
     a_duplicate_delivery_is_recorded_once,
     deliveries_recorded_together_are_each_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
@@ -1248,11 +1249,53 @@ async fn a_component_wake_is_settled_only_if_no_news_came_meanwhile(db: &TestDb)
         .map(|(id, _)| id)
         .collect();
     assert_eq!(left, [b]);
+}
+
+async fn reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies(
+    db: &TestDb,
+) {
+    let store = db.store().await;
+    let (release, components) = planned_release(&store).await;
+    let [a, b, c] = [0, 1, 2].map(|i| components[i].id);
+    let change = Change::by("convoy");
+    use ComponentState::{Pending, Preparing, Waiting};
+    for (id, path) in [
+        (a, &[Preparing][..]),
+        (b, &[Preparing, Pending]),
+        (c, &[Preparing, Pending]),
+    ] {
+        let mut from = Waiting;
+        for &to in path {
+            assert!(
+                store
+                    .transition_component(id, from, to, &change)
+                    .await
+                    .unwrap()
+            );
+            from = to;
+        }
+    }
+    // c is pending and Convoy acted on it (it follows its pipeline); b waits on dependencies.
+    store.set_component_acted(c, true).await.unwrap();
+    for (id, seen) in store.component_wakes(release).await.unwrap() {
+        store.settle_component_wake(id, seen).await.unwrap();
+    }
+    assert!(store.claim_wake(release).await.unwrap());
+    store.settle_wake(release).await.unwrap();
 
     store.request_full_look(release).await.unwrap();
+
+    let woken: Vec<i64> = store
+        .component_wakes(release)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
     assert_eq!(
-        store.component_wakes(release).await.unwrap().len(),
-        components.len()
+        woken,
+        [a, c],
+        "b waits on dependencies, the last has not started"
     );
     assert!(
         store.claim_wake(release).await.unwrap(),

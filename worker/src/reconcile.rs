@@ -10,9 +10,10 @@ use crate::webhooks::process_waiting_deliveries;
 pub async fn reconcile_once(ctx: &Context) -> anyhow::Result<()> {
     let deliveries = process_waiting_deliveries(ctx).await?;
     crate::metrics::reconcile_found("unprocessed_delivery", deliveries);
-    // Every component of every active release is checked against the forge (a pass otherwise
-    // looks only at what a webhook concerns); a finished release only while its wake
-    // flag says something is left to do (a canceled release withdrawing an auto-merge).
+    // Every component of every active release that follows something at GitLab is checked
+    // against the forge (a pass otherwise looks only at what a webhook concerns; one waiting
+    // for its dependencies is looked at once it is ready); a finished release only while its
+    // wake flag says something is left to do (a canceled release withdrawing an auto-merge).
     for release_id in ctx.store.active_main_release_ids().await? {
         ctx.store.request_full_look(release_id).await?;
     }
