@@ -1,6 +1,7 @@
 //! Webhook delivery: a background task takes deliveries from a queue and POSTs them with
-//! GitLab's headers, retrying failures with backoff, and applying the webhook faults (drop,
-//! duplicate, hold back). Every attempt is logged for tests.
+//! GitLab's headers, up to `concurrency` at once (each one is its own `WebHookWorker` job in
+//! GitLab), retrying failures with backoff, and applying the webhook faults (drop, duplicate,
+//! hold back). Every attempt is logged for tests.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,9 @@ pub(crate) async fn deliver_all(
         .timeout(Duration::from_millis(shared.webhook_settings.timeout_ms))
         .build()
         .expect("an HTTP client without TLS settings builds");
+    let in_flight = Arc::new(tokio::sync::Semaphore::new(
+        shared.webhook_settings.concurrency.max(1),
+    ));
     while let Some((delivery, plan)) = queue.recv().await {
         if plan.dropped {
             shared.record(&delivery, 1, DeliveryOutcome::Dropped);
@@ -32,11 +36,22 @@ pub(crate) async fn deliver_all(
                     tokio::time::sleep(delay).await;
                     deliver_with_retries(&client, &shared, delivery).await;
                 });
-            } else if !attempt(&client, &shared, &delivery, 1).await {
-                // The first attempt is made in order, so receivers normally see events in the
-                // order they happened; retries go to the background.
+            } else {
+                // First attempts start in the order the events happened (Sidekiq takes the
+                // queue in order) and run side by side; retries follow in the background.
+                let slot = in_flight
+                    .clone()
+                    .acquire_owned()
+                    .await
+                    .expect("the delivery semaphore is never closed");
                 let (client, shared, delivery) = (client.clone(), shared.clone(), delivery.clone());
-                actix_web::rt::spawn(async move { retry(&client, &shared, delivery, 2).await });
+                actix_web::rt::spawn(async move {
+                    let delivered = attempt(&client, &shared, &delivery, 1).await;
+                    drop(slot);
+                    if !delivered {
+                        retry(&client, &shared, delivery, 2).await;
+                    }
+                });
             }
         }
     }

@@ -66,7 +66,7 @@ pub struct Scenario {
     pub groups: Vec<String>,
 }
 
-/// How webhook deliveries are retried when the receiver fails.
+/// How webhook deliveries are sent, and retried when the receiver fails.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhookSettings {
@@ -76,6 +76,11 @@ pub struct WebhookSettings {
     pub retry_backoff_ms: u64,
     /// Per-attempt HTTP timeout.
     pub timeout_ms: u64,
+    /// Deliveries in flight at once. GitLab sends each delivery from a Sidekiq job of its own
+    /// (`WebHookService#async_execute` enqueues a `WebHookWorker`), so deliveries start in the
+    /// order they happened but run side by side, up to Sidekiq's threads (GitLab's default
+    /// `max_concurrency` is 20 since gitlab!104989). 1: one after another, in order.
+    pub concurrency: usize,
 }
 
 impl Default for WebhookSettings {
@@ -84,6 +89,7 @@ impl Default for WebhookSettings {
             max_attempts: 4,
             retry_backoff_ms: 100,
             timeout_ms: 5_000,
+            concurrency: 20,
         }
     }
 }
