@@ -49,8 +49,8 @@ async fn a_tag_pipelines_webhook_is_followed_hop_by_hop_to_the_components_succes
         .filter(|d| {
             d.project == PROJECT
                 && d.event == "Pipeline Hook"
-                && d.payload["object_attributes"]["tag"] == true
-                && d.payload["object_attributes"]["status"] == "success"
+                && d.payload_json()["object_attributes"]["tag"] == true
+                && d.payload_json()["object_attributes"]["status"] == "success"
         })
         .collect();
     assert!(!sent.is_empty(), "GitLab sent the tag pipeline's success");

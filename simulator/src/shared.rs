@@ -63,8 +63,16 @@ pub struct WebhookDelivery {
     pub event: String,
     pub idempotency_key: String,
     pub event_uuid: String,
-    pub payload: serde_json::Value,
+    /// The JSON body as sent.
+    pub payload: std::sync::Arc<str>,
     /// 1 for the first attempt.
     pub attempt: u32,
     pub outcome: DeliveryOutcome,
+}
+
+impl WebhookDelivery {
+    /// The body, parsed.
+    pub fn payload_json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.payload).expect("the simulator sends JSON it serialized")
+    }
 }

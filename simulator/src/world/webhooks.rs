@@ -66,7 +66,9 @@ pub(crate) struct Delivery {
     pub url: String,
     pub token: Option<String>,
     pub event: &'static str,
-    pub payload: Value,
+    /// The JSON body, serialized once (a wide release sends tens of thousands of deliveries,
+    /// and the delivery log keeps each).
+    pub payload: std::sync::Arc<str>,
     pub idempotency_key: String,
     pub event_uuid: String,
     pub webhook_uuid: String,
@@ -104,6 +106,7 @@ impl World {
     fn emit(&mut self, project_id: u64, event: HookEvent, payload: Value) {
         let event_uuid = uuid::Uuid::new_v4().to_string();
         let project_path = self.project(project_id).path.clone();
+        let payload: std::sync::Arc<str> = payload.to_string().into();
         let deliveries: Vec<Delivery> = self
             .hooks
             .iter()
