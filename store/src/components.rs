@@ -1,6 +1,7 @@
 //! Component releases and the release plan they form.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use convoy_core::StateName;
 use convoy_core::main_release::MainReleaseTransition;
@@ -86,7 +87,19 @@ impl Store {
     }
 
     /// The stored plan of release `release_id`, in plan order (empty when none is stored).
-    pub async fn plan(&self, release_id: i64) -> Result<ReleasePlan, StoreError> {
+    /// A stored plan never changes, so each process reads it once (see [`PlanCache`]).
+    pub async fn plan(&self, release_id: i64) -> Result<Arc<ReleasePlan>, StoreError> {
+        if let Some(plan) = self.plans.get(release_id) {
+            return Ok(plan);
+        }
+        let plan = Arc::new(self.read_plan(release_id).await?);
+        if !plan.components.is_empty() {
+            self.plans.put(release_id, plan.clone());
+        }
+        Ok(plan)
+    }
+
+    async fn read_plan(&self, release_id: i64) -> Result<ReleasePlan, StoreError> {
         let mut conn = self.pool.acquire().await?;
         let components = fetch_components(&mut conn, release_id).await?;
         let mut dependencies = fetch_dependencies(&mut conn, release_id).await?;

@@ -59,6 +59,40 @@ pub struct Store {
     pub(crate) deliveries_recorded: Arc<watch::Sender<u64>>,
     /// Kept to open a `LISTEN` connection on PostgreSQL; never printed (it may hold a password).
     database_url: Arc<str>,
+    /// The plans read so far.
+    pub(crate) plans: Arc<PlanCache>,
+}
+
+/// The stored plans this process has read: a plan is saved once, with the release's analysis,
+/// and never changes after, while every pass and every release detail needs it (5 layers of
+/// 100 components have 40,000 edges to read). Holds the last few releases' plans.
+#[derive(Debug, Default)]
+pub(crate) struct PlanCache(std::sync::Mutex<Vec<(i64, Arc<convoy_core::ReleasePlan>)>>);
+
+/// Plans kept, newest first; the oldest is dropped for a new one.
+const PLANS_KEPT: usize = 16;
+
+impl PlanCache {
+    pub(crate) fn get(&self, release_id: i64) -> Option<Arc<convoy_core::ReleasePlan>> {
+        let plans = self.lock();
+        plans
+            .iter()
+            .find(|(id, _)| *id == release_id)
+            .map(|(_, plan)| plan.clone())
+    }
+
+    pub(crate) fn put(&self, release_id: i64, plan: Arc<convoy_core::ReleasePlan>) {
+        let mut plans = self.lock();
+        plans.retain(|(id, _)| *id != release_id);
+        plans.insert(0, (release_id, plan));
+        plans.truncate(PLANS_KEPT);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<(i64, Arc<convoy_core::ReleasePlan>)>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 impl std::fmt::Debug for Store {
@@ -104,6 +138,7 @@ impl Store {
             events_committed: Arc::new(watch::Sender::new(0)),
             deliveries_recorded: Arc::new(watch::Sender::new(0)),
             database_url: database_url.into(),
+            plans: Arc::default(),
         })
     }
 
