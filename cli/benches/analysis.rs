@@ -9,12 +9,14 @@
 //! the release through the API. Timings are reported here, never asserted in tests.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use convoy::client::{ApiClient, EventView};
 use convoy_simulator::Scenario;
+use support::{bench_token, load_average, spawn_demo};
+
+mod support;
 
 const DEFAULT_RUNS: &str = "5x100@50";
 /// How often the bench asks whether the plan is ready (the answer's time is the log's, not
@@ -74,21 +76,9 @@ async fn analyze(bin: &str, run: Run) -> (Option<Duration>, usize) {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut scenario = Scenario::layered(run.layers, run.width);
     scenario.faults.latency_ms = run.latency_ms;
-    let scenario_path = dir.path().join("scenario.yaml");
-    let yaml = serde_yaml::to_string(&scenario).expect("the scenario serializes");
-    std::fs::write(&scenario_path, yaml).expect("the scenario is written");
-    let token = format!("bench-{}", uuid::Uuid::new_v4().simple());
-    let mut child = Command::new(bin)
-        .args(["demo", "--no-release", "--listen", "127.0.0.1:0"])
-        .arg("--scenario")
-        .arg(&scenario_path)
-        .arg("--database")
-        .arg(dir.path().join("bench.db"))
-        .env("CONVOY_API_TOKEN", &token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("convoy runs");
+    let token = bench_token();
+    let args = ["--no-release", "--listen", "127.0.0.1:0"];
+    let mut child = spawn_demo(bin, &args, &scenario, dir.path(), &token);
     let mut lines = BufReader::new(child.stdout.take().expect("stdout is piped")).lines();
     let url = lines
         .by_ref()
@@ -149,15 +139,4 @@ fn analysis_time(events: &[EventView]) -> Option<Duration> {
     let started = at(None, "analyzing")?;
     let ended = at(Some("analyzing"), "waiting")?;
     (ended - started).to_std().ok()
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".to_string())
 }

@@ -21,15 +21,18 @@
 //! bench chooses and passes as `CONVOY_API_TOKEN`: since sign-in, anonymous readers get 401.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use convoy_simulator::Scenario;
 use futures::StreamExt;
+use support::{bench_token, load_average, spawn_demo};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+
+mod support;
 
 const DEFAULT_PLANS: &str = "10x20x1000,10x20x50,5x100x50";
 const DEFAULT_VIEWERS: usize = 200;
@@ -160,31 +163,18 @@ async fn release(bin: &str, plan: Plan, viewers: usize) -> Run {
         dir.disable_cleanup(true);
         eprintln!("kept {}", dir.path().display());
     }
-    let scenario_path = dir.path().join("scenario.yaml");
-    let yaml = serde_yaml::to_string(&plan.scenario()).expect("the scenario serializes");
-    std::fs::write(&scenario_path, yaml).expect("the scenario is written");
     let token = bench_token();
     let started = Instant::now();
-    let mut child = Command::new(bin)
-        .args([
-            "demo",
-            "--until-done",
-            "--listen",
-            "127.0.0.1:0",
-            "--app",
-            "bench/app",
-            "--ref",
-            "release/2.0.0",
-        ])
-        .arg("--scenario")
-        .arg(&scenario_path)
-        .arg("--database")
-        .arg(dir.path().join("bench.db"))
-        .env("CONVOY_API_TOKEN", &token)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("convoy runs");
+    let args = [
+        "--until-done",
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "bench/app",
+        "--ref",
+        "release/2.0.0",
+    ];
+    let mut child = spawn_demo(bin, &args, &plan.scenario(), dir.path(), &token);
     let lines = stdout_lines(&mut child);
     let pid = child.id();
 
@@ -354,11 +344,6 @@ fn delay_ms(text: &str, connected: DateTime<Utc>) -> Option<f64> {
     Some((Utc::now() - created).num_microseconds()? as f64 / 1000.0)
 }
 
-/// The bootstrap admin token of one run (a random v4 UUID).
-fn bench_token() -> String {
-    format!("bench-{}", uuid::Uuid::new_v4().simple())
-}
-
 async fn timed_get(client: &reqwest::Client, token: &str, url: &str) -> Option<f64> {
     let started = Instant::now();
     let response = client.get(url).bearer_auth(token).send().await.ok()?;
@@ -381,17 +366,6 @@ fn peak_memory_kib(pid: u32) -> u64 {
                 .and_then(|value| value.split_whitespace().next()?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|text| {
-            text.split_whitespace()
-                .take(3)
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .unwrap_or_else(|_| "unknown".to_string())
 }
 
 fn percentile(values: &[f64], fraction: f64) -> Option<f64> {

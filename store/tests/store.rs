@@ -1243,14 +1243,13 @@ async fn a_component_wake_is_settled_only_if_no_news_came_meanwhile(db: &TestDb)
     for (id, seen) in woken {
         store.settle_component_wake(id, seen).await.unwrap();
     }
-    let left: Vec<i64> = store
-        .component_wakes(release)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
-    assert_eq!(left, [b]);
+    assert_eq!(woken_ids(&store, release).await, [b]);
+}
+
+/// The components of `release` woken now.
+async fn woken_ids(store: &Store, release: i64) -> Vec<i64> {
+    let wakes = store.component_wakes(release).await.unwrap();
+    wakes.into_iter().map(|(id, _)| id).collect()
 }
 
 async fn reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies(
@@ -1287,15 +1286,8 @@ async fn reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_depend
 
     store.request_full_look(release).await.unwrap();
 
-    let woken: Vec<i64> = store
-        .component_wakes(release)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|(id, _)| id)
-        .collect();
     assert_eq!(
-        woken,
+        woken_ids(&store, release).await,
         [a, c],
         "b waits on dependencies, the last has not started"
     );
