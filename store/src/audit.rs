@@ -72,7 +72,7 @@ impl Store {
         .bind(entry.component.as_deref())
         .bind(i64::from(entry.status))
         .bind(entry.message.as_deref())
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 

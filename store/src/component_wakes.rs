@@ -48,7 +48,7 @@ impl Store {
         )
         .bind(component_id)
         .bind(seen)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -59,7 +59,7 @@ impl Store {
             "UPDATE component_releases SET wake_requested = wake_requested + 1 WHERE id = $1",
         )
         .bind(component_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -122,7 +122,7 @@ impl Store {
                WHERE mr.auto_merge = 1 AND mr.state = 'opened') \
              RETURNING release_id",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         releases.sort_unstable();
         releases.dedup();
@@ -144,7 +144,7 @@ impl Store {
                   OR (state = 'pending' AND acted = 1))",
         )
         .bind(release_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         self.request_wake(release_id).await
     }

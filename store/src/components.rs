@@ -30,7 +30,7 @@ impl Store {
         plan: &ReleasePlan,
         actor: &str,
     ) -> Result<Vec<ComponentRelease>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // The release's row lock makes a concurrent save_plan wait, then see our components.
         lock_and_wake_release(&mut tx, release_id).await?;
         let saved = insert_plan(&mut tx, release_id, plan, actor).await?;
@@ -53,7 +53,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let change = crate::apply::release_change(analyzed, actor);
         let (manifest_path, manifest_commit_id) = manifest;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         lock_and_wake_release(&mut tx, release_id).await?;
         let state: String = sqlx::query_scalar("SELECT state FROM main_releases WHERE id = $1")
             .bind(release_id)
@@ -154,7 +154,7 @@ impl Store {
         let new_attempt = to == ComponentState::Preparing;
         let into_canceled = to == ComponentState::Canceled;
         let (from, to) = (from.as_str(), to.as_str());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // The release row is the first write: a concurrent cancel of the release
         // (`cancel_main_release`) either committed before, and is seen here, or waits for this
         // transaction and then cancels what it moved. Nothing moves in a canceled release
@@ -221,7 +221,7 @@ impl Store {
         version: &str,
         actor: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let before = lock_component(&mut tx, id).await?;
         if before.version.as_deref() == Some(version) {
             return Ok(());
@@ -265,7 +265,7 @@ impl Store {
                 .bind(id)
                 .bind(reason)
                 .bind(time_text(now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         component_found(done.rows_affected(), id)
     }
@@ -278,7 +278,7 @@ impl Store {
         reviewed: bool,
         actor: &str,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let before = lock_component(&mut tx, id).await?;
         if before.reviewed == reviewed {
             return Ok(());
@@ -314,7 +314,7 @@ impl Store {
                 .bind(id)
                 .bind(flag(acted))
                 .bind(time_text(now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         component_found(done.rows_affected(), id)
     }
@@ -330,7 +330,7 @@ impl Store {
         .bind(id)
         .bind(target_branch)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         component_found(done.rows_affected(), id)
     }
@@ -342,7 +342,7 @@ impl Store {
                 .bind(id)
                 .bind(owners.join(" "))
                 .bind(time_text(now()))
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         component_found(done.rows_affected(), id)
     }
@@ -355,7 +355,7 @@ impl Store {
         .bind(id)
         .bind(who)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         component_found(done.rows_affected(), id)
     }

@@ -51,7 +51,12 @@ enum DbKind {
 /// Convoy's database, SQLite or PostgreSQL. Cheap to clone (a pool handle).
 #[derive(Clone)]
 pub struct Store {
+    /// For reads (and, on PostgreSQL, writes: it is the same pool there).
     pub(crate) pool: AnyPool,
+    /// For every write. On a SQLite file it is one connection: SQLite lets one writer in at a
+    /// time anyway, and Convoy's writers then wait their turn in the pool's queue instead of
+    /// in SQLite's busy handler, which sleeps up to 100 ms a round between looks at the lock.
+    pub(crate) writer: AnyPool,
     kind: DbKind,
     /// Counts commits that appended events, for readers of the log in this process.
     pub(crate) events_committed: Arc<watch::Sender<u64>>,
@@ -108,32 +113,27 @@ impl Store {
     pub async fn connect(database_url: &str) -> Result<Store, StoreError> {
         install_default_drivers();
         let kind = kind_of(database_url)?;
-        let pool = match kind {
-            DbKind::Sqlite => {
-                sqlite_pool_options(is_in_memory(database_url))
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            for pragma in sqlite_pragmas() {
-                                sqlx::query(sqlx::AssertSqlSafe(pragma))
-                                    .execute(&mut *conn)
-                                    .await?;
-                            }
-                            Ok(())
-                        })
-                    })
-                    .connect(&sqlite_url_creating_file(database_url))
-                    .await?
+        let (pool, writer) = match kind {
+            DbKind::Sqlite if is_in_memory(database_url) => {
+                let pool = sqlite_pool(database_url, SqlitePool::InMemory).await?;
+                (pool.clone(), pool)
             }
+            DbKind::Sqlite => (
+                sqlite_pool(database_url, SqlitePool::Readers).await?,
+                sqlite_pool(database_url, SqlitePool::Writer).await?,
+            ),
             DbKind::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(POSTGRES_MAX_CONNECTIONS)
                     .connect(database_url)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
-        migrate(&pool, kind).await?;
+        migrate(&writer, kind).await?;
         Ok(Store {
             pool,
+            writer,
             kind,
             events_committed: Arc::new(watch::Sender::new(0)),
             deliveries_recorded: Arc::new(watch::Sender::new(0)),
@@ -150,8 +150,8 @@ impl Store {
         &self,
     ) -> Result<sqlx::Transaction<'static, sqlx::Any>, StoreError> {
         let tx = match self.kind {
-            DbKind::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            DbKind::Postgres => self.pool.begin().await?,
+            DbKind::Sqlite => self.writer.begin_with("BEGIN IMMEDIATE").await?,
+            DbKind::Postgres => self.writer.begin().await?,
         };
         Ok(tx)
     }
@@ -169,6 +169,7 @@ impl Store {
     /// Closes every connection; waits for connections in use to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 
@@ -210,16 +211,40 @@ fn kind_of(database_url: &str) -> Result<DbKind, StoreError> {
 }
 
 /// An in-memory SQLite database lives as long as its one connection: keep exactly one, forever.
-fn sqlite_pool_options(in_memory: bool) -> AnyPoolOptions {
-    if in_memory {
-        AnyPoolOptions::new()
+/// The pools of a SQLite database.
+#[derive(Clone, Copy)]
+enum SqlitePool {
+    /// An in-memory database lives as long as its one connection: one pool does everything.
+    InMemory,
+    /// A file's readers (WAL lets them read while one writes).
+    Readers,
+    /// A file's one writer.
+    Writer,
+}
+
+async fn sqlite_pool(database_url: &str, role: SqlitePool) -> Result<AnyPool, sqlx::Error> {
+    let options = match role {
+        SqlitePool::InMemory => AnyPoolOptions::new()
             .min_connections(1)
             .max_connections(1)
             .idle_timeout(None)
-            .max_lifetime(None)
-    } else {
-        AnyPoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS)
-    }
+            .max_lifetime(None),
+        SqlitePool::Readers => AnyPoolOptions::new().max_connections(SQLITE_MAX_CONNECTIONS),
+        SqlitePool::Writer => AnyPoolOptions::new().max_connections(1),
+    };
+    options
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                for pragma in sqlite_pragmas() {
+                    sqlx::query(sqlx::AssertSqlSafe(pragma))
+                        .execute(&mut *conn)
+                        .await?;
+                }
+                Ok(())
+            })
+        })
+        .connect(&sqlite_url_creating_file(database_url))
+        .await
 }
 
 fn is_in_memory(url: &str) -> bool {

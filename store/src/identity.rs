@@ -67,7 +67,7 @@ impl Store {
         .bind(&user.username)
         .bind(&user.name)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -84,7 +84,7 @@ impl Store {
         .bind(state_hash)
         .bind(pkce_verifier)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -97,13 +97,13 @@ impl Store {
         let oldest = time_text(now() - Duration::minutes(SIGN_IN_LIFETIME_MINUTES));
         sqlx::query("DELETE FROM pending_sign_ins WHERE created_at < $1")
             .bind(&oldest)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(sqlx::query_scalar(
             "DELETE FROM pending_sign_ins WHERE state_hash = $1 RETURNING pkce_verifier",
         )
         .bind(state_hash)
-        .fetch_optional(&self.pool)
+        .fetch_optional(&self.writer)
         .await?)
     }
 
@@ -124,7 +124,7 @@ impl Store {
         .bind(csrf_token)
         .bind(time_text(now()))
         .bind(time_text(expires_at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -157,7 +157,7 @@ impl Store {
         )
         .bind(secret_hash)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -174,7 +174,7 @@ impl Store {
         .bind(flag(token.read_only))
         .bind(time_text(now()))
         .bind(time_text(token.expires_at))
-        .fetch_one(&self.pool)
+        .fetch_one(&self.writer)
         .await?)
     }
 
@@ -216,7 +216,7 @@ impl Store {
         )
         .bind(id)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -232,7 +232,7 @@ impl Store {
         .bind(id)
         .bind(time_text(now))
         .bind(time_text(now - Duration::minutes(1)))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -245,7 +245,7 @@ impl Store {
         .bind(id)
         .bind(user_id)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -33,7 +33,7 @@ impl Store {
         .bind(owner)
         .bind(now_ms)
         .bind(now_ms.saturating_add(lease_ms))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -53,7 +53,7 @@ impl Store {
         .bind(release_id)
         .bind(owner)
         .bind(now_ms.saturating_add(lease_ms))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -66,7 +66,7 @@ impl Store {
         )
         .bind(release_id)
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -80,7 +80,7 @@ impl Store {
              WHERE substr(lease_owner, 1, length($1)) = $1",
         )
         .bind(prefix)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -105,7 +105,7 @@ impl Store {
         )
         .bind(release_id)
         .bind(WAKE_CLAIMED)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -128,7 +128,7 @@ impl Store {
         )
         .bind(release_id)
         .bind(WAKE_CLAIMED)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -137,7 +137,7 @@ impl Store {
     pub async fn request_wake(&self, release_id: i64) -> Result<(), StoreError> {
         let done = sqlx::query("UPDATE main_releases SET wake_requested = 1 WHERE id = $1")
             .bind(release_id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         not_found_unless_changed(done.rows_affected(), || {
             format!("main release {release_id}")

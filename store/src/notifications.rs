@@ -179,7 +179,7 @@ impl Store {
             .bind(owner)
             .bind(now_ms)
             .bind(now_ms.saturating_add(claim_ms))
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
             if let Some(row) = row {
                 claimed.push(notification_from_row(&row)?);
@@ -193,7 +193,7 @@ impl Store {
     pub async fn record_notification_writing(&self, id: i64) -> Result<(), StoreError> {
         sqlx::query("UPDATE notifications SET writes = writes + 1 WHERE id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -209,7 +209,7 @@ impl Store {
             .bind(id)
             .bind(external_id)
             .bind(time_text(now()))
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -241,7 +241,7 @@ impl Store {
         .bind(body)
         .bind(at)
         .bind(not_before_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -259,7 +259,7 @@ impl Store {
         )
         .bind(id)
         .bind(next_attempt_ms)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -295,7 +295,7 @@ impl Store {
         .bind(error)
         .bind(next_attempt_ms)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

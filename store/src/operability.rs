@@ -7,7 +7,7 @@ use crate::error::StoreError;
 impl Store {
     /// Runs the smallest query there is: Ok when the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(&self.writer).await?;
         Ok(())
     }
 

@@ -44,7 +44,7 @@ impl Store {
         .bind(hook_url)
         .bind(secret_digest)
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

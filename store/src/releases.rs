@@ -87,7 +87,7 @@ impl Store {
     async fn insert_main_release(&self, new: &NewMainRelease) -> Result<MainRelease, StoreError> {
         let created = MainReleaseState::Created.as_str();
         let at = time_text(now());
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO main_releases \
              (app_project, app_ref, state, require_review, started_by, created_at, updated_at, \
@@ -253,7 +253,7 @@ impl Store {
         to: MainReleaseState,
         change: &Change,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         let done = match move_release_in(&mut tx, id, from, to, change).await {
             // Reopening a release (retry) while another of its app and ref is active.
             Err(StoreError::Database(sqlx::Error::Database(err))) if err.is_unique_violation() => {
@@ -285,7 +285,7 @@ impl Store {
     /// refuses to move a component of a canceled release). Returns false, writing nothing, when
     /// the release's state allows no cancel (it finished, or was canceled already).
     pub async fn cancel_main_release(&self, id: i64, change: &Change) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.writer.begin().await?;
         // The first write takes the release row (PostgreSQL) or the database (SQLite), so no
         // component moves between the read below and the commit.
         lock_and_wake_release(&mut tx, id).await?;
@@ -364,7 +364,7 @@ impl Store {
         .bind(release_id)
         .bind(flag(require_review))
         .bind(time_text(now()))
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         not_found_unless_changed(done.rows_affected(), || {
             format!("main release {release_id}")

@@ -70,7 +70,7 @@ impl Store {
         if self.is_postgres() {
             let notified = sqlx::query("SELECT pg_notify($1, '')")
                 .bind(DELIVERIES_CHANNEL)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await;
             if let Err(error) = notified {
                 tracing::warn!(%error, "cannot announce a webhook delivery; the worker polls for it");
