@@ -16,8 +16,8 @@ use crate::releases::active_states;
 pub struct ProjectWakes {
     /// Per project, the active releases with a component in it.
     pub releases: BTreeMap<String, BTreeSet<i64>>,
-    /// The releases whose wake flag was not raised already: only these need a job. A raised
-    /// flag has its job on the way, or a pass in progress that sees it.
+    /// The releases whose wake flag was not raised already: only these need a nudge. A raised
+    /// flag has its nudge on the way, or a pass in progress that sees it.
     pub raised: BTreeSet<i64>,
 }
 

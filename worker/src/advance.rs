@@ -66,7 +66,7 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
     heartbeat.stop();
     ctx.store.release_lease(release_id, &owner).await?;
     if result.is_ok() && !heartbeat.lost() && !ctx.stop.is_requested() {
-        queue_again_if_woken(ctx, release_id).await?;
+        nudge_again_if_woken(ctx, release_id).await?;
     }
     result
 }
@@ -74,7 +74,7 @@ pub async fn advance_release(ctx: &Context, release_id: i64) -> anyhow::Result<(
 /// A wake-up that came while this worker still held the lease, after its last look (or after
 /// its last pass of [`MAX_PASSES`]), found the release taken: nudge it again, so that the
 /// wake-up is not left to reconcile.
-async fn queue_again_if_woken(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
+async fn nudge_again_if_woken(ctx: &Context, release_id: i64) -> anyhow::Result<()> {
     if ctx.store.wake_waiting(release_id).await? {
         ctx.nudges.nudge(release_id);
     }
