@@ -50,9 +50,10 @@ impl Plan {
     /// GitLab's own time per layer, with nothing of Convoy's: the merge request pipeline runs
     /// while GitLab links it as the head pipeline (`UpdateHeadPipelineWorker`, the simulator's
     /// `head_pipeline_lag_ms`), the merge follows the later of the two, then the tag pipeline.
-    fn bound_per_layer(&self, scenario: &Scenario) -> Duration {
+    fn bound_per_layer(&self) -> Duration {
         let pipeline = Duration::from_millis(self.pipeline_ms);
-        pipeline.max(Duration::from_millis(scenario.head_pipeline_lag_ms)) + pipeline
+        let lag = Duration::from_millis(self.scenario().head_pipeline_lag_ms);
+        pipeline.max(lag) + pipeline
     }
 
     fn scenario(&self) -> Scenario {
@@ -127,7 +128,7 @@ fn parse_plans(text: &str) -> Vec<Plan> {
 }
 
 fn print_row(plan: Plan, run: &Run) {
-    let bound = plan.bound_per_layer(&plan.scenario()) * plan.layers as u32;
+    let bound = plan.bound_per_layer() * plan.layers as u32;
     let deploy = run.whole.saturating_sub(run.analysis);
     let own_per_layer = deploy.saturating_sub(bound) / plan.layers as u32;
     println!(

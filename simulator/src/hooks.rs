@@ -37,8 +37,10 @@ pub(crate) async fn deliver_all(
                     deliver_with_retries(&client, &shared, delivery).await;
                 });
             } else {
-                // First attempts start in the order the events happened (Sidekiq takes the
-                // queue in order) and run side by side; retries follow in the background.
+                // First attempts start in the order the events happened and run side by side,
+                // as GitLab's do: `WebHookService#async_execute` enqueues one `WebHookWorker`
+                // job per delivery, which Sidekiq's threads run concurrently (see
+                // `WebhookSettings::concurrency`); retries follow in the background.
                 let slot = in_flight
                     .clone()
                     .acquire_owned()

@@ -53,15 +53,20 @@ impl Store {
         Ok(())
     }
 
-    /// Asks the next pass to look at component `component_id`.
-    pub async fn request_component_wake(&self, component_id: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE component_releases SET wake_requested = wake_requested + 1 WHERE id = $1",
+    /// Asks the next pass to look at component `component_id`. Returns its wake count now
+    /// (for [`Store::settle_component_wake`] once a look consumed it), `None` if there is no
+    /// such component.
+    pub async fn request_component_wake(
+        &self,
+        component_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        Ok(sqlx::query_scalar(
+            "UPDATE component_releases SET wake_requested = wake_requested + 1 WHERE id = $1 \
+             RETURNING wake_requested",
         )
         .bind(component_id)
-        .execute(&self.writer)
-        .await?;
-        Ok(())
+        .fetch_optional(&self.writer)
+        .await?)
     }
 
     /// Wakes every component in each of `projects` that belongs to an active release, and

@@ -31,6 +31,7 @@ on_both_databases!(
     saving_a_plan_stores_it_in_order_with_its_edges,
     woken_releases_are_found_whatever_their_state,
     saving_a_plan_twice_stores_it_once,
+    a_wide_plan_keeps_every_edge,
     a_plan_naming_an_unknown_dependency_stores_nothing,
     a_component_transition_from_the_wrong_state_writes_nothing,
     a_component_transition_is_logged_with_the_component_name_and_wakes_the_release,
@@ -50,7 +51,7 @@ on_both_databases!(
     a_commit_that_appends_events_wakes_readers_of_the_log,
     a_recorded_delivery_wakes_the_delivery_loop_also_of_another_process,
     a_component_wake_is_settled_only_if_no_news_came_meanwhile,
-    reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies,
+    a_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies,
     a_duplicate_delivery_is_recorded_once,
     deliveries_recorded_together_are_each_recorded_once,
     concurrent_duplicate_deliveries_are_recorded_exactly_once,
@@ -549,6 +550,28 @@ async fn saving_a_plan_stores_it_in_order_with_its_edges(db: &TestDb) {
         .map(|e| e.component_name.unwrap())
         .collect();
     assert_eq!(planned, ["A", "B", "C", "D"]);
+}
+
+async fn a_wide_plan_keeps_every_edge(db: &TestDb) {
+    let store = db.store().await;
+    let release = store
+        .create_main_release(&new_release("ana"))
+        .await
+        .unwrap();
+    // 30 components each depending on the same 40: 1,200 edges, more than one statement's worth.
+    let below: Vec<String> = (0..40).map(|i| format!("Base{i:02}")).collect();
+    let below_refs: Vec<&str> = below.iter().map(String::as_str).collect();
+    let mut components: Vec<_> = below.iter().map(|name| planned(name, &[])).collect();
+    components.extend((0..30).map(|i| planned(&format!("Top{i:02}"), &below_refs)));
+    let plan = ReleasePlan { components };
+
+    store.save_plan(release.id, &plan, "worker").await.unwrap();
+
+    // Read back by a store that has not seen the plan: from the database, not from memory.
+    let read = db.store().await.plan(release.id).await.unwrap();
+    assert_eq!(*read, plan);
+    let edges: usize = read.components.iter().map(|c| c.dependencies.len()).sum();
+    assert_eq!(edges, 1_200);
 }
 
 async fn saving_a_plan_twice_stores_it_once(db: &TestDb) {
@@ -1252,9 +1275,7 @@ async fn woken_ids(store: &Store, release: i64) -> Vec<i64> {
     wakes.into_iter().map(|(id, _)| id).collect()
 }
 
-async fn reconciles_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies(
-    db: &TestDb,
-) {
+async fn a_full_look_wakes_what_follows_gitlab_not_what_waits_on_dependencies(db: &TestDb) {
     let store = db.store().await;
     let (release, components) = planned_release(&store).await;
     let [a, b, c] = [0, 1, 2].map(|i| components[i].id);

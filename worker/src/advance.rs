@@ -334,16 +334,14 @@ async fn step_while_it_moves(
     ready: bool,
 ) -> Result<(), StepError> {
     let (mut current, mut ready) = (component.clone(), ready);
+    // The wake-up that makes a step needing no news durable: raised before that step, and
+    // settled once it succeeded. A crash or a failure in between leaves it for the next pass.
+    let mut owed_wake: Option<i64> = None;
     for _ in 0..STEPS_IN_A_ROW {
-        let moved = match step_component(ctx, release, &current, ready).await {
-            Ok(moved) => moved,
-            Err(error) if current.state != component.state => {
-                // A step that followed at once failed: the next pass looks again.
-                ctx.store.request_component_wake(current.id).await?;
-                return Err(error);
-            }
-            Err(error) => return Err(error),
-        };
+        let moved = step_component(ctx, release, &current, ready).await?;
+        if let Some(seen) = owed_wake.take() {
+            ctx.store.settle_component_wake(current.id, seen).await?;
+        }
         if !moved {
             return Ok(());
         }
@@ -353,10 +351,10 @@ async fn step_while_it_moves(
         if !goes_on_at_once(&current, &next) {
             return Ok(());
         }
+        owed_wake = ctx.store.request_component_wake(next.id).await?;
         (current, ready) = (next, true);
     }
-    // Left mid-way (never with the steps known today): the next pass goes on.
-    ctx.store.request_component_wake(current.id).await?;
+    // Left mid-way: the wake-up raised for the next step stays, for the next pass.
     Ok(())
 }
 

@@ -78,8 +78,9 @@ pub struct Context {
     pub stop: StopSignal,
     /// The failures of each component's step in a row.
     pub failures: Arc<RepeatedFailures>,
-    /// The components this process will look at again soon.
-    pub looks_again: Arc<LooksAgain>,
+    /// The components with a look-again on the way: one at a time each, however many steps of
+    /// theirs ask for one meanwhile (every webhook of a busy project wakes a step).
+    pub looks_again: Arc<IdSet>,
     /// The releases this process advances next (see [`Nudges`]).
     pub nudges: Arc<Nudges>,
 }
@@ -91,7 +92,7 @@ pub struct Context {
 /// found by the next worker's takeover or reconcile.
 #[derive(Debug, Default)]
 pub struct Nudges {
-    waiting: std::sync::Mutex<std::collections::BTreeSet<i64>>,
+    waiting: IdSet,
     arrived: tokio::sync::Notify,
 }
 
@@ -99,46 +100,38 @@ impl Nudges {
     /// Asks the nudge loop to advance release `release_id` (once, however often it is asked
     /// before the loop takes it).
     pub fn nudge(&self, release_id: i64) {
-        self.lock().insert(release_id);
+        self.waiting.insert(release_id);
         self.arrived.notify_one();
     }
 
     /// Waits for nudges and takes them all.
     pub async fn take(&self) -> Vec<i64> {
         loop {
-            let taken: Vec<i64> = std::mem::take(&mut *self.lock()).into_iter().collect();
+            let taken = self.waiting.take_all();
             if !taken.is_empty() {
                 return taken;
             }
             self.arrived.notified().await;
         }
     }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
-        self.waiting
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
 }
 
-/// How long Convoy waits before it looks again at something GitLab is still working on by
-/// itself (linking a head pipeline, checking mergeability) and sends no webhook for: GitLab
-/// does it within a moment (a Sidekiq job), and each look is one request.
-pub const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(250);
-
-/// The components with a look-again on the way: one at a time each, however many steps of
-/// theirs ask for one meanwhile (every webhook of a busy project wakes a step).
+/// A set of ids shared between tasks.
 #[derive(Debug, Default)]
-pub struct LooksAgain(std::sync::Mutex<std::collections::BTreeSet<i64>>);
+pub struct IdSet(std::sync::Mutex<std::collections::BTreeSet<i64>>);
 
-impl LooksAgain {
-    /// True when none was on the way for `component_id` (this call books it).
-    fn book(&self, component_id: i64) -> bool {
-        self.lock().insert(component_id)
+impl IdSet {
+    /// True when `id` was not in the set.
+    fn insert(&self, id: i64) -> bool {
+        self.lock().insert(id)
     }
 
-    fn done(&self, component_id: i64) {
-        self.lock().remove(&component_id);
+    fn remove(&self, id: i64) {
+        self.lock().remove(&id);
+    }
+
+    fn take_all(&self) -> Vec<i64> {
+        std::mem::take(&mut *self.lock()).into_iter().collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::BTreeSet<i64>> {
@@ -149,12 +142,17 @@ impl LooksAgain {
     }
 }
 
+/// How long Convoy waits before it looks again at something GitLab is still working on by
+/// itself (linking a head pipeline, checking mergeability) and sends no webhook for: GitLab
+/// does it within a moment (a Sidekiq job), and each look is one request.
+pub const LOOK_AGAIN_AFTER: Duration = Duration::from_millis(250);
+
 impl Context {
     /// Wakes the component and its release again after [`LOOK_AGAIN_AFTER`]: for waits that
     /// end at GitLab without a webhook, such as `UpdateHeadPipelineWorker` linking a pipeline
     /// that already passed. Lost on a crash, which reconcile's full look covers.
     pub fn look_again_soon(&self, release_id: i64, component_id: i64) {
-        if !self.looks_again.book(component_id) {
+        if !self.looks_again.insert(component_id) {
             return;
         }
         let ctx = self.clone();
@@ -163,7 +161,7 @@ impl Context {
                 () = tokio::time::sleep(LOOK_AGAIN_AFTER) => {}
                 () = ctx.stop.requested() => return,
             }
-            ctx.looks_again.done(component_id);
+            ctx.looks_again.remove(component_id);
             if let Err(error) = ctx.wake(release_id, component_id).await {
                 tracing::warn!(release_id, component_id, %error, "could not look again; reconcile will");
             }

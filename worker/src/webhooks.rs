@@ -44,9 +44,14 @@ pub(crate) async fn process_waiting_deliveries(ctx: &Context) -> anyhow::Result<
     loop {
         let waiting = ctx.store.waiting_deliveries(BATCH).await?;
         found += waiting.len();
-        let projects: BTreeSet<&str> = waiting
+        let routes: Vec<Result<&str, String>> = waiting
             .iter()
-            .filter_map(|delivery| project_to_wake(ctx, delivery).ok())
+            .map(|delivery| project_to_wake(ctx, delivery))
+            .collect();
+        let projects: BTreeSet<&str> = routes
+            .iter()
+            .filter_map(|r| r.as_ref().ok())
+            .copied()
             .collect();
         let wakes = ctx
             .store
@@ -57,7 +62,8 @@ pub(crate) async fn process_waiting_deliveries(ctx: &Context) -> anyhow::Result<
         }
         let outcomes: Vec<(i64, String)> = waiting
             .iter()
-            .map(|delivery| (delivery.id, outcome(ctx, delivery, &wakes)))
+            .zip(routes)
+            .map(|(delivery, route)| (delivery.id, outcome(route, &wakes)))
             .collect();
         ctx.store.mark_deliveries_processed(&outcomes).await?;
         for (delivery, (_, outcome)) in waiting.iter().zip(&outcomes) {
@@ -85,8 +91,8 @@ fn project_to_wake<'d>(ctx: &Context, delivery: &'d WaitingDelivery) -> Result<&
 }
 
 /// What a delivery did, for its record: "woke release 3", or why it woke none.
-fn outcome(ctx: &Context, delivery: &WaitingDelivery, wakes: &ProjectWakes) -> String {
-    let project = match project_to_wake(ctx, delivery) {
+fn outcome(route: Result<&str, String>, wakes: &ProjectWakes) -> String {
+    let project = match route {
         Ok(project) => project,
         Err(ignored) => return ignored,
     };
