@@ -6,6 +6,7 @@
 use convoy_core::component::ComponentTransition;
 use convoy_core::main_release::MainReleaseTransition;
 
+use crate::components::ComponentMove;
 use crate::db::Store;
 use crate::error::StoreError;
 use crate::model::{Change, ComponentRelease, MainRelease};
@@ -20,13 +21,34 @@ impl Store {
         transition: &ComponentTransition,
         actor: &str,
     ) -> Result<bool, StoreError> {
-        let change = Change {
-            actor: actor.to_owned(),
-            reason: transition.reason.clone(),
-            mention: transition.mention,
-        };
+        let change = component_change(transition, actor);
         self.transition_component(component.id, component.state, transition.state, &change)
             .await
+    }
+
+    /// Records each transition, decided for its component as it was read, in the name of
+    /// `actor`, in one transaction; returns how many were recorded (the others lost, as with
+    /// [`Store::apply_component`]).
+    pub async fn apply_components(
+        &self,
+        transitions: &[(&ComponentRelease, ComponentTransition)],
+        actor: &str,
+    ) -> Result<usize, StoreError> {
+        let changes: Vec<Change> = transitions
+            .iter()
+            .map(|(_, transition)| component_change(transition, actor))
+            .collect();
+        let moves: Vec<ComponentMove<'_>> = transitions
+            .iter()
+            .zip(&changes)
+            .map(|((component, transition), change)| ComponentMove {
+                id: component.id,
+                from: component.state,
+                to: transition.state,
+                change,
+            })
+            .collect();
+        self.transition_components(&moves).await
     }
 
     /// Records `transition`, decided for `release` as it was read, in the name of `actor`.
@@ -44,6 +66,15 @@ impl Store {
             &release_change(transition, actor),
         )
         .await
+    }
+}
+
+/// The change a component's transition records in the name of `actor`.
+fn component_change(transition: &ComponentTransition, actor: &str) -> Change {
+    Change {
+        actor: actor.to_owned(),
+        reason: transition.reason.clone(),
+        mention: transition.mention,
     }
 }
 

@@ -151,66 +151,38 @@ impl Store {
         to: ComponentState,
         change: &Change,
     ) -> Result<bool, StoreError> {
-        let new_attempt = to == ComponentState::Preparing;
-        let into_canceled = to == ComponentState::Canceled;
-        let (from, to) = (from.as_str(), to.as_str());
+        let moves = [ComponentMove {
+            id,
+            from,
+            to,
+            change,
+        }];
+        Ok(self.transition_components(&moves).await? == 1)
+    }
+
+    /// Makes each move as [`Store::transition_component`] does, all in one transaction (a
+    /// deploy of 200 components is one commit, not 200); returns how many moved.
+    pub(crate) async fn transition_components(
+        &self,
+        moves: &[ComponentMove<'_>],
+    ) -> Result<usize, StoreError> {
         let mut tx = self.writer.begin().await?;
-        // The release row is the first write: a concurrent cancel of the release
-        // (`cancel_main_release`) either committed before, and is seen here, or waits for this
-        // transaction and then cancels what it moved. Nothing moves in a canceled release
-        // except into canceled.
-        let release_state: Option<String> = sqlx::query_scalar(
-            "UPDATE main_releases SET wake_requested = 1 \
-             WHERE id = (SELECT release_id FROM component_releases WHERE id = $1) \
-             RETURNING state",
-        )
-        .bind(id)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(release_state) = release_state else {
-            return Ok(false);
-        };
-        if release_state == MainReleaseState::Canceled.as_str() && !into_canceled {
-            return Ok(false);
+        let mut moved = Vec::with_capacity(moves.len());
+        for component in moves {
+            if transition_in(&mut tx, component).await? {
+                moved.push(component);
+            }
         }
-        // Entering canceled wakes the component: its withdrawal (the auto-merge Convoy may have
-        // set) is a step of its own, and the wake stays until that step succeeded.
-        let release_id: Option<i64> = sqlx::query_scalar(
-            "UPDATE component_releases SET state = $3, reason = $4, updated_at = $5, \
-             acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END, \
-             wake_requested = wake_requested + $7 \
-             WHERE id = $1 AND state = $2 RETURNING release_id",
-        )
-        .bind(id)
-        .bind(from)
-        .bind(to)
-        .bind(&change.reason)
-        .bind(time_text(now()))
-        .bind(flag(new_attempt))
-        .bind(flag(into_canceled))
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(release_id) = release_id else {
-            return Ok(false);
-        };
-        wake_release(&mut tx, release_id).await?;
-        insert_event(
-            &mut tx,
-            &EventInsert {
-                release_id,
-                component_id: Some(id),
-                actor: &change.actor,
-                kind: "state",
-                from_state: Some(from),
-                to_state: Some(to),
-                reason: change.reason.as_deref(),
-                mention: change.mention.map(Mention::as_str),
-            },
-        )
-        .await?;
+        if moved.is_empty() {
+            // Dropped, so rolled back: the wake-ups of refused moves are not written either.
+            return Ok(0);
+        }
         self.commit_events(tx).await?;
-        self.observe_time_in_state(id, from).await;
-        Ok(true)
+        for component in &moved {
+            self.observe_time_in_state(component.id, component.from.as_str())
+                .await;
+        }
+        Ok(moved.len())
     }
 
     /// Sets the version to release, with a "version_changed" event ("version 0.1.0 → 0.2.0"),
@@ -491,6 +463,86 @@ async fn fetch_component(
         .as_ref()
         .map(component_from_row)
         .transpose()
+}
+
+/// One component's move for [`Store::transition_components`]: from `from` to `to`, as `change`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ComponentMove<'a> {
+    pub(crate) id: i64,
+    pub(crate) from: ComponentState,
+    pub(crate) to: ComponentState,
+    pub(crate) change: &'a Change,
+}
+
+/// [`Store::transition_component`]'s writes, within `tx`. False when the component is no
+/// longer in `move.from` or its release was canceled meanwhile.
+async fn transition_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    component: &ComponentMove<'_>,
+) -> Result<bool, StoreError> {
+    let ComponentMove {
+        id,
+        from,
+        to,
+        change,
+    } = *component;
+    let new_attempt = to == ComponentState::Preparing;
+    let into_canceled = to == ComponentState::Canceled;
+    let (from, to) = (from.as_str(), to.as_str());
+    // The release row is the first write: a concurrent cancel of the release
+    // (`cancel_main_release`) either committed before, and is seen here, or waits for this
+    // transaction and then cancels what it moved. Nothing moves in a canceled release
+    // except into canceled.
+    let release_state: Option<String> = sqlx::query_scalar(
+        "UPDATE main_releases SET wake_requested = 1 \
+         WHERE id = (SELECT release_id FROM component_releases WHERE id = $1) \
+         RETURNING state",
+    )
+    .bind(id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(release_state) = release_state else {
+        return Ok(false);
+    };
+    if release_state == MainReleaseState::Canceled.as_str() && !into_canceled {
+        return Ok(false);
+    }
+    // Entering canceled wakes the component: its withdrawal (the auto-merge Convoy may have
+    // set) is a step of its own, and the wake stays until that step succeeded.
+    let release_id: Option<i64> = sqlx::query_scalar(
+        "UPDATE component_releases SET state = $3, reason = $4, updated_at = $5, \
+         acted = CASE WHEN $6 = 1 THEN 0 ELSE acted END, \
+         wake_requested = wake_requested + $7 \
+         WHERE id = $1 AND state = $2 RETURNING release_id",
+    )
+    .bind(id)
+    .bind(from)
+    .bind(to)
+    .bind(&change.reason)
+    .bind(time_text(now()))
+    .bind(flag(new_attempt))
+    .bind(flag(into_canceled))
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(release_id) = release_id else {
+        return Ok(false);
+    };
+    wake_release(tx, release_id).await?;
+    insert_event(
+        tx,
+        &EventInsert {
+            release_id,
+            component_id: Some(id),
+            actor: &change.actor,
+            kind: "state",
+            from_state: Some(from),
+            to_state: Some(to),
+            reason: change.reason.as_deref(),
+            mention: change.mention.map(Mention::as_str),
+        },
+    )
+    .await?;
+    Ok(true)
 }
 
 async fn fetch_components(

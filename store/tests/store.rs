@@ -4,6 +4,7 @@ mod support;
 
 use std::collections::BTreeSet;
 
+use convoy_core::component::{self, ComponentEvent};
 use convoy_core::notices::{Mention, Notice};
 use convoy_core::{ComponentState, MainReleaseState, ReleasePlan};
 use convoy_store::{
@@ -36,6 +37,7 @@ on_both_databases!(
     a_component_transition_from_the_wrong_state_writes_nothing,
     a_component_transition_is_logged_with_the_component_name_and_wakes_the_release,
     entering_preparing_starts_a_new_attempt,
+    components_moved_together_each_move_or_lose_on_their_own,
     changing_a_version_logs_the_old_and_the_new_version,
     marking_a_component_reviewed_is_logged_once,
     component_details_are_saved_without_events,
@@ -685,6 +687,62 @@ async fn a_component_transition_is_logged_with_the_component_name_and_wakes_the_
     assert_eq!(last.from_state.as_deref(), Some("waiting"));
     assert_eq!(last.to_state.as_deref(), Some("failed"));
     assert_eq!(last.reason, now.reason);
+    assert!(take_wake(&store, release_id).await);
+}
+
+async fn components_moved_together_each_move_or_lose_on_their_own(db: &TestDb) {
+    let store = db.store().await;
+    let (release_id, components) = planned_release(&store).await;
+    let (a, b, c) = (&components[0], &components[1], &components[2]);
+    // C changes after it was read: its move, decided on the old record, must lose.
+    store
+        .transition_component(
+            c.id,
+            ComponentState::Waiting,
+            ComponentState::Failed,
+            &Change::by("worker"),
+        )
+        .await
+        .unwrap();
+    take_wake(&store, release_id).await;
+    let events_before = store.events(release_id, 0, 100).await.unwrap().len();
+    let deploy = |c| {
+        let transition = component::decide(ComponentState::Waiting, &ComponentEvent::Deploy);
+        (c, transition.unwrap())
+    };
+
+    let moved = store
+        .apply_components(&[deploy(a), deploy(b), deploy(c)], "manager")
+        .await
+        .unwrap();
+
+    assert_eq!(moved, 2);
+    let state = |id| {
+        let store = store.clone();
+        async move { store.component(id).await.unwrap().unwrap().state }
+    };
+    assert_eq!(state(a.id).await, ComponentState::Preparing);
+    assert_eq!(state(b.id).await, ComponentState::Preparing);
+    assert_eq!(state(c.id).await, ComponentState::Failed);
+    let events = store.events(release_id, 0, 100).await.unwrap();
+    let new: Vec<_> = events[events_before..]
+        .iter()
+        .map(|e| {
+            (
+                e.component_name.clone(),
+                e.actor.clone(),
+                e.to_state.clone(),
+            )
+        })
+        .collect();
+    let deployed = |name: &str| {
+        (
+            Some(name.to_owned()),
+            "manager".to_owned(),
+            Some("preparing".to_owned()),
+        )
+    };
+    assert_eq!(new, vec![deployed("A"), deployed("B")]);
     assert!(take_wake(&store, release_id).await);
 }
 

@@ -200,18 +200,11 @@ pub(crate) async fn move_components(
     event: &ComponentEvent,
     actor: &str,
 ) -> Result<usize, errors::ActionError> {
-    let mut moved = 0;
-    for component in components {
-        let Ok(transition) = component::decide(component.state, event) else {
-            continue;
-        };
-        match move_component(store, component, transition, actor).await {
-            Ok(()) => moved += 1,
-            Err(errors::ActionError::ChangedMeanwhile) => {}
-            Err(other) => return Err(other),
-        }
-    }
-    Ok(moved)
+    let transitions: Vec<_> = components
+        .iter()
+        .filter_map(|c| Some((c, component::decide(c.state, event).ok()?)))
+        .collect();
+    Ok(store.apply_components(&transitions, actor).await?)
 }
 
 /// The answer to every successful action: the release as it is now.
