@@ -105,6 +105,8 @@ pub(crate) fn merge_request_description(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use convoy_core::ComponentState;
+    use convoy_testkit::component_release;
 
     fn commit(message: &str, is_merge: bool) -> Commit {
         Commit {
@@ -116,38 +118,9 @@ mod tests {
         }
     }
 
-    fn component() -> ComponentRelease {
-        let now = chrono::Utc::now();
-        ComponentRelease {
-            id: 1,
-            release_id: 7,
-            name: "CoreKit".to_owned(),
-            position: 0,
-            project_path: "ios/core-kit".to_owned(),
-            git_url: String::new(),
-            branch: "release/1.0.0".to_owned(),
-            target_branch: None,
-            podspec_path: None,
-            podspec_version: None,
-            default_version: None,
-            version: Some("1.0.0".to_owned()),
-            state: convoy_core::ComponentState::Preparing,
-            reviewed: false,
-            acted: false,
-            reason: None,
-            merge_request_iid: None,
-            pipeline_id: None,
-            tag_name: None,
-            released_by: None,
-            owners: None,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
     #[test]
     fn the_bump_and_merge_commits_are_convoys() {
-        let c = component();
+        let c = component_release(1, "CoreKit", ComponentState::Preparing);
         assert!(made_by_convoy(&c, &commit("Release CoreKit 1.0.0", false)));
         assert!(made_by_convoy(
             &c,
