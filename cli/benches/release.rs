@@ -3,7 +3,9 @@
 //! worker, SQLite, the real GitLab adapter over HTTP) against the simulator.
 //!
 //! Run: `cargo bench -p convoy --bench release`. `CONVOY_BENCH_PLANS` picks the runs
-//! (`LAYERSxWIDTHxPIPELINE_MS`, comma-separated; default `10x20x1000,10x20x50,5x100x50`) and
+//! (`LAYERSxWIDTHxPIPELINE_MS`, optionally `@LATENCY_MS` for a GitLab that answers each request
+//! that much later, `faults.latency_ms`; comma-separated; default
+//! `10x20x1000,10x20x50,5x100x50,5x100x1000@50`) and
 //! `CONVOY_BENCH_VIEWERS` how many live-feed viewers watch each release (default 200). With
 //! `CONVOY_BENCH_KEEP` set, each run's directory (its scenario and `bench.db`, the release's
 //! whole event log) is kept, and its path printed.
@@ -34,7 +36,7 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 mod support;
 
-const DEFAULT_PLANS: &str = "10x20x1000,10x20x50,5x100x50";
+const DEFAULT_PLANS: &str = "10x20x1000,10x20x50,5x100x50,5x100x1000@50";
 const DEFAULT_VIEWERS: usize = 200;
 /// How often the release detail and page are read while the release runs.
 const DETAIL_INTERVAL: Duration = Duration::from_millis(500);
@@ -44,6 +46,7 @@ struct Plan {
     layers: usize,
     width: usize,
     pipeline_ms: u64,
+    latency_ms: u64,
 }
 
 impl Plan {
@@ -59,6 +62,7 @@ impl Plan {
     fn scenario(&self) -> Scenario {
         let mut scenario = Scenario::layered(self.layers, self.width);
         scenario.pipeline_duration_ms = self.pipeline_ms;
+        scenario.faults.latency_ms = self.latency_ms;
         scenario
     }
 }
@@ -88,7 +92,10 @@ fn main() {
         "command: cargo bench -p convoy --bench release (CONVOY_BENCH_PLANS={}, CONVOY_BENCH_VIEWERS={viewers})",
         plans
             .iter()
-            .map(|p| format!("{}x{}x{}", p.layers, p.width, p.pipeline_ms))
+            .map(|p| format!(
+                "{}x{}x{}@{}",
+                p.layers, p.width, p.pipeline_ms, p.latency_ms
+            ))
             .collect::<Vec<_>>()
             .join(",")
     );
@@ -111,17 +118,23 @@ fn main() {
 fn parse_plans(text: &str) -> Vec<Plan> {
     text.split(',')
         .map(|plan| {
-            let parts: Vec<&str> = plan.trim().split('x').collect();
+            let (shape, latency) = plan.trim().split_once('@').unwrap_or((plan.trim(), "0"));
+            let parts: Vec<&str> = shape.split('x').collect();
             let number = |i: usize| -> u64 {
                 parts
                     .get(i)
                     .and_then(|p| p.parse().ok())
-                    .unwrap_or_else(|| panic!("plan {plan:?} is not LAYERSxWIDTHxPIPELINE_MS"))
+                    .unwrap_or_else(|| {
+                        panic!("plan {plan:?} is not LAYERSxWIDTHxPIPELINE_MS[@LATENCY_MS]")
+                    })
             };
             Plan {
                 layers: number(0) as usize,
                 width: number(1) as usize,
                 pipeline_ms: number(2),
+                latency_ms: latency
+                    .parse()
+                    .unwrap_or_else(|_| panic!("plan {plan:?}: the latency is not a number")),
             }
         })
         .collect()
@@ -132,11 +145,15 @@ fn print_row(plan: Plan, run: &Run) {
     let deploy = run.whole.saturating_sub(run.analysis);
     let own_per_layer = deploy.saturating_sub(bound) / plan.layers as u32;
     println!(
-        "| {} x {} = {} | {} ms | {:.1} s | {:.1} s | {:.2} | {:.2} s | {:.1} | {} MB | {} | {} | {} | {} |",
+        "| {} x {} = {} | {} ms{} | {:.1} s | {:.1} s | {:.2} | {:.2} s | {:.1} | {} MB | {} | {} | {} | {} |",
         plan.layers,
         plan.width,
         plan.layers * plan.width,
         plan.pipeline_ms,
+        match plan.latency_ms {
+            0 => String::new(),
+            ms => format!(", GitLab +{ms} ms"),
+        },
         deploy.as_secs_f64(),
         bound.as_secs_f64(),
         deploy.as_secs_f64() / bound.as_secs_f64(),
