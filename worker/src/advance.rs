@@ -235,6 +235,10 @@ async fn deploy_pass(ctx: &Context, release: &MainRelease) -> Result<(), StepErr
     let plan = ctx.store.plan(release.id).await?;
     let (schedule, components) = schedule_of(ctx, release, &plan).await?;
     let ready: BTreeSet<String> = schedule.ready.iter().cloned().collect();
+    let components: Vec<ComponentRelease> = components
+        .into_iter()
+        .filter(|c| !looks_again_soon(ctx, c))
+        .collect();
     let (components, deferred) = to_step(components, &ready, &woken);
     if deferred {
         // The pass after this one prepares the next of them.
@@ -282,6 +286,14 @@ fn to_step(
     preparing.truncate(PREPARES_PER_PASS);
     stepped.append(&mut preparing);
     (stepped, deferred)
+}
+
+/// Whether a look-again is on its way for a merge request Convoy acted on (GitLab still links
+/// its head pipeline): its wake-ups meanwhile (the new pipeline's webhooks) wait for that look,
+/// a moment away, instead of each costing a look of its own. They stay recorded, so a crash
+/// loses none.
+fn looks_again_soon(ctx: &Context, c: &ComponentRelease) -> bool {
+    c.state == ComponentState::Pending && c.acted && ctx.looks_again.contains(c.id)
 }
 
 /// Whether this pass steps the component: it is ready (Convoy acts), its state always needs

@@ -126,6 +126,10 @@ impl IdSet {
         self.lock().insert(id)
     }
 
+    pub(crate) fn contains(&self, id: i64) -> bool {
+        self.lock().contains(&id)
+    }
+
     fn remove(&self, id: i64) {
         self.lock().remove(&id);
     }
