@@ -10,6 +10,11 @@ use convoy_store::{ComponentRelease, MainRelease, Notification};
 use super::{Outcome, event_reason, messages};
 use crate::context::Context;
 
+/// A status note is edited at most this often, so that a burst of changes (merged, tagged and
+/// released within a second) becomes one edit showing the newest state rather than one
+/// request to GitLab each.
+const EDIT_INTERVAL: Duration = Duration::from_secs(1);
+
 pub(super) async fn deliver(
     ctx: &Context,
     release: &MainRelease,
@@ -31,7 +36,7 @@ pub(super) async fn deliver(
     match write(ctx, n, &c.project_path, iid, &body).await {
         Ok(()) => Outcome::Sent {
             body,
-            not_before: Duration::ZERO,
+            not_before: EDIT_INTERVAL,
         },
         Err(error) => failed(c, iid, &error.to_string()),
     }
