@@ -291,6 +291,23 @@ impl Store {
         component_found(done.rows_affected(), id)
     }
 
+    /// Records what the CI config read while preparing says of merge request pipelines.
+    pub async fn set_component_merge_request_jobs(
+        &self,
+        id: i64,
+        no_merge_request_jobs: bool,
+    ) -> Result<(), StoreError> {
+        let done = sqlx::query(
+            "UPDATE component_releases SET no_merge_request_jobs = $2, updated_at = $3 WHERE id = $1",
+        )
+        .bind(id)
+        .bind(flag(no_merge_request_jobs))
+        .bind(time_text(now()))
+        .execute(&self.writer)
+        .await?;
+        component_found(done.rows_affected(), id)
+    }
+
     pub async fn set_component_target_branch(
         &self,
         id: i64,
@@ -623,6 +640,7 @@ fn component_from_row(row: &AnyRow) -> Result<ComponentRelease, StoreError> {
         state: parse_state(&row.try_get::<String, _>("state")?)?,
         reviewed: parse_flag(row.try_get("reviewed")?),
         acted: parse_flag(row.try_get("acted")?),
+        no_merge_request_jobs: parse_flag(row.try_get("no_merge_request_jobs")?),
         reason: row.try_get("reason")?,
         merge_request_iid: optional_unsigned(row.try_get("merge_request_iid")?, "MR iid")?,
         pipeline_id: optional_unsigned(row.try_get("pipeline_id")?, "pipeline id")?,

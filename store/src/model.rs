@@ -91,6 +91,9 @@ pub struct ComponentRelease {
     pub reviewed: bool,
     /// Convoy requested the merge or created the tag for the current attempt.
     pub acted: bool,
+    /// The CI config read when the component was prepared runs no job in a merge request
+    /// pipeline: Convoy asks for a branch pipeline first.
+    pub no_merge_request_jobs: bool,
     pub reason: Option<String>,
     pub merge_request_iid: Option<u64>,
     pub pipeline_id: Option<u64>,

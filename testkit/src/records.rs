@@ -23,6 +23,7 @@ pub fn component_release(id: i64, name: &str, state: ComponentState) -> Componen
         state,
         reviewed: false,
         acted: false,
+        no_merge_request_jobs: false,
         reason: None,
         merge_request_iid: None,
         pipeline_id: None,

@@ -5,6 +5,7 @@
 //! succeeds. So GitLab never merges without CI because of Convoy: the merge call is made only
 //! while the head pipeline for the current head is Convoy's and running, or already passed.
 
+use convoy_core::ci_config::Pipeline as CiPipeline;
 use convoy_core::component::ComponentEvent;
 use convoy_forge::{ForgeError, MergeRequest, MergeRequestState, Pipeline, PipelineStatus};
 use convoy_store::{ComponentRelease, PipelineKind};
@@ -87,39 +88,78 @@ async fn start_ci(
 
 /// A pipeline GitLab will run for the merge request's head: a merge request pipeline when the
 /// CI config has merge request jobs, else a branch pipeline (which also runs despite a
-/// `[ci skip]` head). When GitLab refuses both, the component fails with what to change.
+/// `[ci skip]` head). The branch pipeline is asked for first when the config read while
+/// preparing runs no job in a merge request pipeline (GitLab would refuse it); the other kind
+/// is still tried if the first is refused (the config may have changed since). When GitLab
+/// refuses both, the component fails with what to change.
 async fn start_pipeline(
     ctx: &Context,
     c: &ComponentRelease,
     mr: &MergeRequest,
 ) -> Result<Pipeline, StepError> {
-    ctx.still_current(c).await?;
-    let for_mr = match ctx
-        .forge
-        .create_merge_request_pipeline(&c.project_path, mr.iid)
-        .await
-    {
-        Ok(pipeline) if pipeline.status != PipelineStatus::Skipped => return Ok(pipeline),
-        Ok(_) => "it was skipped: the head commit says [ci skip]".to_owned(),
-        Err(ForgeError::Rejected { message, .. } | ForgeError::CannotMerge { message, .. }) => {
-            message
-        }
-        Err(error) => return Err(error.into()),
+    let kinds = if c.no_merge_request_jobs {
+        [CiPipeline::Branch, CiPipeline::MergeRequest]
+    } else {
+        [CiPipeline::MergeRequest, CiPipeline::Branch]
     };
-    ctx.still_current(c).await?;
-    match ctx
-        .forge
-        .create_pipeline(&c.project_path, &mr.source_branch)
-        .await
-    {
-        Ok(pipeline) => Ok(pipeline),
-        Err(ForgeError::Rejected { message, .. }) => Err(StepError::Fatal(format!(
-            "GitLab runs no pipeline for merge request !{} of {}: the merge request pipeline \
-             was refused ({for_mr}) and the branch pipeline too ({message}). Give a job of \
-             .gitlab-ci.yml the rule `if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`, or \
-             let workflow:rules allow branch pipelines of {}, then retry",
-            mr.iid, c.project_path, mr.source_branch
-        ))),
+    let mut refusals = Vec::new();
+    for kind in kinds {
+        ctx.still_current(c).await?;
+        match create_pipeline(ctx, c, mr, kind).await? {
+            Ok(pipeline) => return Ok(pipeline),
+            Err(refusal) => refusals.push(refusal),
+        }
+    }
+    let refused = |kind| {
+        kinds
+            .iter()
+            .zip(&refusals)
+            .find(|(k, _)| **k == kind)
+            .map(|(_, refusal)| refusal.as_str())
+            .unwrap_or_default()
+    };
+    Err(StepError::Fatal(format!(
+        "GitLab runs no pipeline for merge request !{} of {}: the merge request pipeline \
+         was refused ({}) and the branch pipeline too ({}). Give a job of \
+         .gitlab-ci.yml the rule `if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`, or \
+         let workflow:rules allow branch pipelines of {}, then retry",
+        mr.iid,
+        c.project_path,
+        refused(CiPipeline::MergeRequest),
+        refused(CiPipeline::Branch),
+        mr.source_branch
+    )))
+}
+
+/// Asks GitLab for a pipeline of `kind` for the merge request's head: the pipeline, or why
+/// GitLab refused it (a merge request pipeline for a `[ci skip]` head counts as refused: it
+/// is skipped).
+async fn create_pipeline(
+    ctx: &Context,
+    c: &ComponentRelease,
+    mr: &MergeRequest,
+    kind: CiPipeline,
+) -> Result<Result<Pipeline, String>, StepError> {
+    let created = match kind {
+        CiPipeline::MergeRequest => {
+            ctx.forge
+                .create_merge_request_pipeline(&c.project_path, mr.iid)
+                .await
+        }
+        CiPipeline::Branch => {
+            ctx.forge
+                .create_pipeline(&c.project_path, &mr.source_branch)
+                .await
+        }
+    };
+    match created {
+        Ok(pipeline) if pipeline.status == PipelineStatus::Skipped => Ok(Err(
+            "it was skipped: the head commit says [ci skip]".to_owned(),
+        )),
+        Ok(pipeline) => Ok(Ok(pipeline)),
+        Err(ForgeError::Rejected { message, .. } | ForgeError::CannotMerge { message, .. }) => {
+            Ok(Err(message))
+        }
         Err(error) => Err(error.into()),
     }
 }

@@ -1,6 +1,6 @@
 //! preparing: webhook, prechecks, podspec version bump, then the merge request.
 
-use convoy_core::ci_config::read_ci_config;
+use convoy_core::ci_config::{self, CiConfig, Runs, read_ci_config};
 use convoy_core::component::ComponentEvent;
 use convoy_core::manifest::podspec::{parse_podspec_file, rewrite_podspec_version};
 use convoy_core::version::parse_pod_version;
@@ -160,12 +160,14 @@ async fn check_merge_settings(
     }
 }
 
-/// Why the repository cannot publish by itself, if it cannot.
+/// Why the repository cannot publish by itself, if it cannot. Otherwise records whether its
+/// CI config runs no job in a merge request pipeline (Convoy then starts a branch pipeline
+/// first, see `follow_merge_request::start_pipeline`).
 async fn ci_config_problem(
     ctx: &Context,
     c: &ComponentRelease,
 ) -> Result<Option<String>, StepError> {
-    let config = match ctx
+    let text = match ctx
         .forge
         .read_file(&c.project_path, CI_CONFIG, &c.branch)
         .await
@@ -179,19 +181,32 @@ async fn ci_config_problem(
         }
         Err(error) => return Err(error.into()),
     };
-    Ok(publish_problem(&config, &c.branch))
+    let ci = match read_ci_config(&text) {
+        Ok(ci) => ci,
+        Err(error) => {
+            return Ok(Some(format!(
+                "{CI_CONFIG} on {} cannot be read ({error}): fix it, or release it by hand and mark it released",
+                c.branch
+            )));
+        }
+    };
+    if let Some(problem) = publish_problem(&ci) {
+        return Ok(Some(problem));
+    }
+    ctx.store
+        .set_component_merge_request_jobs(c.id, runs_no_merge_request_job(&ci))
+        .await?;
+    Ok(None)
+}
+
+/// Whether a merge request pipeline of this config surely runs no job (GitLab refuses to
+/// create it). Not when files are included: their jobs are not read.
+fn runs_no_merge_request_job(ci: &CiConfig) -> bool {
+    ci.includes.is_empty() && ci.runs_jobs_in(ci_config::Pipeline::MergeRequest) == Runs::No
 }
 
 /// Why the CI config cannot publish a release (no publish, deploy or release stage), if so.
-fn publish_problem(config: &str, branch: &str) -> Option<String> {
-    let ci = match read_ci_config(config) {
-        Ok(ci) => ci,
-        Err(error) => {
-            return Some(format!(
-                "{CI_CONFIG} on {branch} cannot be read ({error}): fix it, or release it by hand and mark it released"
-            ));
-        }
-    };
+fn publish_problem(ci: &CiConfig) -> Option<String> {
     if ci.publish_stage().is_some() {
         return None;
     }
@@ -314,17 +329,18 @@ pub(crate) fn merge_request_record(project: &str, mr: &MergeRequest) -> MergeReq
 
 #[cfg(test)]
 mod tests {
-    use super::publish_problem;
+    use super::*;
+
+    fn problem(config: &str) -> Option<String> {
+        publish_problem(&read_ci_config(config).expect("valid YAML"))
+    }
 
     #[test]
     fn a_ci_config_with_a_publish_stage_can_release() {
+        assert_eq!(problem("stages:\n  - lint\n  - publish\n"), None);
+        assert_eq!(problem("stages: [lint, publish]\n"), None);
         assert_eq!(
-            publish_problem("stages:\n  - lint\n  - publish\n", "b"),
-            None
-        );
-        assert_eq!(publish_problem("stages: [lint, publish]\n", "b"), None);
-        assert_eq!(
-            publish_problem("push:\n  stage: deploy\n  script: pod trunk push\n", "b"),
+            problem("push:\n  stage: deploy\n  script: pod trunk push\n"),
             None
         );
     }
@@ -335,21 +351,28 @@ mod tests {
             ".gitlab-ci.yml has no publish or deploy stage: release it by hand and mark it released"
                 .to_owned(),
         );
-        assert_eq!(
-            publish_problem("stages:\n  - lint\n  - test\n", "b"),
-            missing
-        );
-        assert_eq!(
-            publish_problem("# publish later\nstages:\n  - lint\n", "b"),
-            missing
-        );
+        assert_eq!(problem("stages:\n  - lint\n  - test\n"), missing);
+        assert_eq!(problem("# publish later\nstages:\n  - lint\n"), missing);
     }
 
     #[test]
     fn included_files_are_named_as_not_read_rather_than_misread() {
         assert_eq!(
-            publish_problem("include:\n  - local: ci/pod.yml\nstages: [lint]\n", "b").unwrap(),
+            problem("include:\n  - local: ci/pod.yml\nstages: [lint]\n").unwrap(),
             ".gitlab-ci.yml has no publish or deploy stage of its own (not read: included files local: ci/pod.yml): declare the stage in .gitlab-ci.yml, or release it by hand and mark it released"
         );
+    }
+
+    #[test]
+    fn a_config_without_merge_request_jobs_is_known_only_when_nothing_is_included() {
+        let read = |text| runs_no_merge_request_job(&read_ci_config(text).unwrap());
+        assert!(read(
+            "stages: [lint, publish]\nlint:\n  stage: lint\n  script: pod lib lint\n"
+        ));
+        let for_merge_requests = "lint:\n  script: pod lib lint\n  rules:\n    - if: $CI_PIPELINE_SOURCE == \"merge_request_event\"\n";
+        assert!(!read(for_merge_requests));
+        assert!(!read(
+            "include:\n  - local: ci/pod.yml\nlint:\n  script: pod lib lint\n"
+        ));
     }
 }
