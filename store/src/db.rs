@@ -33,8 +33,9 @@ pub const SQLITE_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_m
 /// Connections of a PostgreSQL pool, Convoy's and the job queue's.
 pub const POSTGRES_MAX_CONNECTIONS: u32 = 10;
 
-/// Connections of a SQLite file pool. A worker steps up to 8 components of a release at once,
-/// each holding a connection for a query or a short transaction, while the server answers
+/// Connections of a SQLite file pool (the readers). A worker steps up to 32 components of a
+/// release at once, each holding a connection for a query now and then (most of a step waits
+/// on GitLab), while the server answers
 /// webhooks and pages and the job queue polls: with 5, those waited seconds for a connection.
 /// WAL lets the readers among them run in parallel; writers still take turns (busy timeout).
 const SQLITE_MAX_CONNECTIONS: u32 = 24;
