@@ -492,7 +492,9 @@ pub(crate) struct ComponentMove<'a> {
 }
 
 /// [`Store::transition_component`]'s writes, within `tx`. False when the component is no
-/// longer in `move.from` or its release was canceled meanwhile.
+/// longer in `component.from` or its release was canceled meanwhile; such a refused move has
+/// written nothing but its release's wake flag (harmless: the worker looks and finds nothing
+/// to do).
 async fn transition_in(
     tx: &mut sqlx::Transaction<'_, sqlx::Any>,
     component: &ComponentMove<'_>,

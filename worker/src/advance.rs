@@ -27,8 +27,9 @@ const RETRY_DELAY: std::time::Duration = std::time::Duration::from_millis(200);
 const CANCEL_CHECK: std::time::Duration = std::time::Duration::from_millis(200);
 /// Components stepped at once within a release. A step mostly waits on GitLab: against a
 /// GitLab answering in 50 ms, 32 release 500 components in 33 s where 8 took 75 s (the
-/// release benchmark's `5x100x1000@50`). The requests-per-second budget, not this, is what
-/// keeps Convoy within GitLab's rate limits.
+/// release benchmark's `5x100x1000@50`). The GitLab adapter's own limits, not this, keep
+/// Convoy within GitLab's: requests in flight (halved on 429s and 5xx) and the configured
+/// requests per second.
 const COMPONENT_CONCURRENCY: usize = 32;
 /// Steps of one component in a row within a pass: the merge, the tag, the tag's creation.
 const STEPS_IN_A_ROW: usize = 3;

@@ -102,32 +102,21 @@ async fn start_pipeline(
     } else {
         [CiPipeline::MergeRequest, CiPipeline::Branch]
     };
-    let mut refusals = Vec::new();
+    let (mut for_mr, mut for_branch) = (String::new(), String::new());
     for kind in kinds {
         ctx.still_current(c).await?;
-        match create_pipeline(ctx, c, mr, kind).await? {
-            Ok(pipeline) => return Ok(pipeline),
-            Err(refusal) => refusals.push(refusal),
+        match (create_pipeline(ctx, c, mr, kind).await?, kind) {
+            (Ok(pipeline), _) => return Ok(pipeline),
+            (Err(refusal), CiPipeline::MergeRequest) => for_mr = refusal,
+            (Err(refusal), CiPipeline::Branch) => for_branch = refusal,
         }
     }
-    let refused = |kind| {
-        kinds
-            .iter()
-            .zip(&refusals)
-            .find(|(k, _)| **k == kind)
-            .map(|(_, refusal)| refusal.as_str())
-            .unwrap_or_default()
-    };
     Err(StepError::Fatal(format!(
         "GitLab runs no pipeline for merge request !{} of {}: the merge request pipeline \
-         was refused ({}) and the branch pipeline too ({}). Give a job of \
+         was refused ({for_mr}) and the branch pipeline too ({for_branch}). Give a job of \
          .gitlab-ci.yml the rule `if: $CI_PIPELINE_SOURCE == \"merge_request_event\"`, or \
          let workflow:rules allow branch pipelines of {}, then retry",
-        mr.iid,
-        c.project_path,
-        refused(CiPipeline::MergeRequest),
-        refused(CiPipeline::Branch),
-        mr.source_branch
+        mr.iid, c.project_path, mr.source_branch
     )))
 }
 
