@@ -71,7 +71,7 @@ pub(crate) async fn prepare(
     ctx.store.set_component_target_branch(c.id, &target).await?;
     ensure_source_branch(ctx, c, &target).await?;
     check_merge_settings(ctx, c, &project).await?;
-    if let Some(reason) = ci_config_problem(ctx, c).await? {
+    if let Some(reason) = check_ci_config(ctx, c).await? {
         return Ok(ComponentEvent::PreparedNotReleasable { reason });
     }
     let owners = owners(ctx, c).await?;
@@ -160,13 +160,10 @@ async fn check_merge_settings(
     }
 }
 
-/// Why the repository cannot publish by itself, if it cannot. Otherwise records whether its
-/// CI config runs no job in a merge request pipeline (Convoy then starts a branch pipeline
-/// first, see `follow_merge_request::start_pipeline`).
-async fn ci_config_problem(
-    ctx: &Context,
-    c: &ComponentRelease,
-) -> Result<Option<String>, StepError> {
+/// Reads the CI config: why the repository cannot publish by itself, if it cannot; otherwise
+/// records whether the config runs no job in a merge request pipeline (Convoy then starts a
+/// branch pipeline first, see `follow_merge_request::start_pipeline`).
+async fn check_ci_config(ctx: &Context, c: &ComponentRelease) -> Result<Option<String>, StepError> {
     let text = match ctx
         .forge
         .read_file(&c.project_path, CI_CONFIG, &c.branch)
